@@ -1,0 +1,103 @@
+// Relief Tracker's service worker: pages the patient viewed open offline, and a form sent
+// while the network is gone is kept in the outbox instead of being lost.
+"use strict";
+importScripts("{{ outbox }}");
+
+const CONFIG = {{ config|safe }};
+const STATIC_CACHE = `relief-static-${CONFIG.version}`;
+const PAGE_CACHE = `relief-pages-${CONFIG.version}`;
+const NEVER_CACHED = ["/accounts/", "/admin/", "/api/", "/sw.js"];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(STATIC_CACHE).then((cache) => cache.addAll(CONFIG.assets)).then(() => self.skipWaiting()),
+  );
+});
+
+// A new deploy brings a new version: the old caches go, with their outdated pages.
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(
+        names.filter((name) => name !== STATIC_CACHE && name !== PAGE_CACHE).map((name) => caches.delete(name)),
+      ))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data?.type === "warm") event.waitUntil(warmPages());
+  if (event.data?.type === "clear") event.waitUntil(caches.delete(PAGE_CACHE));
+});
+
+// Keeps the pages needed offline fresh; a page that redirects (logged out) is not kept.
+async function warmPages() {
+  const cache = await caches.open(PAGE_CACHE);
+  await Promise.all(CONFIG.pages.map(async (url) => {
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (isKeepable(response)) await cache.put(url, response);
+    } catch (error) {
+      // Offline: keep what is cached.
+    }
+  }));
+}
+
+function isKeepable(response) {
+  return response.ok && !response.redirected && (response.headers.get("Content-Type") || "").startsWith("text/html");
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && request.mode === "navigate") {
+    event.respondWith(sendOrKeep(request));
+  } else if (request.method !== "GET" || NEVER_CACHED.some((prefix) => url.pathname.startsWith(prefix))) {
+    return;
+  } else if (url.pathname.startsWith("/static/")) {
+    event.respondWith(cacheFirst(request));
+  } else if (request.mode === "navigate") {
+    event.respondWith(networkFirst(request));
+  }
+});
+
+async function cacheFirst(request) {
+  const cached = await caches.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) (await caches.open(STATIC_CACHE)).put(request, response.clone());
+  return response;
+}
+
+// The page cache is opened only to keep a page: opening it creates it, and a page visited
+// after log-out must not bring back the cache the log-out deleted.
+async function networkFirst(request) {
+  try {
+    const response = await fetch(request);
+    if (isKeepable(response)) await (await caches.open(PAGE_CACHE)).put(request, response.clone());
+    return response;
+  } catch (error) {
+    const cached = { cacheName: PAGE_CACHE };
+    return (await caches.match(request, cached))
+      || (await caches.match(request, { ...cached, ignoreSearch: true }))
+      || (await caches.match(CONFIG.offline, cached))
+      || Response.error();
+  }
+}
+
+// A form sent with no network: what it saves goes into the outbox, and the page opens again
+// from the cache, saying so.
+async function sendOrKeep(request) {
+  const copy = request.clone();
+  try {
+    return await fetch(request);
+  } catch (error) {
+    const form = await copy.formData();
+    const path = new URL(request.url).pathname;
+    const entries = ReliefOutbox.entriesFromForm([...form.entries()], path);
+    if (!entries.length) return Response.error();
+    await ReliefOutbox.add(entries);
+    return Response.redirect(`${path}?kept=${entries.length}`, 303);
+  }
+}

@@ -1,0 +1,83 @@
+import datetime as dt
+from decimal import Decimal
+
+import factory
+
+from tracker import models
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.User
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("correct horse battery")
+    role = models.User.Role.PATIENT
+
+
+class ClinicianFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"clinician{n}")
+    role = models.User.Role.CLINICIAN
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Patient
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory)
+    time_zone = "Europe/London"
+
+    @factory.post_generation
+    def conditions(patient, create, extracted, **kwargs):
+        if create:
+            for condition in extracted or ["cervical_dystonia"]:
+                patient.conditions.create(condition=condition)
+
+
+class DailyLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.DailyLog
+
+    patient = factory.SubFactory(PatientFactory)
+    date = factory.LazyFunction(dt.date.today)
+    severity = 5
+
+
+class InjectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Injection
+
+    patient = factory.SubFactory(PatientFactory)
+    date = factory.LazyFunction(dt.date.today)
+    product = "botox"
+    total_units = Decimal(200)
+
+
+class InjectionSiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.InjectionSite
+
+    injection = factory.SubFactory(InjectionFactory)
+    muscle = "sternocleidomastoid"
+    side = "left"
+    units = Decimal(100)
+
+
+class ReactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Reaction
+
+    patient = factory.SubFactory(PatientFactory)
+    kind = "site_pain"
+    severity = "mild"
+    onset_date = factory.LazyFunction(dt.date.today)
+
+
+class ShareFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Share
+
+    patient = factory.SubFactory(PatientFactory)
+    clinician = factory.SubFactory(ClinicianFactory)

@@ -1,0 +1,400 @@
+"""Proof that nothing leaks: every patient-scoped page and API route, every method it accepts,
+asked by six people. Only the patient (on their own diary's routes) or a clinician with an
+active share (on the clinic's routes) gets the data; everyone else gets 404 (or their own,
+empty, version of a page that is about "my diary"), the log-in page or 403 when anonymous,
+and never a byte of the patient's data, nor a change to it.
+
+A route added to the app fails `test_every_route_is_in_the_matrix_or_carries_no_patient_data`
+until it joins MATRIX below or NO_PATIENT_DATA with the reason why.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from tests import factories
+from tests.conftest import TODAY
+from tracker.models import DailyLog, GlobalImpression, Injection, Reaction, Share
+
+pytestmark = pytest.mark.usefixtures("frozen_now")
+
+SECRET = "Zyxwvut-secret-4c1e"  # the patient's last name and every note: unique in any page
+
+PERSONAS = ["patient", "clinician", "stranger", "revoked", "other", "anonymous"]
+
+
+@pytest.fixture
+def world(db):
+    patient = factories.PatientFactory(
+        user__username="pat", user__first_name="Pat", user__last_name=SECRET
+    )
+    clinician = factories.ClinicianFactory(username="doc")
+    factories.ShareFactory(patient=patient, clinician=clinician)
+    revoked = factories.ClinicianFactory(username="gone-doc")
+    factories.ShareFactory(patient=patient, clinician=revoked).revoke()
+    injection = factories.InjectionFactory(
+        patient=patient, date=TODAY - dt.timedelta(days=30), notes=SECRET, injector=SECRET
+    )
+    factories.InjectionSiteFactory(injection=injection, units=injection.total_units)
+    users = {
+        "patient": patient.user,
+        "clinician": clinician,
+        "stranger": factories.ClinicianFactory(username="stranger-doc"),
+        "revoked": revoked,
+        "other": factories.PatientFactory(user__username="other").user,
+        "anonymous": None,
+    }
+    return SimpleNamespace(
+        patient=patient,
+        users=users,
+        share=Share.objects.active().get(patient=patient, clinician=clinician),
+        injection=injection,
+        log=factories.DailyLogFactory(patient=patient, date=TODAY, note=SECRET),
+        reaction=factories.ReactionFactory(patient=patient, injection=injection, note=SECRET),
+        stranger_code=users["stranger"].ensure_share_code(),
+    )
+
+
+def fingerprint(world) -> dict:
+    """Everything of the patient's that a request could change."""
+    patient = world.patient
+    return {
+        "logs": list(DailyLog.objects.filter(patient=patient).values_list("date", "version")),
+        "injections": list(
+            Injection.objects.filter(patient=patient).values_list("id", "version", "notes")
+        ),
+        "reactions": list(
+            Reaction.objects.filter(patient=patient).values_list("id", "version", "resolved_date")
+        ),
+        "impressions": GlobalImpression.objects.filter(patient=patient).count(),
+        "shares": list(Share.objects.filter(patient=patient).values_list("id", "revoked_at")),
+        "conditions": patient.condition_codes,
+    }
+
+
+def site_form(**changes) -> dict:
+    data = {
+        "date": (TODAY - dt.timedelta(days=1)).isoformat(),
+        "product": "botox",
+        "total_units": "100",
+        "sites-TOTAL_FORMS": "1",
+        "sites-INITIAL_FORMS": "0",
+        "sites-MIN_NUM_FORMS": "0",
+        "sites-MAX_NUM_FORMS": "30",
+        "sites-0-muscle": "trapezius",
+        "sites-0-side": "left",
+        "sites-0-units": "100",
+    }
+    return data | changes
+
+
+def shot_body(w) -> dict:
+    return {
+        "date": (TODAY - dt.timedelta(days=2)).isoformat(),
+        "product": "botox",
+        "total_units": "50",
+        "sites": [{"muscle": "trapezius", "side": "left", "units": "50"}],
+    }
+
+
+def reaction_body(w) -> dict:
+    return {"kind": "headache", "severity": "mild", "onset_date": TODAY.isoformat()}
+
+
+@dataclass(frozen=True)
+class Route:
+    url: Callable  # world -> path
+    methods: dict  # method -> body factory (world -> dict) or None
+    owner: str  # "patient" (their own diary) or "clinician" (a clinic route)
+    # Who, besides the owner, is answered with their own version of the page (their own
+    # diary, their own clinic list): allowed, but with nothing of the patient's in it.
+    own_version_for: frozenset = frozenset()
+    shows_secret: frozenset = frozenset()  # methods whose answer to the owner has the secret
+    api: bool = False
+
+
+GET = {"get": None}
+GET_POST = {"get": None, "post": None}
+MINE = frozenset({"other"})
+
+
+def page(url, methods=GET_POST, shows=frozenset(), own=MINE, owner="patient"):
+    return Route(url, methods, owner, own, frozenset(shows))
+
+
+def api(url, methods, own=MINE, shows=frozenset()):
+    return Route(url, methods, "patient", own, frozenset(shows), api=True)
+
+
+def clinic_page(url, methods=GET_POST, shows=("get",)):
+    return Route(url, methods, "clinician", frozenset(), frozenset(shows))
+
+
+MATRIX = {
+    # The patient's own diary: their record is found from the session, never from the URL.
+    "settings": page(
+        lambda w: reverse("settings"),
+        {"get": None, "post": lambda w: {"conditions": ["other"], "time_zone": "UTC"}},
+    ),
+    "onboarding": page(
+        lambda w: reverse("onboarding"),
+        {"get": None, "post": lambda w: {"conditions": ["other"], "time_zone": "UTC"}},
+    ),
+    "today": page(
+        lambda w: reverse("today"), {"get": None, "post": lambda w: {"severity": "3"}}, {"get"}
+    ),
+    "log_day": page(
+        lambda w: reverse("log_day", args=[w.log.date.isoformat()]),
+        {"get": None, "post": lambda w: {"severity": "3"}},
+        {"get"},
+    ),
+    "global_impression": page(
+        lambda w: reverse("global_impression"),
+        {
+            "post": lambda w: {
+                "injection": str(w.injection.pk),
+                "timepoint": "peak",
+                "score": "2",
+            }
+        },
+    ),
+    "relief": page(lambda w: reverse("relief")),
+    "history": page(lambda w: reverse("history"), shows={"get"}),
+    "injection_list": page(lambda w: reverse("injection_list")),
+    "injection_new": page(
+        lambda w: reverse("injection_new"), {"get": None, "post": lambda w: site_form()}
+    ),
+    "injection_detail": page(
+        lambda w: reverse("injection_detail", args=[w.injection.pk]), shows={"get"}, own=()
+    ),
+    "injection_edit": page(
+        lambda w: reverse("injection_edit", args=[w.injection.pk]),
+        {"get": None, "post": lambda w: site_form(notes="changed")},
+        {"get"},
+        own=(),
+    ),
+    "injection_delete": page(lambda w: reverse("injection_delete", args=[w.injection.pk]), own=()),
+    "reaction_list": page(lambda w: reverse("reaction_list"), shows={"get"}),
+    "reaction_new": page(
+        lambda w: reverse("reaction_new"),
+        {"get": None, "post": lambda w: {**reaction_body(w), "kinds": ["headache"]}},
+    ),
+    "reaction_edit": page(
+        lambda w: reverse("reaction_edit", args=[w.reaction.pk]),
+        {"get": None, "post": reaction_body},
+        {"get"},
+        own=(),
+    ),
+    "reaction_resolve": page(
+        lambda w: reverse("reaction_resolve", args=[w.reaction.pk]), {"post": None}, own=()
+    ),
+    "reaction_delete": page(lambda w: reverse("reaction_delete", args=[w.reaction.pk]), own=()),
+    "sharing": page(lambda w: reverse("sharing")),
+    "share_code": page(
+        lambda w: reverse("share_code") + f"?code={w.stranger_code}",
+        {"get": None, "post": lambda w: {"code": w.stranger_code}},
+    ),
+    "share_revoke": page(
+        lambda w: reverse("share_revoke", args=[w.share.pk]), {"post": None}, own=()
+    ),
+    "export_csv": page(lambda w: reverse("export_csv"), shows={"get", "post"}),
+    "export_fhir": page(lambda w: reverse("export_fhir"), shows={"get", "post"}),
+    # The clinic: a patient's data by their id, for a clinician with an active share.
+    "clinic": Route(
+        lambda w: reverse("clinic"),
+        GET_POST,
+        "clinician",
+        frozenset({"stranger", "revoked"}),  # their own list, without this patient
+        frozenset({"get"}),
+    ),
+    "clinic_injection_new": clinic_page(
+        lambda w: reverse("clinic_injection_new", args=[w.patient.pk]),
+        {"get": None, "post": lambda w: site_form()},
+    ),
+    "clinic_export_csv": clinic_page(
+        lambda w: reverse("clinic_export_csv", args=[w.patient.pk]), shows=("get", "post")
+    ),
+    "clinic_export_fhir": clinic_page(
+        lambda w: reverse("clinic_export_fhir", args=[w.patient.pk]), shows=("get", "post")
+    ),
+    # The API: the patient's own diary only.
+    "api:log-list": api(lambda w: reverse("api:log-list"), GET, shows={"get"}),
+    "api:log-detail": api(
+        lambda w: reverse("api:log-detail", args=[w.log.date.isoformat()]),
+        {"get": None, "put": lambda w: {"severity": 1}, "delete": None},
+        shows={"get"},
+    ),
+    "api:injection-list": api(
+        lambda w: reverse("api:injection-list"), {"get": None, "post": shot_body}, shows={"get"}
+    ),
+    "api:injection-detail": api(
+        lambda w: reverse("api:injection-detail", args=[w.injection.pk]),
+        {
+            "get": None,
+            "put": shot_body,
+            "patch": lambda w: {"injector": "Dr X"},
+            "delete": None,
+        },
+        own=(),
+        shows={"get"},
+    ),
+    "api:reaction-list": api(
+        lambda w: reverse("api:reaction-list"), {"get": None, "post": reaction_body}, shows={"get"}
+    ),
+    "api:reaction-detail": api(
+        lambda w: reverse("api:reaction-detail", args=[w.reaction.pk]),
+        {
+            "get": None,
+            "put": reaction_body,
+            "patch": lambda w: {"severity": "severe"},
+            "delete": None,
+        },
+        own=(),
+        shows={"get"},
+    ),
+    "api:cycle-list": api(lambda w: reverse("api:cycle-list"), GET),
+    "api:cycle-overlay": api(lambda w: reverse("api:cycle-overlay"), GET),
+    "api:sync": api(
+        lambda w: reverse("api:sync"),
+        {
+            "post": lambda w: {
+                "items": [
+                    {"type": "injection", "op": "delete", "key": str(w.injection.pk)},
+                    {
+                        "type": "log",
+                        "op": "put",
+                        "key": w.log.date.isoformat(),
+                        "data": {"severity": 9},
+                    },
+                ]
+            }
+        },
+    ),
+}
+
+# Routes of the app that carry no patient data, and why.
+NO_PATIENT_DATA = {
+    "home": "redirects to Today or to the clinic list, nothing else",
+    "service_worker": "the offline app shell's script, the same for everyone",
+    "manifest": "the web app manifest, the same for everyone",
+    "offline": "the offline page, the same for everyone",
+    "clinic_invite": "the clinician's own share code and invitations",
+    "clinic_invitation": "one of the clinician's own invitations (its QR code)",
+    "share_accept": "an invitation: names the clinician who made it, not any patient",
+    "schema": "the API's OpenAPI description",
+    "api_docs": "the API's documentation page",
+    "api/v1/^(?P<unknown>.*)$": "the JSON 404 for unknown API paths",
+}
+THIRD_PARTY = ("admin/", "accounts/")  # Django's admin (staff only) and allauth
+
+
+def app_routes() -> dict[str, tuple]:
+    """Every route outside the third-party prefixes: its name (or pattern) -> (pattern, the
+    HTTP methods the API view implements, or None for a Django view)."""
+    found = {}
+
+    def walk(patterns, prefix="", namespace=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+                walk(entry.url_patterns, prefix + str(entry.pattern), inner or namespace)
+                continue
+            assert isinstance(entry, URLPattern)
+            route = prefix + str(entry.pattern)
+            if route.startswith(THIRD_PARTY):
+                continue
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            found[name or route] = (route, api_methods(entry.callback))
+
+    walk(get_resolver().url_patterns)
+    return found
+
+
+def api_methods(callback) -> set[str] | None:
+    if getattr(callback, "actions", None):  # a viewset's route; HEAD is answered as GET
+        return set(callback.actions) - {"head"}
+    view_class = getattr(callback, "cls", None)
+    if view_class is None:
+        return None
+    return {
+        method
+        for method in view_class.http_method_names
+        if method not in {"options", "head"} and hasattr(view_class, method)
+    }
+
+
+def test_every_route_is_in_the_matrix_or_carries_no_patient_data():
+    routes = app_routes()
+    missing = set(routes) - set(MATRIX) - set(NO_PATIENT_DATA)
+    assert not missing, f"add these routes to MATRIX or to NO_PATIENT_DATA: {sorted(missing)}"
+    assert not set(MATRIX) & set(NO_PATIENT_DATA)
+    stale = (set(MATRIX) | set(NO_PATIENT_DATA)) - set(routes)
+    assert not stale, f"these routes no longer exist: {sorted(stale)}"
+
+
+def test_the_matrix_tries_every_method_each_api_route_accepts():
+    for name, (_, methods) in app_routes().items():
+        if name in MATRIX and MATRIX[name].api:
+            assert set(MATRIX[name].methods) == methods, name
+
+
+CASES = [(name, method) for name, route in MATRIX.items() for method in route.methods]
+
+
+def ask(world, route: Route, method: str, persona: str):
+    user = world.users[persona]
+    client = APIClient()
+    if user is not None:
+        client.force_login(user)
+    body_factory = route.methods[method]
+    body = body_factory(world) if body_factory else None
+    if route.api:
+        response = getattr(client, method)(route.url(world), body, format="json")
+    else:
+        response = getattr(client, method)(route.url(world), body or {})
+    content = (
+        b"".join(response.streaming_content) if response.streaming else response.content
+    ).decode()
+    return response, content
+
+
+@pytest.mark.parametrize(("name", "method"), CASES)
+def test_only_the_patient_or_a_clinician_with_access_gets_the_data(world, name, method):
+    route = MATRIX[name]
+    before = fingerprint(world)
+    # The owner goes last: only their request may change anything.
+    for persona in sorted(PERSONAS, key=lambda p: p == route.owner):
+        response, content = ask(world, route, method, persona)
+        status = response.status_code
+        who = f"{persona} {method.upper()} {name}"
+        if persona == route.owner:
+            assert status < 400, f"{who}: {status}"
+            if method in route.shows_secret:
+                assert SECRET in content, who
+            continue
+        assert SECRET not in content, who
+        assert fingerprint(world) == before, who
+        if persona == "anonymous":
+            if route.api:
+                assert status == 403, f"{who}: {status}"
+            else:
+                assert status == 302, f"{who}: {status}"
+                assert response.url.startswith(reverse("account_login")), who
+        elif persona in route.own_version_for:
+            assert status < 500 and status not in {403, 405}, f"{who}: {status}"
+        else:
+            assert status == 404, f"{who}: {status}"
+
+
+def test_a_clinicians_access_ends_with_the_share(world):
+    route = MATRIX["clinic_export_csv"]
+    assert ask(world, route, "get", "clinician")[0].status_code == 200
+    world.share.revoke()
+    response, content = ask(world, route, "get", "clinician")
+    assert response.status_code == 404
+    assert SECRET not in content

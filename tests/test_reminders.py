@@ -1,0 +1,48 @@
+from datetime import date, datetime, time
+
+import pytest
+
+from tracker.reminders import compose, reminder_due
+
+EVENING = time(19, 0)
+DAY = date(2026, 6, 15)
+
+
+@pytest.mark.parametrize(
+    ("now", "last_sent_on", "logged_today", "due"),
+    [
+        (datetime(2026, 6, 15, 18, 59), None, False, False),
+        (datetime(2026, 6, 15, 19, 0), None, False, True),
+        (datetime(2026, 6, 15, 23, 30), date(2026, 6, 14), False, True),
+        (datetime(2026, 6, 15, 20, 0), DAY, False, False),
+        (datetime(2026, 6, 15, 20, 0), None, True, False),
+    ],
+)
+def test_a_reminder_is_due_once_a_day_after_the_chosen_time_until_logged(
+    now, last_sent_on, logged_today, due
+):
+    assert reminder_due(now, EVENING, last_sent_on, logged_today) is due
+
+
+@pytest.mark.parametrize(
+    ("cycle_day", "forecast", "extra"),
+    [
+        (None, None, None),
+        (3, None, "Day 3 after your injection: note any reactions"),
+        (21, 70.0, "Day 21 after your injection"),
+        (22, None, None),
+        (40, 70.0, None),
+        (63, 70.0, "wore off around day 70"),
+        (77, 70.5, "wore off around day 70"),
+        (78, 70.0, None),
+    ],
+)
+def test_extra_prompts_come_in_the_first_three_weeks_and_around_wearing_off(
+    cycle_day, forecast, extra
+):
+    reminder = compose(cycle_day, forecast)
+    assert reminder.body.startswith("How are your spasms today?")
+    if extra is None:
+        assert "\n" not in reminder.body
+    else:
+        assert extra in reminder.body

@@ -1,0 +1,136 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from tracker import catalog
+from tracker.models import (
+    DailyLog,
+    Injection,
+    InjectionSite,
+    Patient,
+    PatientCondition,
+    Reaction,
+    Share,
+    User,
+)
+
+PATIENT_SEARCH = [
+    "patient__user__username",
+    "patient__user__first_name",
+    "patient__user__last_name",
+]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "first_name", "last_name", "role", "is_staff"]
+    list_filter = ["role", *DjangoUserAdmin.list_filter]
+    fieldsets = [
+        (None, {"fields": ["username", "password", "role"]}),
+        *DjangoUserAdmin.fieldsets[1:],
+    ]
+    # Sign-up only ever makes patients: this form is how an administrator makes a clinician.
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": [
+                    "username",
+                    "role",
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ],
+            },
+        )
+    ]
+
+
+class PatientConditionInline(admin.TabularInline):
+    model = PatientCondition
+    extra = 0
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "user", "time_zone", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    autocomplete_fields = ["user"]
+    inlines = [PatientConditionInline]
+
+
+@admin.register(DailyLog)
+class DailyLogAdmin(admin.ModelAdmin):
+    list_display = ["date", "patient", "severity", "pain", "spasm_frequency", "note"]
+    list_select_related = ["patient__user"]
+    list_filter = ["severity"]
+    date_hierarchy = "date"
+    search_fields = [*PATIENT_SEARCH, "note"]
+    autocomplete_fields = ["patient"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+
+
+class InjectionSiteInline(admin.TabularInline):
+    model = InjectionSite
+    extra = 0
+
+
+@admin.register(Injection)
+class InjectionAdmin(admin.ModelAdmin):
+    list_display = ["date", "patient", "product", "total_units", "guidance", "injector"]
+    list_select_related = ["patient__user"]
+    list_filter = ["product", "guidance"]
+    date_hierarchy = "date"
+    search_fields = [*PATIENT_SEARCH, "injector"]
+    autocomplete_fields = ["patient"]
+    raw_id_fields = ["entered_by"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    inlines = [InjectionSiteInline]
+
+
+class RedFlagFilter(admin.SimpleListFilter):
+    title = "red flag"
+    parameter_name = "red_flag"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Red flags"), ("no", "Other reactions")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.red_flags()
+        if self.value() == "no":
+            return queryset.exclude(kind__in=catalog.RED_FLAG_CODES)
+        return queryset
+
+
+@admin.register(Reaction)
+class ReactionAdmin(admin.ModelAdmin):
+    list_display = ["onset_date", "patient", "kind", "severity", "red_flag", "resolved_date"]
+    list_select_related = ["patient__user"]
+    list_filter = [RedFlagFilter, "severity", "kind"]
+    date_hierarchy = "onset_date"
+    search_fields = [*PATIENT_SEARCH, "note"]
+    autocomplete_fields = ["patient", "injection"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+
+    @admin.display(boolean=True, description="Red flag")
+    def red_flag(self, reaction: Reaction) -> bool:
+        return reaction.is_red_flag
+
+
+@admin.register(Share)
+class ShareAdmin(admin.ModelAdmin):
+    list_display = ["patient", "clinician", "created_at", "revoked_at"]
+    list_select_related = ["patient__user", "clinician"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = [*PATIENT_SEARCH, "clinician__username", "clinician__last_name"]
+    autocomplete_fields = ["patient", "clinician"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "clinician":
+            kwargs["queryset"] = User.objects.filter(role=User.Role.CLINICIAN)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,0 +1,188 @@
+"""The clinical vocabulary: conditions, products, muscles and reactions (see DOMAIN.md).
+
+Codes are stored in the database and sent over the API, so they never change once released;
+labels may.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Product:
+    code: str
+    label: str
+    generic: str
+    max_units: Decimal  # above this a session's total is refused as a likely typo
+
+
+# Units are product-specific and never interchangeable; type B doses run ~20x higher.
+PRODUCTS = [
+    Product("botox", "Botox", "onabotulinumtoxinA", Decimal(2000)),
+    Product("dysport", "Dysport", "abobotulinumtoxinA", Decimal(2000)),
+    Product("xeomin", "Xeomin", "incobotulinumtoxinA", Decimal(2000)),
+    Product("daxxify", "Daxxify", "daxibotulinumtoxinA", Decimal(2000)),
+    Product("myobloc", "Myobloc / NeuroBloc", "rimabotulinumtoxinB", Decimal(25000)),
+]
+PRODUCT_BY_CODE = {product.code: product for product in PRODUCTS}
+PRODUCT_CHOICES = [(p.code, p.label) for p in PRODUCTS]
+
+CONDITION_CHOICES = [
+    ("cervical_dystonia", "Cervical dystonia"),
+    ("blepharospasm", "Blepharospasm"),
+    ("hemifacial_spasm", "Hemifacial spasm"),
+    ("spasmodic_dysphonia", "Spasmodic dysphonia"),
+    ("limb_spasticity", "Limb spasticity"),
+    ("other", "Other"),
+]
+CONDITION_LABELS = dict(CONDITION_CHOICES)
+
+MUSCLES_BY_CONDITION = {
+    "cervical_dystonia": [
+        ("sternocleidomastoid", "Sternocleidomastoid"),
+        ("splenius_capitis", "Splenius capitis"),
+        ("trapezius", "Trapezius"),
+        ("levator_scapulae", "Levator scapulae"),
+        ("scalenes", "Scalenes"),
+        ("semispinalis_capitis", "Semispinalis capitis"),
+    ],
+    "blepharospasm": [
+        ("orbicularis_oculi_pretarsal", "Orbicularis oculi (pretarsal)"),
+        ("orbicularis_oculi_preseptal", "Orbicularis oculi (preseptal)"),
+        ("orbicularis_oculi_orbital", "Orbicularis oculi (orbital)"),
+        ("procerus", "Procerus"),
+        ("corrugator", "Corrugator"),
+    ],
+    "hemifacial_spasm": [
+        ("orbicularis_oculi", "Orbicularis oculi"),
+        ("zygomaticus", "Zygomaticus"),
+        ("orbicularis_oris", "Orbicularis oris"),
+        ("platysma", "Platysma"),
+    ],
+    "spasmodic_dysphonia": [
+        ("thyroarytenoid", "Thyroarytenoid"),
+        ("lateral_cricoarytenoid", "Lateral cricoarytenoid"),
+        ("posterior_cricoarytenoid", "Posterior cricoarytenoid"),
+    ],
+    "limb_spasticity": [
+        ("biceps", "Biceps brachii"),
+        ("brachialis", "Brachialis"),
+        ("brachioradialis", "Brachioradialis"),
+        ("flexor_carpi", "Wrist flexors"),
+        ("flexor_digitorum", "Flexor digitorum"),
+        ("gastrocnemius", "Gastrocnemius"),
+        ("soleus", "Soleus"),
+        ("tibialis_posterior", "Tibialis posterior"),
+    ],
+    "other": [("other", "Other muscle")],
+}
+MUSCLE_CHOICES = list(
+    {code: label for muscles in MUSCLES_BY_CONDITION.values() for code, label in muscles}.items()
+)
+MUSCLE_LABELS = dict(MUSCLE_CHOICES)
+
+SIDE_CHOICES = [("left", "Left"), ("right", "Right"), ("both", "Both"), ("midline", "Midline")]
+GUIDANCE_CHOICES = [
+    ("emg", "EMG"),
+    ("ultrasound", "Ultrasound"),
+    ("anatomical", "Anatomical landmarks"),
+    ("estim", "Electrical stimulation"),
+]
+SEVERITY_CHOICES = [("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")]
+
+# Signs of distant spread of toxin or of infection: the patient is told to get help now.
+RED_FLAG_REACTIONS = [
+    ("breathing", "Difficulty breathing"),
+    ("swallowing_speaking_worse", "Swallowing or speaking is newly hard or getting worse"),
+    ("generalised_weakness", "Weakness all over the body"),
+    ("vision", "Double or blurred vision"),
+    ("eyelid_droop_distant", "Drooping eyelids (away from where you were injected)"),
+    ("bladder", "Loss of bladder control"),
+    ("infection", "Fever of 38 °C or more, spreading redness or discharge at a site"),
+]
+COMMON_REACTIONS = [
+    ("site_pain", "Pain where injected"),
+    ("site_redness", "Redness where injected"),
+    ("site_swelling", "Swelling where injected"),
+    ("site_bruising", "Bruising or bleeding where injected"),
+    ("headache", "Headache"),
+    ("flu_like", "Flu-like symptoms"),
+    ("tiredness", "Tiredness"),
+    ("other", "Something else"),
+]
+_EYE_REACTIONS = [
+    ("ptosis", "Drooping eyelid (treated eye)"),
+    ("dry_eye", "Dry eye"),
+    ("watery_eye", "Watery eye"),
+    ("light_sensitivity", "Sensitivity to light"),
+    ("eye_not_closing", "Eye not closing fully"),
+]
+CONDITION_REACTIONS = {
+    "cervical_dystonia": [
+        ("swallowing_mild", "Mild difficulty swallowing"),
+        ("neck_weakness", "Neck weakness or head drop"),
+        ("neck_pain", "Neck pain"),
+        ("dry_mouth", "Dry mouth"),
+        ("voice_change", "Voice change"),
+    ],
+    "blepharospasm": _EYE_REACTIONS,
+    "hemifacial_spasm": [*_EYE_REACTIONS, ("facial_weakness", "Facial weakness or drooping mouth")],
+    "spasmodic_dysphonia": [
+        ("breathy_voice", "Breathy or weak voice"),
+        ("choking_liquids", "Coughing or choking on liquids"),
+    ],
+    "limb_spasticity": [
+        ("limb_weakness", "Weakness of the injected limb"),
+        ("falls", "Falls"),
+    ],
+    "other": [],
+}
+REACTION_CHOICES = list(
+    {
+        code: label
+        for group in [RED_FLAG_REACTIONS, *CONDITION_REACTIONS.values(), COMMON_REACTIONS]
+        for code, label in group
+    }.items()
+)
+REACTION_LABELS = dict(REACTION_CHOICES)
+RED_FLAG_CODES = frozenset(code for code, _ in RED_FLAG_REACTIONS)
+
+PENN_SPASM_FREQUENCY_CHOICES = [
+    (0, "No spasms"),
+    (1, "Spasms only when moved or touched"),
+    (2, "Fewer than 1 spasm an hour"),
+    (3, "1 to 10 spasms an hour"),
+    (4, "More than 10 spasms an hour"),
+]
+
+
+def muscles_for(conditions: list[str]) -> list[tuple[str, str]]:
+    """The muscles to suggest first for these conditions, without repeats."""
+    suggested = {}
+    for condition in conditions:
+        suggested.update(MUSCLES_BY_CONDITION.get(condition, []))
+    return list(suggested.items())
+
+
+def reactions_for(conditions: list[str]) -> list[tuple[str, str]]:
+    """Condition-specific reactions for these conditions, without repeats."""
+    offered = {}
+    for condition in conditions:
+        offered.update(CONDITION_REACTIONS.get(condition, []))
+    return list(offered.items())
+
+
+# Patient Global Impression of Change: asked twice per cycle (DOMAIN.md, "Rating scales").
+PGIC_CHOICES = [
+    (1, "Very much improved"),
+    (2, "Much improved"),
+    (3, "Minimally improved"),
+    (4, "No change"),
+    (5, "Minimally worse"),
+    (6, "Much worse"),
+    (7, "Very much worse"),
+]
+PGIC_TIMEPOINT_CHOICES = [
+    ("peak", "Weeks 4 to 6"),
+    ("before_next", "Before the next injection"),
+]

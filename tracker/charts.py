@@ -1,0 +1,806 @@
+"""What the Relief page draws: the geometry of its SVG charts and the rows of its tables.
+
+Pure, like relief.py: dates, numbers, labels and relief.py's results in, small frozen
+dataclasses of path strings, positions and formatted figures out, which the partials in
+templates/tracker/partials/ turn into markup. Positions are in viewBox units, rounded to one
+decimal place: the viewBox is about as wide as a phone's column, so a font size of 14 units
+reads as about 14 CSS px at 360 px and grows with the screen.
+
+Every point given is drawn, whatever the range: paths are built here as strings rather than
+element by element in a template, which keeps five years of days small and quick.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from tracker import relief
+from tracker.relief import Cycle, OverlayDay
+
+WIDTH = 320
+FONT_SIZE = 14
+LINE_HEIGHT = FONT_SIZE + 2
+# A generous average glyph width, in ems, so that labels placed side by side never touch.
+CHAR_WIDTH = 0.62
+LABEL_TOP = 8.0  # injection labels start this far below the top of the timeline
+LABEL_GAP = 4.0  # between labels side by side
+MONTH_STEPS = [1, 2, 3, 6, 12, 24, 60]  # between date ticks
+DAY_STEPS = [7, 14, 28, 56, 91, 182, 364]  # between ticks of days since injection
+
+RANGES = {"30": 30, "90": 90, "365": 365, "all": None}
+RANGE_LABELS = {"30": "30 days", "90": "90 days", "365": "1 year", "all": "All"}
+DEFAULT_RANGE = "90"
+
+OVERLAY_LOW, OVERLAY_HIGH = -50, 100  # relief % drawn; lower values are drawn at the edge
+
+
+def num(value: float) -> str:
+    """A coordinate for a path: one decimal, no trailing ".0" (12.0 -> "12", 3.14 -> "3.1")."""
+    text = f"{value:.1f}"
+    if text[-1] != "0":
+        return text
+    return "0" if text == "-0.0" else text[:-2]
+
+
+def whole(value: float) -> int:
+    """Rounded half away from zero, as the templates' floatformat does: 72.5 -> 73."""
+    return int(fixed(value, 0))
+
+
+def fixed(value: float, places: int) -> str:
+    """The number with `places` decimals, rounded as floatformat does (from its repr, half
+    away from zero): fixed(8.05, 1) -> "8.1", where f"{8.05:.1f}" gives "8.0"."""
+    return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP))
+
+
+def text_width(text: str) -> float:
+    return len(text) * FONT_SIZE * CHAR_WIDTH
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Maps low..high of the data linearly onto start..end of the drawing (either way up)."""
+
+    low: float
+    high: float
+    start: float
+    end: float
+
+    def __call__(self, value: float) -> float:
+        if self.high == self.low:
+            return (self.start + self.end) / 2
+        return self.start + (value - self.low) / (self.high - self.low) * (self.end - self.start)
+
+
+def dots_path(points: Iterable[tuple[float, float]]) -> str:
+    """One zero-length stroke per point: with round caps, each is drawn as a dot."""
+    return "".join(f"M{num(x)} {num(y)}h0" for x, y in points)
+
+
+def line_path(points: Iterable[tuple[float, float] | None]) -> str:
+    """A line through the points; None lifts the pen. A piece of a single point is drawn as a
+    dot, so that no value disappears."""
+    return _polyline(None if p is None else f"{num(p[0])} {num(p[1])}" for p in points)
+
+
+def _polyline(coordinates: Iterable[str | None]) -> str:
+    """line_path, of points already written out as "x y"."""
+    pieces, piece = [], []
+    for point in [*coordinates, None]:
+        if point is not None:
+            piece.append(point)
+        elif piece:
+            pieces.append(f"M{piece[0]}L{' '.join(piece[1:])}" if piece[1:] else f"M{piece[0]}h0")
+            piece = []
+    return "".join(pieces)
+
+
+def area_path(points: Sequence[tuple[float, float, float] | None]) -> str:
+    """The area between two lines given as (x, y_low, y_high) points; None breaks it."""
+    pieces, piece = [], []
+    for point in [*points, None]:
+        if point is not None:
+            piece.append(point)
+            continue
+        if piece:
+            upper = " ".join(f"{num(x)} {num(high)}" for x, _, high in piece)
+            lower = " ".join(f"{num(x)} {num(low)}" for x, low, _ in reversed(piece))
+            pieces.append(f"M{upper}L{lower}Z")
+            piece = []
+    return "".join(pieces)
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float  # x or y in viewBox units
+    label: str
+    label_position: float = 0.0  # along the axis; kept inside the viewBox
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated thing to mark on the timeline: an injection or a reaction."""
+
+    date: date
+    label: str  # "Botox 200 U", "Headache (mild)"
+    urgent: bool = False  # a red flag
+
+
+@dataclass(frozen=True)
+class InjectionMark:
+    day: str  # "3 Mar 2025"
+    x: float
+    lines: tuple[str, ...]  # the label, on one line or two
+    label_x: float
+    label_y: float
+    rotated: bool  # read bottom to top, when there are too many to fit side by side
+
+
+@dataclass(frozen=True)
+class WeekRow:
+    """A week of the timeline's table, which is laid out like a calendar to stay compact."""
+
+    monday: str  # "3 Mar 2025"
+    scores: tuple[str, ...]  # Monday to Sunday; "" when not logged or outside the range
+
+
+@dataclass(frozen=True)
+class EventRow:
+    day: str  # "Mon 3 Mar 2025"
+    text: str  # "Injection: Botox 200 U"
+
+
+@dataclass(frozen=True)
+class TimelineChart:
+    width: float
+    height: float
+    left: float
+    right: float
+    top: float
+    bottom: float
+    start: date
+    end: date
+    dots: str
+    dot_size: float
+    line: str
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+    injection_lines: str
+    injections: tuple[InjectionMark, ...]
+    reaction_y: float
+    reactions: str  # markers of ordinary reactions: open triangles
+    red_flags: str  # markers of red flags: filled diamonds
+    weeks: tuple[WeekRow, ...]  # newest first
+    events: tuple[EventRow, ...]  # injections and reactions, newest first
+    logged_days: int
+    reaction_count: int
+    red_flag_count: int
+    data: dict  # what relief.js needs to read a day off the chart
+    font_size: int = FONT_SIZE
+    line_height: int = LINE_HEIGHT
+
+    @property
+    def x_axis_label_y(self) -> float:
+        return round(self.height - 6, 1)
+
+    @property
+    def y_label_x(self) -> float:
+        return self.left - 6
+
+
+def timeline_start(choice: str, today: date, first_dates: Iterable[date | None]) -> date:
+    """The first day a timeline range shows; it always ends today. "all" starts on the first
+    day with any record, showing at least 30 days."""
+    days = RANGES.get(choice)
+    if days is not None:
+        return today - timedelta(days=days - 1)
+    first = min((day for day in first_dates if day), default=today)
+    return min(first, today - timedelta(days=29))
+
+
+def timeline(
+    start: date,
+    end: date,
+    logs: Sequence[tuple[date, float, str]],
+    smoothed: Mapping[date, float],
+    injections: Sequence[Event],
+    reactions: Sequence[Event],
+) -> TimelineChart:
+    """Daily severity from `start` to `end` (logs outside are left out): every logged day a
+    dot, the smoothed severity a line that breaks at gaps and at each injection, injections as
+    labelled vertical lines, reactions as markers below the plot."""
+    injections = sorted((e for e in injections if start <= e.date <= end), key=lambda e: e.date)
+    reactions = sorted((e for e in reactions if start <= e.date <= end), key=lambda e: e.date)
+    logs = [log for log in logs if start <= log[0] <= end]
+
+    left, right = 28.0, WIDTH - 10.0
+    x = Scale(start.toordinal(), end.toordinal(), left, right)
+    span_days = (end - start).days + 1
+    marks, label_room = _injection_labels(injections, x)
+    top = round(LABEL_TOP + max(label_room, 4), 1)
+    bottom = top + 170.0
+    y = Scale(0, 10, bottom, top)
+    reaction_y = bottom + 14.0
+    height = reaction_y + 12.0 + 22.0
+
+    injection_days = {e.date for e in injections}
+    line_points = []
+    for ordinal in range(start.toordinal(), end.toordinal() + 1):
+        day = date.fromordinal(ordinal)
+        if day in injection_days:
+            line_points.append(None)  # a new cycle starts: the line does not run across it
+        value = smoothed.get(day)
+        line_points.append(None if value is None else (x(ordinal), y(value)))
+
+    triangles = "".join(
+        f"M{num(x(e.date.toordinal()))} {num(reaction_y - 5)}l5 9h-10z"
+        for e in reactions
+        if not e.urgent
+    )
+    diamonds = "".join(
+        f"M{num(x(e.date.toordinal()))} {num(reaction_y - 7)}l7 7-7 7-7-7z"
+        for e in reactions
+        if e.urgent
+    )
+    severities = {day: severity for day, severity, _ in logs}
+    notes = {day: note for day, _, note in logs if note}
+    events = _events_by_date(injections, reactions)
+    return TimelineChart(
+        width=WIDTH,
+        height=round(height, 1),
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        start=start,
+        end=end,
+        dots=dots_path((x(day.toordinal()), y(severity)) for day, severity, _ in logs),
+        dot_size=_dot_size(span_days),
+        line=line_path(line_points),
+        x_ticks=tuple(date_ticks(start, end, x)),
+        y_ticks=tuple(Tick(round(y(value), 1), str(value)) for value in range(0, 11, 2)),
+        # Upward labels run beside their lines; others sit on top of them.
+        injection_lines="".join(
+            f"M{num(m.x)} {num(LABEL_TOP if m.rotated else top - 4)}V{num(bottom)}" for m in marks
+        ),
+        injections=tuple(marks),
+        reaction_y=reaction_y,
+        reactions=triangles,
+        red_flags=diamonds,
+        weeks=_weeks(start, end, severities),
+        events=tuple(
+            EventRow(_long_date(day), text)
+            for day in sorted(events, reverse=True)
+            for text in events[day]
+        ),
+        logged_days=len(logs),
+        reaction_count=len(reactions),
+        red_flag_count=sum(e.urgent for e in reactions),
+        data={
+            "start": start.isoformat(),
+            "x0": left,
+            "step": round((right - left) / max(span_days - 1, 1), 4),
+            "y0": bottom,
+            "yStep": (bottom - top) / 10,
+            "width": WIDTH,
+            # [days since start, score or null, note, events], oldest first, for each day
+            # with a score or an event
+            "days": [
+                [
+                    (day - start).days,
+                    _score(severities.get(day)),
+                    notes.get(day, ""),
+                    "; ".join(events.get(day, [])),
+                ]
+                for day in sorted({*severities, *events})
+            ],
+        },
+    )
+
+
+def _dot_size(span_days: int) -> float:
+    """Dots shrink as days crowd together, but stay big enough to see."""
+    if span_days <= 31:
+        return 6
+    if span_days <= 92:
+        return 5
+    return 3.5 if span_days <= 366 else 2.5
+
+
+def _score(severity: float | None) -> float | None:
+    if severity is None:
+        return None
+    return int(severity) if severity == int(severity) else severity
+
+
+def _events_by_date(
+    injections: Sequence[Event], reactions: Sequence[Event]
+) -> dict[date, list[str]]:
+    events: dict[date, list[str]] = {}
+    for injection in injections:
+        events.setdefault(injection.date, []).append(f"Injection: {injection.label}")
+    for reaction in reactions:
+        text = f"Urgent: {reaction.label}" if reaction.urgent else reaction.label
+        events.setdefault(reaction.date, []).append(text)
+    return events
+
+
+def _long_date(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def _short_date(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _weeks(start: date, end: date, severities: Mapping[date, float]) -> tuple[WeekRow, ...]:
+    first_monday = start - timedelta(days=start.weekday())
+    weeks = []
+    for monday_ordinal in range(first_monday.toordinal(), end.toordinal() + 1, 7):
+        days = [date.fromordinal(monday_ordinal + n) for n in range(7)]
+        scores = tuple(
+            "" if not start <= day <= end or day not in severities else str(_score(severities[day]))
+            for day in days
+        )
+        weeks.append(WeekRow(_short_date(days[0]), scores))
+    return tuple(reversed(weeks))
+
+
+def _injection_labels(injections: Sequence[Event], x: Scale) -> tuple[list[InjectionMark], float]:
+    """Labels beside their lines, above the plot: on one line where they fit side by side,
+    else on two ("Botox" over "200 U"), else every label turned to read upwards, which fits
+    one every ~16 units. Returns the marks and the height they need above the plot."""
+    positions = [x(event.date.toordinal()) for event in injections]
+    for lines_of in (_one_line, _two_lines):
+        marks = _side_by_side(injections, positions, lines_of)
+        if marks is not None:
+            line_count = max((len(mark.lines) for mark in marks), default=0)
+            return marks, line_count * LINE_HEIGHT + (6 if marks else 0)
+    room = max(text_width(event.label) for event in injections) + 6
+    marks = [
+        InjectionMark(
+            day=_short_date(event.date),
+            x=round(at, 1),
+            lines=(event.label,),
+            label_x=round(at - 4, 1),  # the glyphs of upward text lie left of its baseline
+            label_y=round(LABEL_TOP + room - 6, 1),
+            rotated=True,
+        )
+        for event, at in zip(injections, positions, strict=True)
+    ]
+    return marks, room
+
+
+def _one_line(label: str) -> tuple[str, ...]:
+    return (label,)
+
+
+def _two_lines(label: str) -> tuple[str, ...]:
+    """ "Botox 200 U" -> ("Botox", "200 U"): the product over its units."""
+    words = label.rsplit(" ", 2)
+    return (words[0], " ".join(words[1:])) if len(words) == 3 else (label,)
+
+
+def _side_by_side(injections, positions, lines_of) -> list[InjectionMark] | None:
+    """Each label above its line, starting at it (ending at the chart's right edge when
+    there is no room), or None if two would touch."""
+    marks = []
+    previous_end = -LABEL_GAP
+    for event, at in zip(injections, positions, strict=True):
+        lines = lines_of(event.label)
+        width = max(text_width(line) for line in lines)
+        label_x = max(0.0, min(at - 1, WIDTH - width))
+        if label_x < previous_end + LABEL_GAP:
+            return None
+        previous_end = label_x + width
+        marks.append(
+            InjectionMark(
+                day=_short_date(event.date),
+                x=round(at, 1),
+                lines=lines,
+                label_x=round(label_x, 1),
+                label_y=LABEL_TOP + FONT_SIZE,
+                rotated=False,
+            )
+        )
+    return marks
+
+
+def date_ticks(start: date, end: date, x: Scale) -> list[Tick]:
+    """Ticks on Mondays for a month or two, else on the first of every 1, 2, 3, 6 or 12... months,
+    as often as their labels fit side by side."""
+    units_per_day = (x.end - x.start) / max((end - start).days, 1)
+    if (end - start).days <= 62:
+        first_monday = start + timedelta(days=-start.weekday() % 7)
+        days = [
+            first_monday + timedelta(weeks=n) for n in range((end - first_monday).days // 7 + 1)
+        ]
+        labels = [f"{day.day} {day:%b}" for day in days]
+    else:
+        for step in MONTH_STEPS:
+            label_format = "%Y" if step >= 12 else "%b %Y" if step >= 3 else "%b"
+            gap = step * 30.4 * units_per_day
+            if gap >= text_width(date(2000, 5, 1).strftime(label_format)) + 10:
+                break
+        days = [
+            day
+            for day in _first_days_of_months(start, end)
+            if (day.month - 1) % min(step, 12) == 0 and (step < 12 or day.year % (step // 12) == 0)
+        ]
+        labels = [day.strftime(label_format) for day in days]
+    ticks = []
+    for day, label in zip(days, labels, strict=True):
+        at = x(day.toordinal())
+        half = text_width(label) / 2
+        ticks.append(Tick(round(at, 1), label, round(min(max(at, half + 1), WIDTH - half - 1), 1)))
+    return ticks
+
+
+def _first_days_of_months(start: date, end: date) -> list[date]:
+    day = date(start.year, start.month, 1)
+    if day < start:
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    days = []
+    while day <= end:
+        days.append(day)
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return days
+
+
+@dataclass(frozen=True)
+class CycleLine:
+    label: str  # "Cycle 3, from 3 Mar 2025"
+    path: str
+
+
+@dataclass(frozen=True)
+class OverlayRow:
+    day: int
+    median: str
+    middle_half: str  # "20 to 45"
+    cycle_count: int
+    current: str  # the ongoing cycle's smoothed relief, "" without one
+
+
+@dataclass(frozen=True)
+class VerticalMark:
+    x: float
+    label: str
+    label_x: float
+    anchor: str  # text-anchor
+
+
+@dataclass(frozen=True)
+class OverlayChart:
+    width: float
+    height: float
+    left: float
+    right: float
+    top: float
+    bottom: float
+    last_day: int
+    band: str  # 25th to 75th percentile
+    median: str
+    earlier: tuple[CycleLine, ...]
+    current: str
+    current_day: int | None  # the ongoing cycle's last day with a value
+    current_end: tuple[float, float] | None  # where its line ends: marked with a dot
+    zero_y: float
+    threshold: float
+    threshold_y: float
+    forecast_day: float | None
+    forecast: VerticalMark | None
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+    rows: tuple[OverlayRow, ...]  # every 7th day since injection
+    clipped: bool  # some value lay below the drawn range and was drawn at its edge
+    font_size: int = FONT_SIZE
+
+    @property
+    def y_label_x(self) -> float:
+        return self.left - 6
+
+    @property
+    def x_label_y(self) -> float:
+        return self.bottom + 18
+
+    @property
+    def x_title_y(self) -> float:
+        return self.bottom + 37
+
+    @property
+    def mid_x(self) -> float:
+        return round((self.left + self.right) / 2, 1)
+
+    @property
+    def forecast_top(self) -> float:
+        return self.top - 12
+
+    @property
+    def forecast_label_y(self) -> float:
+        return self.top - 16
+
+
+def overlay(
+    cycles: Sequence[Cycle],
+    days: Sequence[OverlayDay],
+    forecast_day: float | None,
+    threshold: float,
+) -> OverlayChart:
+    """Every cycle folded onto its injection day: x = days since injection, y = smoothed
+    relief %, drawn between OVERLAY_LOW and OVERLAY_HIGH."""
+    left, right, top = 52.0, WIDTH - 10.0, 30.0
+    bottom = top + 190.0
+    last_day = max(
+        [14, *((c.end_date - c.injection_date).days for c in cycles), round(forecast_day or 0)]
+    )
+    x = Scale(0, last_day, left, right)
+    y = Scale(OVERLAY_LOW, OVERLAY_HIGH, bottom, top)
+    clipped = any(
+        value < OVERLAY_LOW for cycle in cycles for value in cycle.smoothed.values()
+    ) or any(day.p25 < OVERLAY_LOW for day in days)
+
+    def relief_y(value: float) -> float:
+        return y(max(value, OVERLAY_LOW))
+
+    # Five years hold some 2,000 points: each day's x is written once, not once per line.
+    xs = [num(x(day)) for day in range(last_day + 1)]
+
+    # relief_y written out, as it runs for every point
+    y_at_zero, units_per_percent = y(0), (bottom - top) / (OVERLAY_HIGH - OVERLAY_LOW)
+
+    def line(values: Mapping[int, float]) -> str:
+        coordinates, previous = [], None
+        for day in sorted(values):
+            if previous is not None and day != previous + 1:
+                coordinates.append(None)  # a day without a value breaks the line
+            value = max(values[day], OVERLAY_LOW)
+            coordinates.append(f"{xs[day]} {num(y_at_zero - value * units_per_percent)}")
+            previous = day
+        return _polyline(coordinates)
+
+    by_day = {day.day: day for day in days}
+    band = [
+        (x(d), relief_y(by_day[d].p25), relief_y(by_day[d].p75)) if d in by_day else None
+        for d in range(last_day + 1)
+    ]
+    ongoing = cycles[-1] if cycles and cycles[-1].ongoing else None
+    current = ongoing.smoothed if ongoing else {}
+    current_day = max(current, default=None)
+    forecast = None
+    if forecast_day is not None:
+        at = x(forecast_day)
+        label_on_right = at < (left + right) / 2  # the label goes where there is more room
+        forecast = VerticalMark(
+            x=round(at, 1),
+            label=f"Usually wears off: day {whole(forecast_day)}",
+            label_x=round(at + 5 if label_on_right else at - 5, 1),
+            anchor="start" if label_on_right else "end",
+        )
+    return OverlayChart(
+        width=WIDTH,
+        height=bottom + 44.0,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        last_day=last_day,
+        band=area_path(band),
+        median=line({d.day: d.median for d in days}),
+        earlier=tuple(
+            CycleLine(
+                f"Cycle {c.index}, from {_short_date(c.injection_date)}",
+                line(c.smoothed),
+            )
+            for c in cycles
+            if c is not ongoing and c.smoothed
+        ),
+        current=line(current),
+        current_day=current_day,
+        current_end=None
+        if current_day is None
+        else (round(x(current_day), 1), round(relief_y(current[current_day]), 1)),
+        zero_y=round(y(0), 1),
+        threshold=threshold,
+        threshold_y=round(y(threshold), 1),
+        forecast_day=forecast_day,
+        forecast=forecast,
+        x_ticks=tuple(day_ticks(last_day, x)),
+        y_ticks=tuple(
+            Tick(round(y(value), 1), f"{value} %".replace("-", "−"))
+            for value in range(-50, 101, 50)
+            if value != threshold  # the threshold has a label of its own
+        ),
+        rows=tuple(
+            OverlayRow(
+                day=d.day,
+                median=_percent(d.median),
+                middle_half=f"{_percent(d.p25)} to {_percent(d.p75)}",
+                cycle_count=d.cycle_count,
+                current="" if d.day not in current else _percent(current[d.day]),
+            )
+            for d in days
+            if d.day % 7 == 0  # a row a week keeps the table short; the chart has every day
+        ),
+        clipped=clipped,
+    )
+
+
+def _percent(value: float) -> str:
+    return f"{whole(value)}".replace("-", "−")
+
+
+def day_ticks(last_day: int, x: Scale) -> list[Tick]:
+    """Ticks every 1, 2, 4 or 8... weeks since injection, as often as their labels fit."""
+    units_per_day = (x.end - x.start) / max(last_day, 1)
+    label_room = text_width(str(last_day)) + 14
+    step = next((s for s in DAY_STEPS if s * units_per_day >= label_room), DAY_STEPS[-1])
+    return [
+        Tick(round(x(day), 1), str(day), round(x(day), 1)) for day in range(0, last_day + 1, step)
+    ]
+
+
+# The per-cycle table.
+
+
+@dataclass(frozen=True)
+class Dose:
+    injection_id: object
+    product: str  # the product's label, e.g. "Botox"
+    units: Decimal
+
+
+@dataclass(frozen=True)
+class Impression:
+    injection_id: object
+    timepoint: str  # "Weeks 4 to 6"
+    answer: str  # "Much improved"
+
+
+@dataclass(frozen=True)
+class CycleRow:
+    """A cycle's figures written out for the table: "—" where one is missing."""
+
+    cycle: Cycle
+    doses: str  # "Botox 200 U"
+    reaction_count: int
+    impressions: tuple[Impression, ...]
+    injection_date: str  # "3 Mar 2025"
+    baseline: str  # "7.4"
+    onset: str  # "12": a day of the cycle
+    peak: str  # "75 %"
+    peak_day: str  # "32"
+    wearing_off: str
+    duration: str  # days
+    gap: str  # days
+
+
+DASH = "—"
+
+
+def _day(value: int | None) -> str:
+    return DASH if value is None else str(value)
+
+
+def dose_label(doses: Iterable[Dose]) -> str:
+    """ "Botox 200 U", or "Botox 100 U + Dysport 250 U": units are added up per product only,
+    as units of different products are not comparable."""
+    units_by_product: dict[str, Decimal] = {}
+    for dose in doses:
+        units_by_product[dose.product] = units_by_product.get(dose.product, 0) + dose.units
+    return " + ".join(f"{product} {_units(units)} U" for product, units in units_by_product.items())
+
+
+def _units(units: Decimal) -> str:
+    return f"{Decimal(units).normalize():,f}"
+
+
+def cycle_rows(
+    cycles: Sequence[Cycle],
+    doses: Mapping[int, str],
+    reaction_counts: Mapping[int, int],
+    impressions: Iterable[Impression],
+) -> list[CycleRow]:
+    """One row per cycle, newest first; `doses` and `reaction_counts` are by cycle index."""
+    impressions_by_injection: dict[object, list[Impression]] = {}
+    for impression in impressions:
+        impressions_by_injection.setdefault(impression.injection_id, []).append(impression)
+    return [
+        CycleRow(
+            cycle=cycle,
+            doses=doses.get(cycle.index, ""),
+            reaction_count=reaction_counts.get(cycle.index, 0),
+            impressions=tuple(
+                answer
+                for injection_id in cycle.injection_ids
+                for answer in impressions_by_injection.get(injection_id, [])
+            ),
+            injection_date=_short_date(cycle.injection_date),
+            baseline=DASH if cycle.baseline is None else fixed(cycle.baseline, 1),
+            onset=_day(cycle.onset_day),
+            peak=DASH if cycle.peak_relief is None else f"{_percent(cycle.peak_relief)} %",
+            peak_day="" if cycle.peak_day is None else str(cycle.peak_day),
+            wearing_off=_day(cycle.wearing_off_day),
+            duration=_day(cycle.duration_days),
+            gap=_day(cycle.gap_days),
+        )
+        for cycle in reversed(cycles)
+    ]
+
+
+# The whole page, from plain records.
+
+
+@dataclass(frozen=True)
+class ReliefPage:
+    range: str  # a key of RANGES
+    timeline: TimelineChart
+    overlay: OverlayChart | None  # None until some cycle has a relief figure
+    rows: list[CycleRow]
+    cycle_count: int
+    has_logs: bool
+    status: relief.CycleStatus | None  # where the current cycle stands today
+    settings: relief.ReliefSettings  # for the glossary's figures
+
+
+def relief_page(
+    choice: str,
+    today: date,
+    doses: Sequence[Dose],
+    dates_by_injection: Mapping[object, date],
+    logs: Sequence[tuple[date, float, str]],
+    reactions: Sequence[Event],
+    impressions: Sequence[Impression],
+    settings: relief.ReliefSettings = relief.DEFAULT_SETTINGS,
+) -> ReliefPage:
+    """Everything the Relief page shows. `logs` are (date, severity, note) in date order;
+    `reactions` are dated by their onset."""
+    choice = choice if choice in RANGES else DEFAULT_RANGE
+    severity_by_date = {day: severity for day, severity, _ in logs}
+    points = [relief.InjectionPoint(id=pk, date=day) for pk, day in dates_by_injection.items()]
+    cycles = relief.compute_cycles(points, severity_by_date.items(), today, settings)
+    injection_dates = [cycle.injection_date for cycle in cycles]
+    firsts = [
+        injection_dates[0] if injection_dates else None,
+        logs[0][0] if logs else None,
+        min((reaction.date for reaction in reactions), default=None),
+    ]
+    start = timeline_start(choice, today, firsts)
+
+    doses_by_injection: dict[object, list[Dose]] = {}
+    for dose in doses:
+        doses_by_injection.setdefault(dose.injection_id, []).append(dose)
+    labels = {
+        cycle.index: dose_label(
+            dose for pk in cycle.injection_ids for dose in doses_by_injection.get(pk, [])
+        )
+        for cycle in cycles
+    }
+
+    chart = timeline(
+        start,
+        today,
+        logs,
+        relief.smoothed_severity(severity_by_date, injection_dates, start, today, settings),
+        [Event(cycle.injection_date, labels[cycle.index]) for cycle in cycles],
+        reactions,
+    )
+    reaction_counts = relief.count_per_cycle(cycles, (reaction.date for reaction in reactions))
+    return ReliefPage(
+        range=choice,
+        timeline=chart,
+        overlay=overlay(
+            cycles,
+            relief.overlay(cycles),
+            relief.forecast_wearing_off_day(cycles, settings),
+            settings.threshold,
+        )
+        if any(cycle.smoothed for cycle in cycles)
+        else None,
+        rows=cycle_rows(cycles, labels, reaction_counts, impressions),
+        cycle_count=len(cycles),
+        has_logs=bool(logs),
+        status=relief.current_status(cycles, settings),
+        settings=settings,
+    )

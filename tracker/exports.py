@@ -1,0 +1,380 @@
+"""A patient's diary for other software: a CSV with one row per day, and a FHIR R4 Bundle.
+
+Both read the same rows (four or five queries, whatever the size of the diary) and build the
+file in one pass. What a patient did not record stays empty and is never written as 0.
+"""
+
+import csv
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.html import escape
+
+from tracker import catalog
+from tracker.models import (
+    DailyLog,
+    GlobalImpression,
+    Injection,
+    Patient,
+    Reaction,
+    days_between,
+    format_units,
+)
+
+
+@dataclass(frozen=True)
+class Diary:
+    patient: Patient
+    logs: list[DailyLog]
+    injections: list[Injection]  # with their sites
+    reactions: list[Reaction]
+    impressions: list[GlobalImpression]
+
+    @classmethod
+    def fetch(cls, patient: Patient) -> "Diary":
+        return cls(
+            patient=patient,
+            logs=list(patient.logs.order_by("date")),
+            injections=list(
+                patient.injections.order_by("date", "created_at").prefetch_related("sites")
+            ),
+            reactions=list(patient.reactions.order_by("onset_date", "created_at")),
+            impressions=list(patient.global_impressions.order_by("date")),
+        )
+
+
+def filename(patient: Patient, extension: str) -> str:
+    """relief-tracker-<username>-<the patient's today>.<extension>, safe in any file system."""
+    username = re.sub(r"[^A-Za-z0-9_.-]+", "-", patient.user.username).strip(".-") or "patient"
+    return f"relief-tracker-{username}-{patient.today().isoformat()}.{extension}"
+
+
+# CSV
+
+CSV_COLUMNS = [
+    "date",
+    "day_of_cycle",
+    "severity",
+    "spasm_frequency",
+    "pain",
+    "note",
+    "injection",
+    "reactions",
+]
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def safe_cell(value: object) -> str:
+    """The value as text a spreadsheet will not run: a leading ' neutralises a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+class _Line:
+    """A file-like object that hands back what the csv writer writes, a line at a time."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def diary_csv(patient: Patient) -> Iterator[str]:
+    """The CSV's lines: fetched now, written as they are read (for a streamed response)."""
+    return _csv_lines(Diary.fetch(patient))
+
+
+def _csv_lines(diary: Diary) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield "\ufeff" + writer.writerow(CSV_COLUMNS)  # the BOM tells spreadsheets it is UTF-8
+    logs = {log.date: log for log in diary.logs}
+    injections = defaultdict(list)
+    for injection in diary.injections:
+        injections[injection.date].append(injection)
+    reactions = defaultdict(list)
+    for reaction in diary.reactions:
+        reactions[reaction.onset_date].append(reaction)
+    recorded = [*logs, *injections, *reactions]
+    if not recorded:
+        return
+    last_injection: date | None = None
+    for day in days_between(min(recorded), max(recorded)):
+        if day in injections:
+            last_injection = day
+        log = logs.get(day)
+        row = [
+            day.isoformat(),
+            (day - last_injection).days if last_injection else None,
+            log.severity if log else None,
+            log.spasm_frequency if log else None,
+            log.pain if log else None,
+            log.note if log else None,
+            "; ".join(
+                f"{shot.get_product_display()} {format_units(shot.total_units)} units"
+                for shot in injections.get(day, [])
+            ),
+            "; ".join(
+                f"{reaction.get_kind_display()} ({reaction.get_severity_display().lower()})"
+                for reaction in reactions.get(day, [])
+            ),
+        ]
+        yield writer.writerow([safe_cell(value) for value in row])
+
+
+# FHIR R4
+
+BASE_URL = "https://relief-tracker.example/fhir"
+SCORES_SYSTEM = f"{BASE_URL}/CodeSystem/scores"
+REACTIONS_SYSTEM = f"{BASE_URL}/CodeSystem/reactions"
+USERNAME_SYSTEM = f"{BASE_URL}/NamingSystem/username"
+RESOLVED_DATE_EXTENSION = f"{BASE_URL}/StructureDefinition/resolved-date"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
+# Every entry's fullUrl is a name-based UUID of what it is made from: the same record gives
+# the same urn:uuid in every export, so a receiving system can recognise it again.
+NAMESPACE = uuid.UUID("5d0c3b57-1e0e-4c55-9d39-3b1d7e0a2f61")
+
+SEVERITY_CODE = {
+    "system": SCORES_SYSTEM,
+    "code": "spasm-severity",
+    "display": "Spasm severity, 0-10 numeric rating",
+}
+PAIN_CODE = {
+    "system": LOINC,
+    "code": "72514-3",
+    "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+}
+PENN_CODE = {
+    "system": SCORES_SYSTEM,
+    "code": "penn-spasm-frequency",
+    "display": "Penn Spasm Frequency Scale, 0-4",
+}
+PGIC_CODE = {
+    "system": SCORES_SYSTEM,
+    "code": "pgic",
+    "display": "Patient Global Impression of Change, 1-7",
+}
+SURVEY = {
+    "coding": [
+        {"system": f"{TERMINOLOGY}/observation-category", "code": "survey", "display": "Survey"}
+    ]
+}
+
+
+def stable_id(kind: str, key: object) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{kind}/{key}"))
+
+
+def reference(resource_id: str) -> dict:
+    return {"reference": f"urn:uuid:{resource_id}"}
+
+
+def number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def fhir_bundle(patient: Patient) -> dict:
+    """The patient's diary as a FHIR R4 Bundle of type collection (DOMAIN.md,
+    "Interoperability")."""
+    return _bundle(Diary.fetch(patient))
+
+
+def _bundle(diary: Diary) -> dict:
+    patient = diary.patient
+    patient_id = stable_id("patient", patient.pk)
+    subject = reference(patient_id)
+    resources = [_patient(patient, patient_id)]
+    procedure_ids = {}
+    conditions = [{"text": catalog.CONDITION_LABELS[c]} for c in patient.condition_codes]
+    for injection in diary.injections:
+        procedure_ids[injection.pk] = stable_id("injection", injection.pk)
+        resources += _injection(injection, procedure_ids[injection.pk], subject, conditions)
+    for log in diary.logs:
+        resources += _scores(log, subject)
+    for impression in diary.impressions:
+        resources.append(_impression(impression, subject, procedure_ids))
+    for reaction in diary.reactions:
+        resources += _reaction(reaction, subject, procedure_ids)
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "collection",
+        "timestamp": timezone.now().isoformat(timespec="seconds"),
+        "entry": [
+            {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
+            for resource in resources
+        ],
+    }
+
+
+def _patient(patient: Patient, patient_id: str) -> dict:
+    user = patient.user
+    name = {"text": patient.display_name}
+    if user.last_name:
+        name["family"] = user.last_name
+    if user.first_name:
+        name["given"] = [user.first_name]
+    return {
+        "resourceType": "Patient",
+        "id": patient_id,
+        "identifier": [{"system": USERNAME_SYSTEM, "value": user.username}],
+        "name": [name],
+    }
+
+
+def _injection(injection: Injection, procedure_id: str, subject: dict, conditions) -> list[dict]:
+    product = injection.product_info
+    medication = {"text": f"{product.label} ({product.generic})"}
+    details = [f"{product.label} ({product.generic}), {format_units(injection.total_units)} units"]
+    if injection.guidance:
+        details.append(f"Guidance: {injection.get_guidance_display()}")
+    if injection.injector:
+        details.append(f"Injected by: {injection.injector}")
+    if injection.entered_by_clinic:
+        details.append("Entered by the clinic")
+    notes = [{"text": ". ".join(details) + "."}]
+    if injection.notes:
+        notes.append({"text": injection.notes})
+    procedure = {
+        "resourceType": "Procedure",
+        "id": procedure_id,
+        "status": "completed",
+        "code": {"text": "Botulinum toxin injection"},
+        "subject": subject,
+        "performedDateTime": injection.date.isoformat(),
+        "note": notes,
+    }
+    if conditions:
+        procedure["reasonCode"] = conditions
+    # One administration per injected muscle; a session recorded without its muscles gets one
+    # for its total, without a site.
+    doses = [
+        (site.pk, f"{site.get_muscle_display()} ({site.get_side_display().lower()})", site.units)
+        for site in injection.sites.all()
+    ] or [("total", None, injection.total_units)]
+    administrations = []
+    for key, site, units in doses:
+        dosage = {
+            "route": {"text": "Intramuscular"},
+            "dose": {"value": number(units), "unit": "U", "system": UCUM, "code": "[U]"},
+        }
+        if site:
+            dosage["site"] = {"text": site}
+        administrations.append(
+            {
+                "resourceType": "MedicationAdministration",
+                "id": stable_id("injection-site", f"{injection.pk}/{key}"),
+                "status": "completed",
+                "medicationCodeableConcept": medication,
+                "subject": subject,
+                "effectiveDateTime": injection.date.isoformat(),
+                "partOf": [reference(procedure_id)],
+                "dosage": dosage,
+            }
+        )
+    return [procedure, *administrations]
+
+
+def _observation(kind: str, key: object, code: dict, text: str, day: date, value: int, subject):
+    return {
+        "resourceType": "Observation",
+        "id": stable_id(kind, key),
+        "status": "final",
+        "category": [SURVEY],
+        "code": {"coding": [code], "text": text},
+        "subject": subject,
+        "effectiveDateTime": day.isoformat(),
+        "valueInteger": value,
+    }
+
+
+def _scores(log: DailyLog, subject: dict) -> list[dict]:
+    severity = _observation(
+        "severity", log.pk, SEVERITY_CODE, "Spasm severity (0-10)", log.date, log.severity, subject
+    )
+    if log.note:
+        severity["note"] = [{"text": log.note}]
+    scores = [severity]
+    if log.pain is not None:
+        scores.append(
+            _observation("pain", log.pk, PAIN_CODE, "Pain (0-10)", log.date, log.pain, subject)
+        )
+    if log.spasm_frequency is not None:
+        text = f"Spasm frequency: {log.get_spasm_frequency_display()}"
+        scores.append(
+            _observation("penn", log.pk, PENN_CODE, text, log.date, log.spasm_frequency, subject)
+        )
+    return scores
+
+
+def _impression(impression: GlobalImpression, subject: dict, procedure_ids: dict) -> dict:
+    text = f"Global impression of change: {impression.get_score_display()}"
+    observation = _observation(
+        "pgic", impression.pk, PGIC_CODE, text, impression.date, impression.score, subject
+    )
+    observation["partOf"] = [reference(procedure_ids[impression.injection_id])]
+    observation["note"] = [{"text": f"Asked: {impression.get_timepoint_display().lower()}."}]
+    return observation
+
+
+def _coding(system: str, code: str) -> dict:
+    return {"coding": [{"system": f"{TERMINOLOGY}/{system}", "code": code}]}
+
+
+def _reaction(reaction: Reaction, subject: dict, procedure_ids: dict) -> list[dict]:
+    event_id = stable_id("reaction", reaction.pk)
+    label = reaction.get_kind_display()
+    event = {
+        "resourceType": "AdverseEvent",
+        "id": event_id,
+        "actuality": "actual",
+        "event": {
+            "coding": [{"system": REACTIONS_SYSTEM, "code": reaction.kind, "display": label}],
+            "text": label,
+        },
+        "subject": subject,
+        "date": reaction.onset_date.isoformat(),
+        "seriousness": _coding(
+            "adverse-event-seriousness", "serious" if reaction.is_red_flag else "non-serious"
+        ),
+        "severity": _coding("adverse-event-severity", reaction.severity),
+        "outcome": _coding(
+            "adverse-event-outcome", "resolved" if reaction.resolved_date else "ongoing"
+        ),
+    }
+    if reaction.resolved_date:
+        event["extension"] = [
+            {"url": RESOLVED_DATE_EXTENSION, "valueDate": reaction.resolved_date.isoformat()}
+        ]
+    if reaction.injection_id in procedure_ids:
+        event["suspectEntity"] = [{"instance": reference(procedure_ids[reaction.injection_id])}]
+    resources = [event]
+    if reaction.pain_reliever:
+        statement = {
+            "resourceType": "MedicationStatement",
+            "id": stable_id("pain-reliever", reaction.pk),
+            "status": "completed",
+            "medicationCodeableConcept": {"text": reaction.pain_reliever},
+            "subject": subject,
+            "effectiveDateTime": reaction.onset_date.isoformat(),
+            "note": [{"text": f"Taken for: {label}."}],
+        }
+        if reaction.pain_reliever_dose:
+            statement["dosage"] = [{"text": reaction.pain_reliever_dose}]
+        resources.append(statement)
+    if reaction.note:
+        # AdverseEvent has no note: the patient's words go in its narrative.
+        div = f'<div xmlns="http://www.w3.org/1999/xhtml">{escape(reaction.note)}</div>'
+        event["text"] = {"status": "additional", "div": div}
+    return resources

@@ -1,0 +1,396 @@
+import uuid
+import zoneinfo
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.db import transaction
+
+from tracker import catalog
+from tracker.models import (
+    DailyLog,
+    GlobalImpression,
+    Injection,
+    InjectionSite,
+    Patient,
+    Reaction,
+    User,
+    normalise_share_code,
+    site_total_errors,
+    unit_errors,
+)
+
+ZERO_TO_TEN = [(n, str(n)) for n in range(11)]
+
+
+class ButtonsMixin:
+    """Choices drawn as large tap targets over plain inputs, so no JS is needed."""
+
+    template_name = "tracker/widgets/buttons.html"
+
+    def __init__(self, *args, columns: int = 0, urgent_first: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.columns = columns
+        self.urgent_first = urgent_first
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        grouped = any(group for group, _, _ in context["widget"]["optgroups"])
+        context["widget"].update(
+            columns=self.columns, urgent_first=self.urgent_first, grouped=grouped
+        )
+        return context
+
+
+class ButtonRadioSelect(ButtonsMixin, forms.RadioSelect):
+    pass
+
+
+class ButtonCheckboxSelect(ButtonsMixin, forms.CheckboxSelectMultiple):
+    pass
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def optional_scale(label: str, choices, help_text: str = "", columns: int = 6):
+    return forms.TypedChoiceField(
+        label=label,
+        help_text=help_text,
+        choices=choices,
+        coerce=int,
+        required=False,
+        empty_value=None,
+        widget=ButtonRadioSelect(columns=columns),
+    )
+
+
+class DailyLogForm(forms.ModelForm):
+    severity = forms.TypedChoiceField(
+        label="How bad were your spasms today?",
+        help_text="0 means none, 10 the worst you can imagine.",
+        choices=ZERO_TO_TEN,
+        coerce=int,
+        widget=ButtonRadioSelect(columns=6),
+        error_messages={"required": "Choose a number from 0 to 10."},
+    )
+    spasm_frequency = optional_scale(
+        "How often did spasms come?", catalog.PENN_SPASM_FREQUENCY_CHOICES, columns=1
+    )
+    pain = optional_scale("How much pain?", ZERO_TO_TEN, "0 means no pain, 10 the worst.")
+    note = forms.CharField(
+        label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    class Meta:
+        model = DailyLog
+        fields = ["severity", "spasm_frequency", "pain", "note"]
+
+
+class GlobalImpressionForm(forms.Form):
+    """One tap and Save: the answer for this cycle's time point replaces an earlier one."""
+
+    injection = forms.UUIDField(widget=forms.HiddenInput)
+    timepoint = forms.ChoiceField(choices=catalog.PGIC_TIMEPOINT_CHOICES, widget=forms.HiddenInput)
+    score = forms.TypedChoiceField(
+        label="Since your last injection, how is your condition overall?",
+        choices=catalog.PGIC_CHOICES,
+        coerce=int,
+        widget=ButtonRadioSelect(columns=1),
+    )
+
+    def __init__(self, *args, patient: Patient | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+
+    def clean_injection(self):
+        injection = self.patient.injections.filter(pk=self.cleaned_data["injection"]).first()
+        if injection is None:
+            raise forms.ValidationError("Choose one of your own injections.")
+        return injection
+
+    def save(self) -> GlobalImpression:
+        data = self.cleaned_data
+        impression, _ = GlobalImpression.objects.update_or_create(
+            injection=data["injection"],
+            timepoint=data["timepoint"],
+            defaults={
+                "patient": self.patient,
+                "score": data["score"],
+                "date": self.patient.today(),
+            },
+        )
+        return impression
+
+
+class ConditionsForm(forms.ModelForm):
+    conditions = forms.MultipleChoiceField(
+        label="What are you treated for?",
+        help_text="Choose all that apply.",
+        choices=catalog.CONDITION_CHOICES,
+        widget=ButtonCheckboxSelect(columns=1),
+        error_messages={"required": "Choose at least one."},
+    )
+    time_zone = forms.ChoiceField(
+        label="Your time zone",
+        help_text="Your day starts and ends at midnight here.",
+        choices=sorted((zone, zone.replace("_", " ")) for zone in zoneinfo.available_timezones()),
+    )
+
+    class Meta:
+        model = Patient
+        fields = ["time_zone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("conditions", self.instance.condition_codes)
+        else:
+            self.fields["time_zone"].widget.attrs["data-guess"] = ""
+        self.initial.setdefault("time_zone", self.instance.time_zone or settings.TIME_ZONE)
+
+    @transaction.atomic
+    def save(self, commit: bool = True) -> Patient:
+        patient = super().save()
+        chosen = self.cleaned_data["conditions"]
+        patient.conditions.exclude(condition__in=chosen).delete()
+        existing = set(patient.conditions.values_list("condition", flat=True))
+        patient.conditions.bulk_create(
+            [
+                patient.conditions.model(patient=patient, condition=c)
+                for c in chosen
+                if c not in existing
+            ]
+        )
+        return patient
+
+
+class InjectionForm(forms.ModelForm):
+    date = forms.DateField(label="Date of the injection", widget=DateInput())
+    product = forms.ChoiceField(
+        label="Product", choices=catalog.PRODUCT_CHOICES, widget=ButtonRadioSelect(columns=2)
+    )
+    total_units = forms.DecimalField(
+        label="Total units",
+        help_text="Leave empty to add up the units per muscle.",
+        required=False,
+        min_value=Decimal("0.1"),
+        max_digits=7,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
+    )
+    guidance = forms.ChoiceField(
+        label="Guidance (optional)",
+        choices=catalog.GUIDANCE_CHOICES,
+        required=False,
+        widget=ButtonRadioSelect(columns=2),
+    )
+
+    class Meta:
+        model = Injection
+        fields = ["date", "product", "total_units", "guidance", "injector", "notes"]
+        labels = {"injector": "Who injected (optional)", "notes": "Notes (optional)"}
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def check_units(self, site_units: list[Decimal]) -> None:
+        """Check the total against the sites; with no total given, it is their sum."""
+        total = self.cleaned_data.get("total_units")
+        if total is None:
+            if not site_units:
+                self.add_error("total_units", "Enter the total units, or the units per muscle.")
+                return
+            total = sum(site_units, Decimal(0))
+            self.instance.total_units = total
+        product = self.cleaned_data.get("product", "")
+        for error in unit_errors(product, total) + site_total_errors(total, site_units):
+            self.add_error("total_units", error)
+
+
+class InjectionSiteForm(forms.ModelForm):
+    side = forms.ChoiceField(
+        label="Side", choices=catalog.SIDE_CHOICES, widget=ButtonRadioSelect(columns=4)
+    )
+    units = forms.DecimalField(
+        label="Units",
+        min_value=Decimal("0.1"),
+        max_digits=7,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
+    )
+
+    class Meta:
+        model = InjectionSite
+        fields = ["muscle", "side", "units"]
+
+    def __init__(self, *args, suggested_muscles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        others = [m for m in catalog.MUSCLE_CHOICES if m not in suggested_muscles]
+        groups = [("Usual for your condition", list(suggested_muscles)), ("Other muscles", others)]
+        self.fields["muscle"].choices = [("", "Choose a muscle")] + [g for g in groups if g[1]]
+
+
+class BaseSiteFormSet(forms.BaseInlineFormSet):
+    def site_units(self) -> list[Decimal]:
+        return [
+            form.cleaned_data["units"]
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
+SiteFormSet = forms.inlineformset_factory(
+    Injection,
+    InjectionSite,
+    form=InjectionSiteForm,
+    formset=BaseSiteFormSet,
+    extra=4,
+    max_num=30,
+    validate_max=True,
+    can_delete=True,
+)
+
+
+@transaction.atomic
+def save_injection(
+    form: InjectionForm, sites: BaseSiteFormSet, patient: Patient, user
+) -> Injection:
+    injection = form.save(commit=False)
+    injection.patient = patient
+    if injection._state.adding:
+        injection.entered_by = user
+    injection.save()
+    sites.instance = injection
+    sites.save()
+    return injection
+
+
+class ReactionForm(forms.ModelForm):
+    severity = forms.ChoiceField(
+        label="How bad is it?",
+        choices=catalog.SEVERITY_CHOICES,
+        widget=ButtonRadioSelect(columns=3),
+    )
+    onset_date = forms.DateField(label="When did it start?", widget=DateInput())
+    resolved_date = forms.DateField(
+        label="When did it stop? (leave empty if it hasn't)", required=False, widget=DateInput()
+    )
+
+    class Meta:
+        model = Reaction
+        fields = [
+            "kind",
+            "severity",
+            "onset_date",
+            "resolved_date",
+            "injection",
+            "pain_reliever",
+            "pain_reliever_dose",
+            "note",
+        ]
+        labels = {
+            "kind": "What happened?",
+            "injection": "After which injection?",
+            "pain_reliever": "Pain reliever taken (optional)",
+            "pain_reliever_dose": "Dose (optional)",
+            "note": "Note (optional)",
+        }
+        widgets = {"note": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, patient: Patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.patient = patient
+        groups = reaction_groups(patient.condition_codes)
+        if "kind" in self.fields:
+            self.fields["kind"].choices = groups
+            self.fields["kind"].widget = ButtonRadioSelect(choices=groups, urgent_first=True)
+        injections = patient.injections.order_by("-date")
+        self.fields["injection"].queryset = injections
+        self.fields["injection"].empty_label = "Not after an injection"
+        if self.instance._state.adding and not self.is_bound:
+            today = patient.today()
+            latest = next((i for i in injections if i.date <= today), None)
+            self.initial |= {"onset_date": today, "injection": latest.pk if latest else None}
+
+
+class ReactionChecklistForm(ReactionForm):
+    """A new report: tick every reaction that applies; one record is saved per tick."""
+
+    kinds = forms.MultipleChoiceField(
+        label="What happened? Tick all that apply.",
+        error_messages={"required": "Tick at least one."},
+    )
+
+    class Meta(ReactionForm.Meta):
+        fields = [f for f in ReactionForm.Meta.fields if f != "kind"]
+
+    field_order = ["kinds"]
+
+    def __init__(self, *args, patient: Patient, **kwargs):
+        super().__init__(*args, patient=patient, **kwargs)
+        groups = reaction_groups(patient.condition_codes)
+        self.fields["kinds"].choices = groups
+        self.fields["kinds"].widget = ButtonCheckboxSelect(choices=groups, urgent_first=True)
+
+    @transaction.atomic
+    def save_all(self, client_id: uuid.UUID | None = None) -> list[Reaction]:
+        """One reaction per tick. With the form's client id, each gets the id the offline
+        outbox would give it, and a tick already saved (the form sent twice) is kept as is."""
+        template = self.save(commit=False)
+        reactions = []
+        for index, kind in enumerate(self.cleaned_data["kinds"]):
+            pk = reaction_id(client_id, index) if client_id else uuid.uuid4()
+            reaction = Reaction.objects.filter(pk=pk).first()
+            if reaction is not None and reaction.patient_id != template.patient.pk:
+                reaction, pk = None, uuid.uuid4()  # someone else's id: not this form's to use
+            if reaction is None:
+                reaction = Reaction(
+                    **{f: getattr(template, f) for f in ReactionForm.Meta.fields if f != "kind"},
+                    id=pk,
+                    patient=template.patient,
+                    kind=kind,
+                )
+                reaction.save(force_insert=True)
+            reactions.append(reaction)
+        return reactions
+
+
+def reaction_id(client_id: uuid.UUID, index: int) -> uuid.UUID:
+    """The id of the index-th ticked reaction; static/js/outbox.js derives the same."""
+    return uuid.UUID(str(client_id)[:-2] + f"{index:02x}")
+
+
+def reaction_groups(conditions: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The checklist: red flags first, then the patient's condition, then the common ones."""
+    condition_label = (
+        " and ".join(catalog.CONDITION_LABELS[c] for c in conditions) or "your condition"
+    )
+    groups = [
+        ("Get help now", catalog.RED_FLAG_REACTIONS),
+        (f"Common with {condition_label}", catalog.reactions_for(conditions)),
+        ("Common after any injection", catalog.COMMON_REACTIONS),
+    ]
+    return [(label, choices) for label, choices in groups if choices]
+
+
+class ShareCodeForm(forms.Form):
+    """A clinician's share code, typed by a patient: cleaned to the clinician it belongs to."""
+
+    code = forms.CharField(
+        label="Your clinician's share code",
+        help_text="8 letters and numbers, like ABCD-EFGH. Your clinic can tell you theirs.",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+
+    def clean_code(self) -> User:
+        code = normalise_share_code(self.cleaned_data["code"])
+        clinician = User.objects.filter(role=User.Role.CLINICIAN, share_code=code).first()
+        if clinician is None:
+            raise forms.ValidationError("No clinician has this code. Check it with your clinic.")
+        return clinician

@@ -1,0 +1,258 @@
+import gzip
+import random
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext, setup_test_environment
+from django.urls import include, path, reverse
+from rest_framework.test import APIClient
+
+from tracker import catalog, triage
+from tracker.management.commands.seed_demo import generate_diary
+from tracker.models import (
+    DailyLog,
+    Injection,
+    Patient,
+    PatientCondition,
+    Reaction,
+    Share,
+    User,
+)
+
+
+def minimal(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+# The app's own URLs plus the minimal view that every figure is compared with.
+urlpatterns = [path("bench/minimal/", minimal), path("", include(settings.ROOT_URLCONF))]
+
+REQUESTS = 60
+WARM_UP = 5
+YEAR, FIVE_YEARS = 365, 5 * 365 + 1
+REACTIONS = 100
+CLINIC_PATIENTS = 500
+CLINIC_DAYS = 120
+CHECK_INS = 300
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure the app in a throw-away database: median server time, SQL queries and gzip "
+        "bytes of the Relief page and /api/v1/cycles/ for 1 and 5 years of data, beside a "
+        "minimal view, and the rate of check-ins saved through PUT /api/v1/logs/."
+    )
+
+    def handle(self, *args, **options) -> None:
+        setup_test_environment()
+        with tempfile.TemporaryDirectory() as folder:
+            test_db = settings.DATABASES["default"].setdefault("TEST", {})
+            if connection.vendor == "sqlite":
+                test_db["NAME"] = str(Path(folder) / "bench.sqlite3")
+            old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+            try:
+                with override_settings(ROOT_URLCONF=__name__):
+                    self.run_all()
+            finally:
+                connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    def run_all(self) -> None:
+        one_year = make_patient("bench-1y", YEAR)
+        five_years = make_patient("bench-5y", FIVE_YEARS)
+        out = self.stdout
+        out.write(f"Relief Tracker benchmark on {connection.vendor}, DEBUG={settings.DEBUG}")
+        out.write(f"median of {REQUESTS} requests after {WARM_UP} to warm up, in-process client\n")
+        out.write(f"{'what':38} {'median ms':>9} {'p95 ms':>7} {'queries':>7} {'KB gzip':>8}")
+
+        client = logged_in(five_years.user)
+        base = measure(client, "/bench/minimal/")
+        self.row("minimal view (same middleware)", base)
+        rows = {}
+        for label, patient in [("1 year", one_year), ("5 years", five_years)]:
+            client = logged_in(patient.user)
+            rows[f"relief {label}"] = page = measure(client, reverse("relief"), with_assets=True)
+            self.row(f"Relief page, {label} (page + CSS + JS)", page)
+            rows[f"cycles {label}"] = api = measure(client, "/api/v1/cycles/")
+            self.row(f"GET /api/v1/cycles/, {label}", api)
+        clinician = make_clinic(CLINIC_PATIENTS, CLINIC_DAYS)
+        client = logged_in(clinician)
+        triage.cycle_figures.cache_clear()  # the first load computes every patient's cycles
+        first = timed(lambda: client.get(reverse("clinic")))
+        rows["clinic"] = clinic = measure(client, reverse("clinic"))
+        self.row(f"Clinic list, {CLINIC_PATIENTS} patients", clinic)
+        out.write(f"{'  its first load (cycles not yet known)':38} {first * 1000:9.2f}")
+
+        rate = check_in_rate(make_patient("bench-put", 0))
+        out.write(f"\nPUT /api/v1/logs/<date>/, one after another: {rate:.0f} check-ins/s\n")
+
+        page = rows["relief 5 years"]
+        out.write("Targets (5 years of data):")
+        self.target("Relief page ≤ 30 ms median", page.median_ms <= 30)
+        ratio = page.median_ms / base.median_ms
+        self.target(f"Relief page ≤ 5× the minimal view ({ratio:.1f}×)", ratio <= 5)
+        self.target("Relief page ≤ 8 queries", page.queries <= 8)
+        same = rows["relief 1 year"].queries == page.queries
+        self.target("same query count for 1 and 5 years", same)
+        self.target("first load ≤ 100 KB gzip", page.gzip_bytes <= 100_000)
+        out.write(f"Targets (clinic of {CLINIC_PATIENTS} patients):")
+        self.target("Clinic list ≤ 150 ms median", clinic.median_ms <= 150)
+        out.write(
+            f"Benchmark done: Relief page {page.median_ms:.1f} ms, {page.queries} queries, "
+            f"{page.gzip_bytes / 1000:.1f} KB gzip; {rate:.0f} check-ins/s; clinic list "
+            f"{clinic.median_ms:.1f} ms, {clinic.queries} queries."
+        )
+
+    def row(self, label: str, result: "Result") -> None:
+        size = f"{result.gzip_bytes / 1000:8.1f}" if result.gzip_bytes else f"{'':8}"
+        self.stdout.write(
+            f"{label:38} {result.median_ms:9.2f} {result.p95_ms:7.2f} {result.queries:7} {size}"
+        )
+
+    def target(self, label: str, ok: bool) -> None:
+        self.stdout.write(f"  {'met ' if ok else 'MISSED'}  {label}")
+
+
+class Result:
+    def __init__(self, times: list[float], queries: int, gzip_bytes: int):
+        self.median_ms = statistics.median(times) * 1000
+        self.p95_ms = statistics.quantiles(times, n=20)[-1] * 1000
+        self.queries = queries
+        self.gzip_bytes = gzip_bytes
+
+
+def measure(client: APIClient, url: str, with_assets: bool = False) -> Result:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    for _ in range(WARM_UP):
+        client.get(url)
+    times = [timed(lambda: client.get(url)) for _ in range(REQUESTS)]
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    body = response.content
+    size = len(gzip.compress(body, 9))
+    if with_assets:
+        size += sum(len(gzip.compress(asset, 9)) for asset in page_assets(body.decode()))
+    return Result(times, len(queries), size if with_assets else 0)
+
+
+def timed(call: Callable) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def page_assets(html: str) -> list[bytes]:
+    """The CSS and JS files a first visit to the page downloads."""
+    urls = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js|svg))"', html)
+    assets = []
+    for url in urls:
+        name = url.removeprefix(settings.STATIC_URL)
+        found = finders.find(name) or Path(settings.STATIC_ROOT) / name
+        assets.append(Path(found).read_bytes())
+    return assets
+
+
+def logged_in(user: User) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def make_patient(username: str, days: int) -> Patient:
+    user = User.objects.create_user(username, f"{username}@example.com", "bench-password")
+    patient = Patient.objects.create(user=user, time_zone="Europe/London")
+    PatientCondition.objects.create(patient=patient, condition="cervical_dystonia")
+    if days:
+        injections = generate_diary(patient, days)
+        add_reactions(patient, injections, REACTIONS - patient.reactions.count())
+    return patient
+
+
+def add_reactions(patient: Patient, injections, count: int) -> None:
+    rng = random.Random(count)
+    kinds = [code for code, _ in catalog.COMMON_REACTIONS + catalog.RED_FLAG_REACTIONS[:1]]
+    reactions = []
+    for n in range(count):
+        injection = injections[n % len(injections)]
+        onset = injection.date + timedelta(days=rng.randint(0, 6))
+        reactions.append(
+            Reaction(
+                patient=patient,
+                injection=injection,
+                kind=rng.choice(kinds),
+                severity=rng.choice(["mild", "moderate"]),
+                onset_date=min(onset, patient.today()),
+                resolved_date=min(onset + timedelta(days=3), patient.today()),
+            )
+        )
+    Reaction.objects.bulk_create(reactions)
+
+
+def make_clinic(count: int, days: int) -> User:
+    """A clinician whom `count` patients share with, each with `days` days of logs (about
+    one in eight missed), an injection every 12-14 weeks, and an open red flag for 1 in 50."""
+    rng = random.Random(count)
+    clinician = User.objects.create_user(
+        "bench-clinician", "bench-clinician@example.com", "bench-password", role="clinician"
+    )
+    users = User.objects.bulk_create(
+        User(username=f"bench-clinic-{n}", first_name="Patient", last_name=f"{n:04}")
+        for n in range(count)
+    )
+    patients = Patient.objects.bulk_create(
+        Patient(user=user, time_zone="Europe/London") for user in users
+    )
+    conditions = [code for code, _ in catalog.CONDITION_CHOICES]
+    PatientCondition.objects.bulk_create(
+        PatientCondition(patient=patient, condition=conditions[n % len(conditions)])
+        for n, patient in enumerate(patients)
+    )
+    Share.objects.bulk_create(Share(patient=patient, clinician=clinician) for patient in patients)
+    today = patients[0].today()
+    injections, logs, reactions = [], [], []
+    for patient in patients:
+        injected = [today - timedelta(days=rng.randint(0, 90))]
+        while (today - injected[-1]).days + 90 < days:
+            injected.append(injected[-1] - timedelta(days=rng.randint(84, 98)))
+        injections += [
+            Injection(patient=patient, date=day, product="botox", total_units=200)
+            for day in injected
+        ]
+        for offset in range(days):
+            day = today - timedelta(days=offset)
+            if rng.random() < 0.12:
+                continue
+            earlier = [shot for shot in injected if shot <= day]
+            since = (day - max(earlier)).days if earlier else None
+            severity = 3 if since is not None and 7 <= since <= 75 else 7
+            logs.append(DailyLog(patient=patient, date=day, severity=severity))
+        if rng.random() < 0.02:
+            reactions.append(
+                Reaction(patient=patient, kind="breathing", severity="severe", onset_date=today)
+            )
+    Injection.objects.bulk_create(injections)
+    DailyLog.objects.bulk_create(logs, batch_size=5000)
+    Reaction.objects.bulk_create(reactions)
+    return clinician
+
+
+def check_in_rate(patient: Patient) -> float:
+    client = logged_in(patient.user)
+    today = patient.today()
+    days = [today - timedelta(days=n) for n in range(CHECK_INS)]
+    started = time.perf_counter()
+    for n, day in enumerate(days):
+        response = client.put(f"/api/v1/logs/{day.isoformat()}/", {"severity": n % 11}, "json")
+        assert response.status_code == 201, response.content
+    return CHECK_INS / (time.perf_counter() - started)

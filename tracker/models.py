@@ -1,0 +1,601 @@
+import re
+import secrets
+import uuid
+import zoneinfo
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import IntegrityError, models, transaction
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Concat
+from django.http import Http404
+from django.utils import timezone
+
+from tracker import catalog, relief
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        CLINICIAN = "clinician", "Clinician"
+
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.PATIENT)
+    # A clinician's short code, which a patient can enter to share with them.
+    share_code = models.CharField(max_length=8, unique=True, null=True, blank=True)
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role == self.Role.CLINICIAN
+
+    def ensure_share_code(self) -> str:
+        """The clinician's share code, made the first time it is needed."""
+        while not self.share_code:
+            code = new_share_code()
+            try:
+                with transaction.atomic():
+                    unset = User.objects.filter(pk=self.pk, share_code=None)
+                    if unset.update(share_code=code):
+                        self.share_code = code
+                        break
+            except IntegrityError:
+                continue  # another clinician has this code: draw again
+            self.refresh_from_db(fields=["share_code"])  # another request gave one first
+        return self.share_code
+
+    @property
+    def display_share_code(self) -> str:
+        """ABCD-EFGH: easier to read out than eight letters in a row."""
+        code = self.share_code or ""
+        return f"{code[:4]}-{code[4:]}" if len(code) == SHARE_CODE_LENGTH else code
+
+
+# No 0/O, 1/I/L: a code is read off a screen or out loud, then typed on a phone.
+SHARE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+SHARE_CODE_LENGTH = 8
+
+
+def new_share_code() -> str:
+    return "".join(secrets.choice(SHARE_CODE_ALPHABET) for _ in range(SHARE_CODE_LENGTH))
+
+
+def normalise_share_code(text: str) -> str:
+    """What a patient typed, as stored: "abcd efgh" and "ABCD-EFGH" are the same code."""
+    return re.sub(r"[\s-]", "", text).upper()
+
+
+def relief_settings() -> relief.ReliefSettings:
+    return relief.ReliefSettings(threshold=settings.RELIEF_THRESHOLD_PERCENT)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a time zone we know.")
+
+
+class PatientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PatientQuerySet":
+        """The patients whose data this user may read: their own, or those sharing with them."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_clinician:
+            return self.filter(shares__clinician=user, shares__revoked_at__isnull=True).distinct()
+        return self.filter(user=user)
+
+    def for_dashboard(self) -> "PatientQuerySet":
+        """With what the clinic's list shows of each patient in one row: the user, the
+        conditions (one more query) and the date of the last check-in."""
+        last_log = DailyLog.objects.filter(patient=OuterRef("pk")).order_by("-date")
+        return (
+            self.select_related("user")
+            .prefetch_related("conditions")
+            .annotate(last_log_date=Subquery(last_log.values("date")[:1]))
+        )
+
+    def with_condition(self, condition: str) -> "PatientQuerySet":
+        return self.filter(conditions__condition=condition) if condition else self
+
+    def matching(self, search: str) -> "PatientQuerySet":
+        """Every word of `search` in the first name, last name or username."""
+        patients = self
+        for word in search.split():
+            patients = patients.filter(
+                Q(user__first_name__icontains=word)
+                | Q(user__last_name__icontains=word)
+                | Q(user__username__icontains=word)
+            )
+        return patients
+
+
+class Patient(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient")
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def today(self) -> date:
+        """The patient's calendar day, in their own time zone."""
+        return timezone.now().astimezone(self.zone).date()
+
+    @property
+    def condition_codes(self) -> list[str]:
+        return [c.condition for c in self.conditions.all()]
+
+    def relief_cycles(self, today: date | None = None) -> list[relief.Cycle]:
+        """The patient's injection cycles with their relief figures (two queries)."""
+        injections = [
+            relief.InjectionPoint(id=pk, date=day)
+            for pk, day in self.injections.values_list("pk", "date")
+        ]
+        logs = self.logs.values_list("date", "severity")
+        return relief.compute_cycles(injections, logs, today or self.today(), relief_settings())
+
+    def last_injection(self, on_or_before: date | None = None) -> "Injection | None":
+        day = on_or_before or self.today()
+        return self.injections.filter(date__lte=day).order_by("-date", "-created_at").first()
+
+
+def get_patient_for_user(user, patient_id: int | None = None) -> Patient:
+    """The one way to fetch a patient's record: answers 404 for anyone without access.
+
+    Without `patient_id` it is the user's own record (a patient using the app).
+    """
+    patients = Patient.objects.visible_to(user)
+    if patient_id is None:
+        patients = patients.filter(user=user)
+    else:
+        patients = patients.filter(pk=patient_id)
+    patient = patients.select_related("user").first()
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient
+
+
+class PatientCondition(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="conditions")
+    condition = models.CharField(max_length=32, choices=catalog.CONDITION_CHOICES)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "condition"], name="unique_patient_condition"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.get_condition_display()
+
+
+def validate_not_future(patient: Patient, day: date, field: str = "date") -> None:
+    if day and day > patient.today():
+        raise ValidationError({field: "This date is in the future."})
+
+
+class DiaryRecord(models.Model):
+    """Fields every diary entry shares. `version` rises by one on every change, so that an
+    edit made from an out-of-date copy (another phone, an offline outbox) can be refused."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            self.version += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version", "updated_at"}
+        super().save(*args, **kwargs)
+
+
+class DailyLogQuerySet(models.QuerySet):
+    def between(self, start: date | None, end: date | None) -> "DailyLogQuerySet":
+        logs = self
+        if start:
+            logs = logs.filter(date__gte=start)
+        if end:
+            logs = logs.filter(date__lte=end)
+        return logs
+
+    def severities_by_patient(self) -> dict[int, tuple[tuple[date, int], ...]]:
+        """Each patient's (date, severity) pairs, oldest first. Fetched as one string per
+        patient: for a clinic of hundreds, one row per log was most of the list's time."""
+        rows = self.order_by().values("patient_id").annotate(logs=SeveritiesAsText())
+        return {row["patient_id"]: parse_severities(row["logs"]) for row in rows}
+
+
+class SeveritiesAsText(models.Aggregate):
+    """The logs' "YYYY-MM-DD:severity" items, joined by commas, in no particular order."""
+
+    function = "GROUP_CONCAT"
+    output_field = models.TextField()
+
+    def __init__(self, **extra):
+        item = Concat(
+            Cast("date", models.CharField()), Value(":"), Cast("severity", models.CharField())
+        )
+        super().__init__(item, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "%(function)s(%(expressions)s, ',')"
+        return self.as_sql(compiler, connection, function="STRING_AGG", template=template, **extra)
+
+
+@lru_cache(maxsize=4096)
+def parse_severities(text: str) -> tuple[tuple[date, int], ...]:
+    """SeveritiesAsText's string as sorted pairs; remembered, as most patients' logs are the
+    same from one look at the clinic list to the next."""
+    pairs = (item.split(":") for item in text.split(","))
+    return tuple(sorted((date.fromisoformat(day), int(score)) for day, score in pairs))
+
+
+class DailyLog(DiaryRecord):
+    """A day's check-in. One per patient per day, addressed by its date."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="logs")
+    date = models.DateField()
+    severity = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    spasm_frequency = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=catalog.PENN_SPASM_FREQUENCY_CHOICES
+    )
+    pain = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    note = models.TextField(blank=True, max_length=2000)
+
+    objects = DailyLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "date"], name="one_log_per_patient_day"),
+            models.CheckConstraint(
+                condition=Q(severity__gte=0, severity__lte=10), name="severity_0_to_10"
+            ),
+            models.CheckConstraint(
+                condition=Q(pain__isnull=True) | Q(pain__gte=0, pain__lte=10), name="pain_0_to_10"
+            ),
+            models.CheckConstraint(
+                condition=Q(spasm_frequency__isnull=True)
+                | Q(spasm_frequency__gte=0, spasm_frequency__lte=4),
+                name="penn_0_to_4",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.severity}/10"
+
+    def clean(self) -> None:
+        validate_not_future(self.patient, self.date)
+
+
+class Injection(DiaryRecord):
+    """One injection session. The id may be chosen by the client, so a retried create is
+    recognised instead of duplicated."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="injections")
+    date = models.DateField()
+    product = models.CharField(max_length=16, choices=catalog.PRODUCT_CHOICES)
+    total_units = models.DecimalField(max_digits=7, decimal_places=1)
+    guidance = models.CharField(max_length=16, blank=True, choices=catalog.GUIDANCE_CHOICES)
+    injector = models.CharField(max_length=120, blank=True)
+    notes = models.TextField(blank=True, max_length=2000)
+    entered_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-date", "-created_at"]
+        indexes = [models.Index(fields=["patient", "date"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(total_units__gt=0), name="total_units_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_product_display()} {format_units(self.total_units)} units"
+
+    @property
+    def entered_by_clinic(self) -> bool:
+        return self.entered_by is not None and self.entered_by.is_clinician
+
+    @property
+    def product_info(self) -> catalog.Product:
+        return catalog.PRODUCT_BY_CODE[self.product]
+
+    def clean(self) -> None:
+        validate_not_future(self.patient, self.date)
+        errors = unit_errors(self.product, self.total_units)
+        if errors:
+            raise ValidationError({"total_units": errors})
+
+
+def format_units(units: Decimal) -> str:
+    """120.0 -> "120", 12.5 -> "12.5", 25000 -> "25,000"."""
+    return f"{units.normalize():,f}"
+
+
+def unit_errors(product: str, units: Decimal | None) -> list[str]:
+    """What is wrong with a number of units of this product, if anything."""
+    if units is None:
+        return []
+    if units <= 0:
+        return ["Units must be more than 0."]
+    known = catalog.PRODUCT_BY_CODE.get(product)
+    if known and units > known.max_units:
+        return [
+            f"{units:g} units of {known.label} is more than {known.max_units:,} – please check."
+        ]
+    return []
+
+
+def site_total_errors(total_units: Decimal | None, site_units: list[Decimal]) -> list[str]:
+    if total_units is None or not site_units:
+        return []
+    site_sum = sum(site_units, Decimal(0))
+    if site_sum != total_units:
+        return [
+            f"The sites add up to {format_units(site_sum)} units "
+            f"but the total says {format_units(total_units)}."
+        ]
+    return []
+
+
+class InjectionSite(models.Model):
+    injection = models.ForeignKey(Injection, on_delete=models.CASCADE, related_name="sites")
+    muscle = models.CharField(max_length=40, choices=catalog.MUSCLE_CHOICES)
+    side = models.CharField(max_length=8, choices=catalog.SIDE_CHOICES)
+    units = models.DecimalField(max_digits=7, decimal_places=1)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(units__gt=0), name="site_units_positive")]
+
+    def __str__(self) -> str:
+        units = format_units(self.units)
+        return f"{self.get_muscle_display()} ({self.get_side_display()}) {units} units"
+
+
+class ReactionQuerySet(models.QuerySet):
+    def red_flags(self) -> "ReactionQuerySet":
+        return self.filter(kind__in=catalog.RED_FLAG_CODES)
+
+    def open(self) -> "ReactionQuerySet":
+        return self.filter(resolved_date__isnull=True)
+
+
+class Reaction(DiaryRecord):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="reactions")
+    injection = models.ForeignKey(
+        Injection, null=True, blank=True, on_delete=models.SET_NULL, related_name="reactions"
+    )
+    kind = models.CharField(max_length=40, choices=catalog.REACTION_CHOICES)
+    severity = models.CharField(max_length=10, choices=catalog.SEVERITY_CHOICES)
+    onset_date = models.DateField()
+    resolved_date = models.DateField(null=True, blank=True)
+    pain_reliever = models.CharField(max_length=120, blank=True)
+    pain_reliever_dose = models.CharField(max_length=60, blank=True)
+    note = models.TextField(blank=True, max_length=2000)
+
+    objects = ReactionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-onset_date", "-created_at"]
+        indexes = [models.Index(fields=["patient", "onset_date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resolved_date__isnull=True)
+                | Q(resolved_date__gte=models.F("onset_date")),
+                name="resolved_not_before_onset",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.onset_date} {self.get_kind_display()}"
+
+    @property
+    def is_red_flag(self) -> bool:
+        return self.kind in catalog.RED_FLAG_CODES
+
+    def clean(self) -> None:
+        validate_not_future(self.patient, self.onset_date, "onset_date")
+        if self.resolved_date:
+            validate_not_future(self.patient, self.resolved_date, "resolved_date")
+            if self.onset_date and self.resolved_date < self.onset_date:
+                raise ValidationError({"resolved_date": "It can't end before it started."})
+        if self.injection_id and self.injection.patient_id != self.patient_id:
+            raise ValidationError({"injection": "Choose one of your own injections."})
+
+
+class GlobalImpression(DiaryRecord):
+    """The patient's answer to the PGIC question for one injection cycle, at one time point."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="global_impressions"
+    )
+    injection = models.ForeignKey(
+        Injection, on_delete=models.CASCADE, related_name="global_impressions"
+    )
+    timepoint = models.CharField(max_length=12, choices=catalog.PGIC_TIMEPOINT_CHOICES)
+    date = models.DateField()
+    score = models.PositiveSmallIntegerField(choices=catalog.PGIC_CHOICES)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["injection", "timepoint"], name="one_pgic_per_cycle_timepoint"
+            ),
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=7), name="pgic_1_to_7"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} PGIC {self.score}"
+
+    def clean(self) -> None:
+        validate_not_future(self.patient, self.date)
+        if self.injection_id and self.injection.patient_id != self.patient_id:
+            raise ValidationError({"injection": "Choose one of your own injections."})
+
+
+class ShareQuerySet(models.QuerySet):
+    def active(self) -> "ShareQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+
+class Share(models.Model):
+    """A patient's consent for one clinician to read their diary, until revoked."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="shares")
+    clinician = models.ForeignKey(User, on_delete=models.CASCADE, related_name="shares")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "clinician"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_active_share_per_pair",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} → {self.clinician}"
+
+    def revoke(self) -> None:
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])
+
+
+def share_diary(patient: Patient, clinician: User) -> Share:
+    """The patient's active share with this clinician, made unless there is one already."""
+    if not clinician.is_clinician:
+        raise ValueError("A diary is shared with clinicians only.")
+    try:
+        with transaction.atomic():
+            share, _ = Share.objects.active().get_or_create(patient=patient, clinician=clinician)
+    except IntegrityError:  # made by a request running at the same time
+        share = Share.objects.active().get(patient=patient, clinician=clinician)
+    return share
+
+
+INVITATION_LIFETIME = timedelta(days=14)
+
+
+class InvitationUnusable(Exception):
+    """The invitation has expired or has been used."""
+
+
+class InvitationQuerySet(models.QuerySet):
+    def usable(self) -> "InvitationQuerySet":
+        return self.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """A one-time link a clinician shows a patient (as a QR code) to ask for a share."""
+
+    token = models.CharField(max_length=64, unique=True)
+    clinician = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = InvitationQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Invitation from {self.clinician} ({self.created_at:%Y-%m-%d})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.used_at is None and self.expires_at > timezone.now()
+
+    @classmethod
+    def issue(cls, clinician: User) -> "Invitation":
+        return cls.objects.create(
+            token=secrets.token_urlsafe(24),
+            clinician=clinician,
+            expires_at=timezone.now() + INVITATION_LIFETIME,
+        )
+
+    @transaction.atomic
+    def accept(self, patient: Patient) -> Share:
+        """Use the invitation up, once, and share the patient's diary with its clinician."""
+        now = timezone.now()
+        claimed = (
+            Invitation.objects.usable().filter(pk=self.pk).update(used_at=now, used_by=patient)
+        )
+        if not claimed:
+            raise InvitationUnusable
+        self.used_at, self.used_by = now, patient
+        return share_diary(patient, self.clinician)
+
+
+class AccessEvent(models.Model):
+    """Who opened which patient's data, what and when: the patient can read this history."""
+
+    class What(models.TextChoices):
+        PAGE = "page", "Report page"
+        API = "api", "Data through the API"
+        PDF = "pdf", "PDF summary"
+        CSV = "csv", "CSV export"
+        FHIR = "fhir", "FHIR export"
+        ENTRY = "entry", "Recording an injection"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="access_events")
+    clinician = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="access_events"
+    )
+    what = models.CharField(max_length=8, choices=What.choices)
+    path = models.CharField(max_length=300)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.clinician} {self.what} {self.patient}"
+
+
+def open_patient_for_clinician(clinician, patient_id: int, what: str, path: str) -> Patient:
+    """A shared patient's record for a clinician, the access written to the patient's history:
+    the one way into a patient's data from the clinic side (pages, API, PDF and exports)."""
+    if not clinician.is_authenticated or not clinician.is_clinician:
+        raise Http404("No such patient.")
+    patient = get_patient_for_user(clinician, patient_id)
+    AccessEvent.objects.create(patient=patient, clinician=clinician, what=what, path=path[:300])
+    return patient
+
+
+def days_between(start: date, end: date) -> list[date]:
+    """Every day from start to end, inclusive."""
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]

@@ -1,0 +1,427 @@
+"""Injection cycles and the relief figures computed from a patient's daily severity scores.
+
+Each public function implements one of the product's definitions of per-cycle metrics
+(DOMAIN.md, "The product's definitions of per-cycle metrics"); `compute_cycles` puts them
+together. Pure date and number maths with no Django: callers fetch the rows and format the
+numbers, nothing here is rounded.
+
+Days are counted from a cycle's injection: day 0 is the injection day, day -1 the day before.
+"""
+
+import statistics
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import pairwise
+from typing import NamedTuple
+
+
+@dataclass(frozen=True)
+class ReliefSettings:
+    threshold: float = 25.0  # meaningful relief, percent
+    baseline_days: int = 14  # days -14..-1 before the injection
+    baseline_min_logs: int = 3
+    smoothing_half_window: int = 3  # d-3..d+3
+    smoothing_min_logs: int = 2
+    wearing_off_confirm_days: int = 3  # next 3 days that have a smoothed value
+    forecast_min_cycles: int = 2
+
+
+DEFAULT_SETTINGS = ReliefSettings()
+
+
+@dataclass(frozen=True)
+class InjectionPoint:
+    id: object
+    date: date
+
+
+@dataclass(frozen=True)
+class Cycle:
+    index: int  # 1-based, chronological
+    injection_id: object  # the first of `injection_ids`
+    injection_ids: tuple  # every injection on that date: same-day injections form one cycle
+    injection_date: date
+    end_date: date  # the day before the next injection, or today for the ongoing cycle
+    ongoing: bool
+    length_days: int | None  # next injection date - injection date; finished cycles only
+    baseline: float | None
+    baseline_log_count: int
+    relief: dict[int, float]  # day -> relief %, logged days only
+    smoothed: dict[int, float]  # day -> smoothed relief %, days that have a value only
+    onset_day: int | None
+    peak_day: int | None
+    peak_relief: float | None
+    wearing_off_day: int | None
+    duration_days: int | None
+    gap_days: int | None
+    reason_code: str | None  # the most relevant key of REASONS, or None
+    reason: str | None  # its plain-English text
+
+
+@dataclass(frozen=True)
+class OverlayDay:
+    day: int
+    median: float
+    p25: float
+    p75: float
+    cycle_count: int
+
+
+class Peak(NamedTuple):
+    day: int
+    relief: float
+
+
+# Why a cycle's figures are missing, most fundamental first: `reason_code` picks the first
+# one that applies.
+REASONS = {
+    "no_baseline_logs": (
+        "Fewer than {s.baseline_min_logs} scores were logged in the {s.baseline_days} days "
+        "before the injection, so there is no baseline to measure relief against."
+    ),
+    "baseline_zero": (
+        "Every score in the {s.baseline_days} days before the injection was 0: "
+        "there was nothing to relieve."
+    ),
+    "too_few_logs": "Too few scores were logged in this cycle to show how relief went.",
+    "no_onset": "Relief has not reached the meaningful level of {s.threshold:g} %.",
+    "still_in_effect": "The injection is still in effect: relief has not worn off yet.",
+    "not_worn_off": "Relief had not worn off by the next injection.",
+}
+
+
+def severity_by_day(
+    severity_by_date: Mapping[date, float], injection_date: date, first_day: int, last_day: int
+) -> dict[int, float]:
+    """The logged severities of days first_day..last_day counted from injection_date."""
+    found = {}
+    for day in range(first_day, last_day + 1):
+        severity = severity_by_date.get(injection_date + timedelta(days=day))
+        if severity is not None:
+            found[day] = severity
+    return found
+
+
+def baseline(
+    severities: Sequence[float], settings: ReliefSettings = DEFAULT_SETTINGS
+) -> float | None:
+    """Mean severity of the baseline window's logs; None with too few logs or a mean of 0."""
+    if len(severities) < settings.baseline_min_logs:
+        return None
+    mean = statistics.fmean(severities)
+    return mean if mean > 0 else None
+
+
+def relief(baseline: float, severity: float) -> float:
+    """Percent improvement on the baseline; negative when worse. At most 100 as severity >= 0."""
+    return (baseline - severity) / baseline * 100
+
+
+def smoothed_relief(
+    relief_by_day: Mapping[int, float], last_day: int, settings: ReliefSettings = DEFAULT_SETTINGS
+) -> dict[int, float]:
+    """Mean relief of the logs within the half window of each day 0..last_day, where there are
+    enough of them. Unlogged days are left out of the mean, never counted as 0, and the window
+    is clipped to the cycle so that it never reaches into the previous or the next one."""
+    half = settings.smoothing_half_window
+    smoothed = {}
+    for day in range(last_day + 1):
+        window = range(max(0, day - half), min(last_day, day + half) + 1)
+        values = [relief_by_day[d] for d in window if d in relief_by_day]
+        if len(values) >= settings.smoothing_min_logs:
+            smoothed[day] = statistics.fmean(values)
+    return smoothed
+
+
+def onset_day(
+    smoothed: Mapping[int, float], settings: ReliefSettings = DEFAULT_SETTINGS
+) -> int | None:
+    """First day >= 1 whose smoothed relief is at or above the threshold."""
+    return next(
+        (day for day in sorted(smoothed) if day >= 1 and smoothed[day] >= settings.threshold),
+        None,
+    )
+
+
+def peak(smoothed: Mapping[int, float]) -> Peak | None:
+    """Largest smoothed relief among days >= 1, on the first day it occurs (with or without
+    an onset)."""
+    after_injection = [Peak(day, smoothed[day]) for day in sorted(smoothed) if day >= 1]
+    # max() keeps the first of equal values: the earliest day.
+    return max(after_injection, key=lambda point: point.relief, default=None)
+
+
+def wearing_off_day(
+    smoothed: Mapping[int, float], ongoing: bool, settings: ReliefSettings = DEFAULT_SETTINGS
+) -> int | None:
+    """First day after the peak whose smoothed relief is below the threshold and stays below on
+    each of the next `wearing_off_confirm_days` days that have a value; only once there was an
+    onset. An ongoing cycle must have all those later values (more logs may come); a finished
+    one may have fewer, because it ended first, and then all it has must be below."""
+    if onset_day(smoothed, settings) is None:
+        return None
+    peak_day = peak(smoothed).day
+    confirm = settings.wearing_off_confirm_days
+    days_after_peak = [day for day in sorted(smoothed) if day > peak_day]
+    for position, day in enumerate(days_after_peak):
+        later = days_after_peak[position + 1 : position + 1 + confirm]
+        if ongoing and len(later) < confirm:
+            break  # every later day has even fewer values after it
+        if all(smoothed[d] < settings.threshold for d in (day, *later)):
+            return day
+    return None
+
+
+def duration_days(onset_day: int | None, wearing_off_day: int | None) -> int | None:
+    """Days of benefit: from onset to wearing-off."""
+    if onset_day is None or wearing_off_day is None:
+        return None
+    return wearing_off_day - onset_day
+
+
+def gap_days(length_days: int | None, wearing_off_day: int | None) -> int | None:
+    """Days with no relief before the next injection, for a finished cycle that wore off."""
+    if length_days is None or wearing_off_day is None:
+        return None
+    return length_days - wearing_off_day
+
+
+def reason_code(
+    baseline_severities: Sequence[float],
+    smoothed: Mapping[int, float],
+    onset_day: int | None,
+    wearing_off_day: int | None,
+    ongoing: bool,
+    settings: ReliefSettings = DEFAULT_SETTINGS,
+) -> str | None:
+    """The most relevant reason why some of a cycle's figures are missing, or None."""
+    if len(baseline_severities) < settings.baseline_min_logs:
+        return "no_baseline_logs"
+    if baseline(baseline_severities, settings) is None:
+        return "baseline_zero"
+    if not smoothed:
+        return "too_few_logs"
+    if onset_day is None:
+        return "no_onset"
+    if wearing_off_day is None:
+        return "still_in_effect" if ongoing else "not_worn_off"
+    return None
+
+
+def compute_cycles(
+    injections: Iterable[InjectionPoint],
+    logs: Iterable[tuple[date, float]],
+    today: date,
+    settings: ReliefSettings = DEFAULT_SETTINGS,
+) -> list[Cycle]:
+    """The patient's cycles, oldest first, with their relief figures.
+
+    `logs` are (date, severity 0-10) pairs, one per date expected. Should a date repeat, the
+    last pair given for it wins (as after a stable sort by date), the one place where input
+    order matters. Injections and logs after `today` are ignored.
+    """
+    ids_by_date = _injection_ids_by_date(injections, today)
+    severity_by_date = {log_date: severity for log_date, severity in logs if log_date <= today}
+    # Each injection date with the next one; the last has none: its cycle is ongoing.
+    dates_and_next = pairwise([*ids_by_date, None])
+    return [
+        _cycle(index, ids_by_date[day], day, next_day, severity_by_date, today, settings)
+        for index, (day, next_day) in enumerate(dates_and_next, start=1)
+    ]
+
+
+def _injection_ids_by_date(injections: Iterable[InjectionPoint], today: date) -> dict[date, tuple]:
+    ids_by_date = defaultdict(list)
+    for injection in injections:
+        if injection.date <= today:
+            ids_by_date[injection.date].append(injection.id)
+    # A date carries no time of day, so same-day injections are put in order of their ids,
+    # which keeps the cycle's `injection_id` independent of the order they were given in.
+    return {day: tuple(sorted(ids, key=str)) for day, ids in sorted(ids_by_date.items())}
+
+
+def _cycle(
+    index: int,
+    injection_ids: tuple,
+    injection_date: date,
+    next_injection_date: date | None,
+    severity_by_date: Mapping[date, float],
+    today: date,
+    settings: ReliefSettings,
+) -> Cycle:
+    ongoing = next_injection_date is None
+    end_date = today if ongoing else next_injection_date - timedelta(days=1)
+    length_days = None if ongoing else (next_injection_date - injection_date).days
+    last_day = (end_date - injection_date).days
+
+    # The baseline window may lie in the previous cycle: it is counted from this injection.
+    baseline_severities = list(
+        severity_by_day(severity_by_date, injection_date, -settings.baseline_days, -1).values()
+    )
+    mean_severity = baseline(baseline_severities, settings)
+    relief_by_day = {}
+    if mean_severity is not None:
+        logged = severity_by_day(severity_by_date, injection_date, 0, last_day)
+        relief_by_day = {day: relief(mean_severity, score) for day, score in logged.items()}
+
+    smoothed = smoothed_relief(relief_by_day, last_day, settings)
+    onset = onset_day(smoothed, settings)
+    highest = peak(smoothed)
+    wearing_off = wearing_off_day(smoothed, ongoing, settings)
+    code = reason_code(baseline_severities, smoothed, onset, wearing_off, ongoing, settings)
+    return Cycle(
+        index=index,
+        injection_id=injection_ids[0],
+        injection_ids=injection_ids,
+        injection_date=injection_date,
+        end_date=end_date,
+        ongoing=ongoing,
+        length_days=length_days,
+        baseline=mean_severity,
+        baseline_log_count=len(baseline_severities),
+        relief=relief_by_day,
+        smoothed=smoothed,
+        onset_day=onset,
+        peak_day=highest.day if highest else None,
+        peak_relief=highest.relief if highest else None,
+        wearing_off_day=wearing_off,
+        duration_days=duration_days(onset, wearing_off),
+        gap_days=gap_days(length_days, wearing_off),
+        reason_code=code,
+        reason=REASONS[code].format(s=settings) if code else None,
+    )
+
+
+def overlay(cycles: Sequence[Cycle]) -> list[OverlayDay]:
+    """Per day since injection, the median and quartiles of the cycles' smoothed relief, over
+    the cycles that have a value on that day."""
+    values_by_day = defaultdict(list)
+    for cycle in cycles:
+        for day, value in cycle.smoothed.items():
+            values_by_day[day].append(value)
+    return [_overlay_day(day, values) for day, values in sorted(values_by_day.items())]
+
+
+def _overlay_day(day: int, values: list[float]) -> OverlayDay:
+    if len(values) == 1:
+        p25 = median = p75 = values[0]
+    else:
+        p25, median, p75 = statistics.quantiles(values, n=4, method="inclusive")
+    return OverlayDay(day=day, median=median, p25=p25, p75=p75, cycle_count=len(values))
+
+
+def forecast_wearing_off_day(
+    cycles: Sequence[Cycle], settings: ReliefSettings = DEFAULT_SETTINGS
+) -> float | None:
+    """Median wearing-off day of the finished cycles that wore off, once there are enough of
+    them. With an even count it can fall between two days (e.g. 72.5): callers round."""
+    days = [c.wearing_off_day for c in cycles if not c.ongoing and c.wearing_off_day is not None]
+    if len(days) < settings.forecast_min_cycles:
+        return None
+    return statistics.median(days)
+
+
+def day_of_cycle(injection_dates: Iterable[date], day: date) -> int | None:
+    """Days since the latest injection on or before `day`; None before the first one."""
+    latest = max((injected for injected in injection_dates if injected <= day), default=None)
+    return None if latest is None else (day - latest).days
+
+
+# The Patient Global Impression of Change is asked twice per cycle: around weeks 4-6, and in
+# the last week before the next injection is expected (DOMAIN.md, "Rating scales").
+PGIC_PEAK_DAYS = range(28, 43)
+PGIC_BEFORE_NEXT_DAYS = 7
+USUAL_INTERVAL_DAYS = 84  # re-injection is usually no sooner than 12 weeks
+
+
+def expected_next_injection(injection_dates: Iterable[date]) -> date | None:
+    """The last injection plus the patient's median interval (12 weeks until there is one)."""
+    dates = sorted(set(injection_dates))
+    if not dates:
+        return None
+    intervals = [(b - a).days for a, b in pairwise(dates)]
+    interval = statistics.median(intervals) if intervals else USUAL_INTERVAL_DAYS
+    return dates[-1] + timedelta(days=round(interval))
+
+
+def pgic_timepoint_due(injection_date: date, expected_next: date, today: date) -> str | None:
+    """Which PGIC question is due today in the current cycle, if any: "peak" or "before_next"."""
+    cycle_day = (today - injection_date).days
+    if cycle_day in PGIC_PEAK_DAYS:
+        return "peak"
+    if cycle_day >= PGIC_PEAK_DAYS.stop and (expected_next - today).days <= PGIC_BEFORE_NEXT_DAYS:
+        return "before_next"
+    return None
+
+
+@dataclass(frozen=True)
+class CycleStatus:
+    """Where the current cycle stands today, for the one-line summary on Today."""
+
+    day: int
+    relief: float | None  # the latest smoothed relief of the last few days
+    reason: str | None  # why there is no relief figure
+    forecast_wearing_off_day: float | None
+
+
+def current_status(
+    cycles: Sequence[Cycle], settings: ReliefSettings = DEFAULT_SETTINGS
+) -> CycleStatus | None:
+    if not cycles or not cycles[-1].ongoing:
+        return None
+    cycle = cycles[-1]
+    day = (cycle.end_date - cycle.injection_date).days
+    recent = [d for d in cycle.smoothed if day - settings.smoothing_half_window <= d <= day]
+    latest = cycle.smoothed[max(recent)] if recent else None
+    return CycleStatus(
+        day=day,
+        relief=latest,
+        reason=None if latest is not None else cycle.reason,
+        forecast_wearing_off_day=forecast_wearing_off_day(cycles, settings),
+    )
+
+
+def smoothed_severity(
+    severity_by_date: Mapping[date, float],
+    injection_dates: Iterable[date],
+    first: date,
+    last: date,
+    settings: ReliefSettings = DEFAULT_SETTINGS,
+) -> dict[date, float]:
+    """For each date first..last, the mean severity of the logs within the half window of it,
+    where there are enough of them: the severity scale's view of `smoothed_relief` (both are
+    means over the same window, so relief = (baseline - this) / baseline x 100).
+
+    The window never reaches across an injection: each cycle is its own stretch, and so are
+    the days before the first injection. `last` is taken as today: no window reaches past it.
+    """
+    half = settings.smoothing_half_window
+    starts = sorted({injected.toordinal() for injected in injection_dates})
+    by_ordinal = {day.toordinal(): score for day, score in severity_by_date.items()}
+    smoothed = {}
+    last_ordinal = last.toordinal()
+    for ordinal in range(first.toordinal(), last_ordinal + 1):
+        position = bisect_right(starts, ordinal)  # injections on or before this day
+        stretch_start = starts[position - 1] if position else ordinal - half
+        stretch_end = starts[position] - 1 if position < len(starts) else last_ordinal
+        low = max(ordinal - half, stretch_start)
+        high = min(ordinal + half, stretch_end, last_ordinal)
+        values = [by_ordinal[d] for d in range(low, high + 1) if d in by_ordinal]
+        if len(values) >= settings.smoothing_min_logs:
+            smoothed[date.fromordinal(ordinal)] = statistics.fmean(values)
+    return smoothed
+
+
+def count_per_cycle(cycles: Sequence[Cycle], dates: Iterable[date]) -> dict[int, int]:
+    """How many of `dates` (e.g. reactions' onsets) fall in each cycle, from its injection
+    date to its end date, by cycle index."""
+    counts = dict.fromkeys((cycle.index for cycle in cycles), 0)
+    for day in dates:
+        for cycle in cycles:
+            if cycle.injection_date <= day <= cycle.end_date:
+                counts[cycle.index] += 1
+                break
+    return counts

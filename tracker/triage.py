@@ -1,0 +1,246 @@
+"""The clinic's triage list: one row per shared patient, the ones needing attention first.
+
+Pure: the caller fetches, for all the patients at once, each one's last two injection dates
+and the logs of the last LOOKBACK_DAYS, so the list costs the same few queries for 5 or 500
+patients. The relief figures are those of `relief` for the current and the previous cycle.
+"""
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import IntEnum
+from functools import lru_cache
+
+from tracker import catalog, relief
+
+LOOKBACK_DAYS = 200  # logs fetched per patient: enough for the current and previous cycle
+RECENT_DAYS = 14
+FEW_LOGS = 7  # fewer days logged than this in the last RECENT_DAYS is missing data
+EARLY_WEARING_OFF_DAY = 70  # before the soonest usual re-injection (10 weeks, some products)
+LONG_GAP_DAYS = 21  # days without relief before the next injection
+
+
+class Attention(IntEnum):
+    """Why a row comes first, in order: a lower value sorts higher."""
+
+    RED_FLAG = 0
+    RELIEF = 1  # wore off early, or a long gap without relief
+    MISSING_DATA = 2
+    NONE = 3
+
+
+@dataclass(frozen=True)
+class InjectionInfo:
+    id: object
+    date: date
+    product: str
+    total_units: Decimal
+
+    @property
+    def product_label(self) -> str:
+        return catalog.PRODUCT_BY_CODE[self.product].label
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    injection_date: date
+    wearing_off_day: int | None
+    gap_days: int | None  # finished cycles only
+    complete: bool  # False when its baseline lies before the logs fetched: figures unknown
+
+
+@dataclass(frozen=True)
+class TriageRow:
+    patient_id: int
+    name: str
+    last_injections: tuple[InjectionInfo, ...]  # the latest injection date's sessions
+    cycle_day: int | None
+    latest_severity: int | None
+    latest_severity_date: date | None
+    last_log_date: date | None
+    relief: float | None  # the current cycle's latest smoothed relief, percent
+    relief_note: str | None  # why there is no relief figure, in a few words
+    current: CycleSummary | None
+    previous: CycleSummary | None
+    red_flags: tuple[str, ...]  # reaction codes still open
+    days_logged: int  # of the last RECENT_DAYS, today included
+    attention: Attention
+    reasons: tuple[str, ...]  # the attention reasons, in plain words
+
+    @property
+    def red_flag_labels(self) -> list[str]:
+        return [catalog.REACTION_LABELS[code] for code in self.red_flags]
+
+    # Words for the list's cells, made here rather than in the template: 500 rows of nested
+    # template conditions were most of the page's rendering time.
+
+    @property
+    def injection_text(self) -> str:
+        """ "Botox 200 units", or each product of a same-day session: units never add up
+        across products."""
+        return "; ".join(
+            f"{shot.product_label} {shot.total_units.normalize():,f} units"
+            for shot in self.last_injections
+        )
+
+    @property
+    def relief_text(self) -> str:
+        if self.relief is None:
+            return self.relief_note or ""
+        if self.relief >= 0:
+            return f"{self.relief:.0f} % better than baseline"
+        return f"{-self.relief:.0f} % worse than baseline"
+
+    @property
+    def current_text(self) -> str:
+        if self.current is None:
+            return ""
+        if self.current.wearing_off_day is not None:
+            return f"This cycle: wore off on day {self.current.wearing_off_day}"
+        return "This cycle: not yet" if self.current.complete else "This cycle: unknown"
+
+    @property
+    def previous_text(self) -> str:
+        cycle = self.previous
+        if cycle is None:
+            return ""
+        if cycle.wearing_off_day is not None:
+            return f"Last cycle: day {cycle.wearing_off_day}, gap {cycle.gap_days} days"
+        return "Last cycle: did not wear off" if cycle.complete else "Last cycle: unknown"
+
+
+# Why the current cycle has no relief figure, short enough for a table cell.
+SHORT_REASONS = {
+    "no_baseline_logs": "No baseline: too few logs before the injection",
+    "baseline_zero": "No baseline: every score was 0 before the injection",
+    "too_few_logs": "Too few logs in this cycle",
+    "no_onset": "No meaningful relief yet",
+}
+NO_RECENT_LOGS = "No logs in the last few days"
+
+
+def window_start(today: date) -> date:
+    return today - timedelta(days=LOOKBACK_DAYS)
+
+
+def triage_row(
+    patient_id: int,
+    name: str,
+    today: date,
+    injections: Sequence[InjectionInfo],
+    logs: Sequence[tuple[date, int]],
+    red_flags: Sequence[str],
+    last_log_date: date | None,
+    settings: relief.ReliefSettings = relief.DEFAULT_SETTINGS,
+) -> TriageRow:
+    """`injections`: the patient's last two injection dates' sessions; `logs`: their
+    (date, severity) pairs, oldest first, from `window_start(today)` on (earlier ones are
+    left out here, so that every patient's figures come from the same window)."""
+    # Sorted pairs are sliced by date in O(log n): this runs for every patient of the clinic.
+    logs = tuple(logs)
+    logs = logs[bisect_left(logs, (window_start(today),)) : bisect_right(logs, (today, 11))]
+    dates = tuple(sorted({shot.date for shot in injections}))
+    current, previous, relief_now, note = cycle_figures(today, dates, logs, settings)
+    latest = logs[-1] if logs else None
+    recent_from = today - timedelta(days=RECENT_DAYS - 1)
+    days_logged = len(logs) - bisect_left(logs, (recent_from,))
+    last_date = max((shot.date for shot in injections if shot.date <= today), default=None)
+    attention, reasons = assess(red_flags, current, previous, today, days_logged)
+    return TriageRow(
+        patient_id=patient_id,
+        name=name,
+        last_injections=tuple(shot for shot in injections if shot.date == last_date),
+        cycle_day=(today - last_date).days if last_date else None,
+        latest_severity=latest[1] if latest else None,
+        latest_severity_date=latest[0] if latest else None,
+        last_log_date=last_log_date,
+        relief=relief_now,
+        relief_note=note,
+        current=current,
+        previous=previous,
+        red_flags=tuple(red_flags),
+        days_logged=days_logged,
+        attention=attention,
+        reasons=reasons,
+    )
+
+
+@lru_cache(maxsize=4096)
+def cycle_figures(
+    today: date,
+    injection_dates: tuple[date, ...],
+    logs: tuple[tuple[date, int], ...],
+    settings: relief.ReliefSettings,
+) -> tuple[CycleSummary | None, CycleSummary | None, float | None, str | None]:
+    """The current and the previous cycle, the relief now, or why there is none.
+
+    Remembered for the same arguments: the relief maths is most of the list's time, and a
+    patient's figures only change with a new log or injection (or a new day), which are
+    part of the arguments, so a remembered answer is never out of date.
+    """
+    fetched_from = window_start(today)
+    points = [relief.InjectionPoint(id=day, date=day) for day in injection_dates]
+    cycles = relief.compute_cycles(points, logs, today, settings)
+
+    def summary(cycle: relief.Cycle) -> CycleSummary:
+        complete = cycle.injection_date - timedelta(days=settings.baseline_days) >= fetched_from
+        return CycleSummary(
+            injection_date=cycle.injection_date,
+            wearing_off_day=cycle.wearing_off_day if complete else None,
+            gap_days=cycle.gap_days if complete else None,
+            complete=complete,
+        )
+
+    current = summary(cycles[-1]) if cycles else None
+    previous = summary(cycles[-2]) if len(cycles) > 1 else None
+    status = relief.current_status(cycles, settings)
+    if current and not current.complete:
+        return (
+            current,
+            previous,
+            None,
+            (f"Injected more than {LOOKBACK_DAYS - settings.baseline_days} days ago"),
+        )
+    if status and status.relief is None:
+        return current, previous, None, SHORT_REASONS.get(cycles[-1].reason_code, NO_RECENT_LOGS)
+    return current, previous, status.relief if status else None, None
+
+
+def assess(
+    red_flags: Sequence[str],
+    current: CycleSummary | None,
+    previous: CycleSummary | None,
+    today: date,
+    days_logged: int,
+) -> tuple[Attention, tuple[str, ...]]:
+    """The most urgent kind of attention the row needs, and every reason for it in words."""
+    reasons = []
+    levels = []
+    if red_flags:
+        levels.append(Attention.RED_FLAG)
+        reasons.append("Urgent reaction still open")
+    for label, cycle in [("This cycle", current), ("Last cycle", previous)]:
+        day = cycle.wearing_off_day if cycle else None
+        if day is not None and day < EARLY_WEARING_OFF_DAY:
+            levels.append(Attention.RELIEF)
+            reasons.append(f"{label} wore off early, on day {day}")
+    if previous and previous.gap_days is not None and previous.gap_days >= LONG_GAP_DAYS:
+        levels.append(Attention.RELIEF)
+        reasons.append(f"Last cycle: {previous.gap_days} days without relief before this one")
+    if current and current.wearing_off_day is not None:
+        without = (today - current.injection_date).days - current.wearing_off_day
+        if without >= LONG_GAP_DAYS:
+            levels.append(Attention.RELIEF)
+            reasons.append(f"Without relief for {without} days now")
+    if days_logged < FEW_LOGS:
+        levels.append(Attention.MISSING_DATA)
+        reasons.append(f"Only {days_logged} of the last {RECENT_DAYS} days logged")
+    return min(levels, default=Attention.NONE), tuple(reasons)
+
+
+def sort_rows(rows: Sequence[TriageRow]) -> list[TriageRow]:
+    """Red flags first, then early wearing-off or a long gap, then missing data, then the rest;
+    by name within each."""
+    return sorted(rows, key=lambda row: (row.attention, row.name.casefold(), row.patient_id))

@@ -1,0 +1,52 @@
+from django.urls import include, path
+
+from tracker import api, pwa, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("offline/", pwa.offline, name="offline"),
+    path("welcome/", views.onboarding, name="onboarding"),
+    path("settings/", views.onboarding, name="settings"),
+    path("today/", views.log_day, name="today"),
+    path("day/<str:day>/", views.log_day, name="log_day"),
+    path("impression/", views.global_impression, name="global_impression"),
+    path("relief/", views.relief_page, name="relief"),
+    path("history/", views.history, name="history"),
+    path("injections/", views.injection_list, name="injection_list"),
+    path("injections/new/", views.injection_edit, name="injection_new"),
+    path("injections/<uuid:pk>/", views.injection_detail, name="injection_detail"),
+    path("injections/<uuid:pk>/edit/", views.injection_edit, name="injection_edit"),
+    path("injections/<uuid:pk>/delete/", views.injection_delete, name="injection_delete"),
+    path("reactions/", views.reaction_list, name="reaction_list"),
+    path("reactions/new/", views.reaction_new, name="reaction_new"),
+    path("reactions/<uuid:pk>/edit/", views.reaction_edit, name="reaction_edit"),
+    path("reactions/<uuid:pk>/resolve/", views.reaction_resolve, name="reaction_resolve"),
+    path("reactions/<uuid:pk>/delete/", views.reaction_delete, name="reaction_delete"),
+    path("clinic/", views.clinic, name="clinic"),
+    path("clinic/invite/", views.clinic_invite, name="clinic_invite"),
+    path("clinic/invite/<int:pk>/", views.clinic_invitation, name="clinic_invitation"),
+    path(
+        "clinic/patients/<int:patient_id>/injections/new/",
+        views.clinic_injection_new,
+        name="clinic_injection_new",
+    ),
+    path(
+        "clinic/patients/<int:patient_id>/export.csv",
+        views.clinic_export_csv,
+        name="clinic_export_csv",
+    ),
+    path(
+        "clinic/patients/<int:patient_id>/fhir.json",
+        views.clinic_export_fhir,
+        name="clinic_export_fhir",
+    ),
+    path("sharing/", views.sharing, name="sharing"),
+    path("sharing/code/", views.share_code, name="share_code"),
+    path("sharing/<int:pk>/stop/", views.share_revoke, name="share_revoke"),
+    path("share/accept/<str:token>/", views.share_accept, name="share_accept"),
+    path("export/diary.csv", views.export_csv, name="export_csv"),
+    path("export/diary.fhir.json", views.export_fhir, name="export_fhir"),
+    path("api/v1/", include((api.urlpatterns, "api"))),
+]
