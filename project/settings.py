@@ -30,16 +30,20 @@ INSTALLED_APPS = [
     "django.forms",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "auditlog",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "tracker",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tracker.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -49,6 +53,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+    "tracker.security.SessionSecurityMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -82,10 +89,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3's connection pool, one per app server process; Django requires CONN_MAX_AGE=0.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tracker.User"
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out log-in before the rest
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -195,8 +211,76 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Production (README "Production deployment"): HTTPS only, behind a load balancer that
+# terminates TLS and says so in X-Forwarded-Proto. Off by default so that local runs, the
+# tests and the benchmark work over plain HTTP; `check --deploy` fails without it.
+SECURE = env.bool("DJANGO_SECURE", default=False)
+if SECURE:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = SECURE
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's probe may come over HTTP
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE
+# static/js/app.js reads the CSRF cookie, so it stays readable by scripts (not HttpOnly).
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600 if SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+
+# Several app servers share one cache (throttles, log-in rate limits): Redis when REDIS_URL
+# is set, else a table in the database (`migrate` creates it: tracker/health.py).
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "relief_cache"}
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Messages ("Saved: 7 out of 10") stay on the server, not in a cookie anyone can read.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# After 5 failed log-ins for one username (whoever tries, from wherever: clinics share IP
+# addresses), that username is locked for 15 minutes, whether or not the account exists.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_FORM_FIELD = "login"  # allauth's log-in form
+AXES_USERNAME_CALLABLE = "tracker.middleware.login_username"
+AXES_LOCKOUT_CALLABLE = "tracker.middleware.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Axes counts failures per username; allauth's own per-username limit would answer first, so
+# allauth keeps only its per-address limits (these also slow one address trying many names).
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip"}
+# axes.W006 asks for a lockout by address too: that would lock a whole clinic out at once.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Throttles per user (tracker/throttles.py), counted in the shared cache; 429 + Retry-After.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["tracker.throttles.WriteThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "write": env.str("RELIEF_THROTTLE_WRITE", default="600/min"),  # any unsafe API method
+    "sync": env.str("RELIEF_THROTTLE_SYNC", default="60/min"),  # POST /api/v1/sync/
+    "export": env.str("RELIEF_THROTTLE_EXPORT", default="30/hour"),  # CSV and FHIR downloads
+}
+
+# Account security (tracker/security.py): clinicians use two factors (TOTP, with recovery
+# codes) and short sessions; patients stay logged in on their phone, but re-enter their
+# password (within 5 minutes) before downloading or deleting their data.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Relief Tracker"
+ACCOUNT_REAUTHENTICATION_METHODS = ["password"]
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
+SESSION_COOKIE_AGE = 30 * 24 * 60 * 60
+PATIENT_SESSION_MAX_AGE = SESSION_COOKIE_AGE
+CLINICIAN_SESSION_MAX_AGE = 12 * 60 * 60
+CLINICIAN_SESSION_IDLE = 15 * 60
+
 # The product's named thresholds for the per-cycle relief figures (DOMAIN.md).
 RELIEF_THRESHOLD_PERCENT = env.float("RELIEF_THRESHOLD_PERCENT", default=25.0)
+
+# Daily reminders (manage.py send_reminders, from cron). Links in emails start with SITE_URL.
+# Web Push is on only when all three VAPID settings are set (manage.py make_vapid_keys).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="")
 
 LOGGING = {
     "version": 1,

@@ -101,3 +101,34 @@ async function sendOrKeep(request) {
     return Response.redirect(`${path}?kept=${entries.length}`, 303);
   }
 }
+
+// The daily check-in reminder (tracker/notify.py): shown as a notification; a tap opens
+// Today, in the app's window when one is open.
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch (error) {
+    // Not JSON: show the plain reminder.
+  }
+  event.waitUntil(self.registration.showNotification(message.title || "Relief Tracker", {
+    body: message.body || "How are your spasms today? One tap logs it.",
+    icon: CONFIG.icon,
+    tag: "check-in",
+    data: { url: message.url || CONFIG.today },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL(event.notification.data?.url || CONFIG.today, self.location.origin);
+  const url = target.origin === self.location.origin ? target.href : CONFIG.today;
+  event.waitUntil(openOrFocus(url));
+});
+
+async function openOrFocus(url) {
+  const [open] = await self.clients.matchAll({ type: "window" });
+  if (!open) return self.clients.openWindow(url);
+  await open.focus();
+  return open.navigate(url);
+}

@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests import factories
@@ -14,6 +15,17 @@ TODAY = NOW.date()
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def cache_per_test(settings):
+    """Throttles and log-in limits count in the cache: an empty one for each test, in memory so
+    that pinned query counts leave it out, with rates no test reaches by accident
+    (tests/test_security.py lowers them to see them work)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    rates = dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/min")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +78,18 @@ def client_for(user):
     if user is not None:
         client.force_login(user)
     return client
+
+
+def reauthenticate(client, user) -> None:
+    """As if the user had just typed their password again, as downloads and deleting the
+    account ask (allauth's record of it in the session)."""
+    from allauth.account.internal.flows.login import record_authentication
+    from django.http import HttpRequest
+
+    request = HttpRequest()
+    request.session = client.session
+    record_authentication(request, user, method="password", reauthenticated=True)
+    request.session.save()
 
 
 @pytest.fixture

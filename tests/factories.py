@@ -1,4 +1,5 @@
 import datetime as dt
+import time
 from decimal import Decimal
 
 import factory
@@ -16,9 +17,34 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = models.User.Role.PATIENT
 
 
+TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # factory clinicians' authenticator app
+
+
+def totp_code(secret: str = TOTP_SECRET) -> str:
+    """The code the authenticator app with this secret shows now."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
 class ClinicianFactory(UserFactory):
+    """A clinician with an authenticator app, as the clinic requires; two_factor=False for
+    one who has not set it up yet."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
     username = factory.Sequence(lambda n: f"clinician{n}")
     role = models.User.Role.CLINICIAN
+
+    @factory.post_generation
+    def two_factor(user, create, extracted, **kwargs):
+        if create and extracted is not False:
+            from allauth.mfa.models import Authenticator
+
+            Authenticator.objects.create(
+                user=user, type=Authenticator.Type.TOTP, data={"secret": TOTP_SECRET}
+            )
 
 
 class PatientFactory(factory.django.DjangoModelFactory):

@@ -18,12 +18,21 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from tests import factories
-from tests.conftest import TODAY
-from tracker.models import DailyLog, GlobalImpression, Injection, Reaction, Share
+from tests.conftest import TODAY, reauthenticate
+from tracker.models import (
+    DailyLog,
+    GlobalImpression,
+    Injection,
+    Patient,
+    PushSubscription,
+    Reaction,
+    Share,
+)
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
 SECRET = "Zyxwvut-secret-4c1e"  # the patient's last name and every note: unique in any page
+PUSH_ENDPOINT = "https://push.example.com/send/pat-phone"
 
 PERSONAS = ["patient", "clinician", "stranger", "revoked", "other", "anonymous"]
 
@@ -57,6 +66,9 @@ def world(db):
         log=factories.DailyLogFactory(patient=patient, date=TODAY, note=SECRET),
         reaction=factories.ReactionFactory(patient=patient, injection=injection, note=SECRET),
         stranger_code=users["stranger"].ensure_share_code(),
+        push=PushSubscription.objects.create(
+            patient=patient, endpoint=PUSH_ENDPOINT, p256dh="phone-key", auth="phone-secret"
+        ),
     )
 
 
@@ -74,6 +86,10 @@ def fingerprint(world) -> dict:
         "impressions": GlobalImpression.objects.filter(patient=patient).count(),
         "shares": list(Share.objects.filter(patient=patient).values_list("id", "revoked_at")),
         "conditions": patient.condition_codes,
+        "reminder": Patient.objects.values_list("reminder_time", "reminder_email").get(
+            pk=patient.pk
+        ),
+        "push": list(patient.push_subscriptions.values_list("endpoint", "p256dh")),
     }
 
 
@@ -204,6 +220,15 @@ MATRIX = {
     ),
     "export_csv": page(lambda w: reverse("export_csv"), shows={"get", "post"}),
     "export_fhir": page(lambda w: reverse("export_fhir"), shows={"get", "post"}),
+    "account_data_json": page(lambda w: reverse("account_data_json"), GET, shows={"get"}),
+    "account_data_csv": page(lambda w: reverse("account_data_csv"), GET, shows={"get"}),
+    "account_delete": page(
+        lambda w: reverse("account_delete"), {"get": None, "post": lambda w: {"confirm": "on"}}
+    ),
+    "reminder_settings": page(
+        lambda w: reverse("reminder_settings"),
+        {"post": lambda w: {"reminder_time": "07:30", "reminder_email": "False"}},
+    ),
     # The clinic: a patient's data by their id, for a clinician with an active share.
     "clinic": Route(
         lambda w: reverse("clinic"),
@@ -221,6 +246,12 @@ MATRIX = {
     ),
     "clinic_export_fhir": clinic_page(
         lambda w: reverse("clinic_export_fhir", args=[w.patient.pk]), shows=("get", "post")
+    ),
+    "clinic_report": clinic_page(lambda w: reverse("clinic_report", args=[w.patient.pk]), GET),
+    "clinic_summary": clinic_page(lambda w: reverse("clinic_summary", args=[w.patient.pk]), GET),
+    # The PDF's text is compressed: that it holds the data is tested in tests/test_report.py.
+    "clinic_summary_pdf": clinic_page(
+        lambda w: reverse("clinic_summary_pdf", args=[w.patient.pk]), GET, shows=()
     ),
     # The API: the patient's own diary only.
     "api:log-list": api(lambda w: reverse("api:log-list"), GET, shows={"get"}),
@@ -275,11 +306,22 @@ MATRIX = {
             }
         },
     ),
+    "api:push-subscriptions": api(
+        lambda w: reverse("api:push-subscriptions") + f"?endpoint={PUSH_ENDPOINT}",
+        {
+            "post": lambda w: {
+                "endpoint": PUSH_ENDPOINT,
+                "keys": {"p256dh": "new-phone-key", "auth": "new-phone-secret"},
+            },
+            "delete": None,
+        },
+    ),
 }
 
 # Routes of the app that carry no patient data, and why.
 NO_PATIENT_DATA = {
     "home": "redirects to Today or to the clinic list, nothing else",
+    "healthz": "the load balancer's health check: ok or unavailable",
     "service_worker": "the offline app shell's script, the same for everyone",
     "manifest": "the web app manifest, the same for everyone",
     "offline": "the offline page, the same for everyone",
@@ -351,6 +393,7 @@ def ask(world, route: Route, method: str, persona: str):
     client = APIClient()
     if user is not None:
         client.force_login(user)
+        reauthenticate(client, user)  # as downloads and deleting the account ask
     body_factory = route.methods[method]
     body = body_factory(world) if body_factory else None
     if route.api:
@@ -359,7 +402,7 @@ def ask(world, route: Route, method: str, persona: str):
         response = getattr(client, method)(route.url(world), body or {})
     content = (
         b"".join(response.streaming_content) if response.streaming else response.content
-    ).decode()
+    ).decode(errors="replace")  # a PDF is not text
     return response, content
 
 

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from tests.conftest import TODAY
+from tests.factories import totp_code
 from tracker.management.commands import add_clinician, seed_demo
 from tracker.models import (
     DailyLog,
@@ -116,6 +117,10 @@ def test_demo_users_can_log_in_at_once(demo_patient, client, settings, username)
     # email" instead of being logged in.
     settings.LOGIN_REDIRECT_URL = "/welcome/"
     response = client.post(reverse("account_login"), {"login": username, "password": PASSWORD})
+    if username == "demo-clinician":  # then the code of the README's authenticator secret
+        assert response.url == reverse("mfa_authenticate")
+        code = totp_code(seed_demo.CLINICIAN_TOTP_SECRET)
+        response = client.post(response.url, {"code": code})
     assert response.status_code == 302
     assert response.url == "/welcome/"
     assert int(client.session["_auth_user_id"]) == User.objects.get(username=username).pk

@@ -171,15 +171,16 @@ def test_the_dashboard_takes_the_same_queries_for_5_and_500_patients(
     clinician, django_assert_num_queries
 ):
     client = logged_in(clinician)
-    # session, user, the patients with their last log date, their conditions, the last two
-    # injection dates' sessions, the logs of the last 200 days, the open red flags
+    # session, user, their authenticator app, the patients with their last log date, their
+    # conditions, the last two injection dates' sessions, the logs of the last 200 days, the
+    # open red flags
     add_patients(clinician, 5)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = dashboard(client)
     assert len(response.context["rows"]) == 5 + 1
     User.objects.filter(username__startswith="bulk").delete()
     add_patients(clinician, 500)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = dashboard(client)
     assert response.context["page"].paginator.count == 500 + 1
     assert len(response.context["rows"]) == 100

@@ -10,7 +10,7 @@ from django.urls import reverse
 from fhir.resources.R4B.bundle import Bundle
 
 from tests import factories
-from tests.conftest import TODAY
+from tests.conftest import TODAY, reauthenticate
 from tracker import exports
 from tracker.models import GlobalImpression
 
@@ -20,6 +20,7 @@ pytestmark = pytest.mark.usefixtures("frozen_now")
 def logged_in(user) -> Client:
     client = Client()
     client.force_login(user)
+    reauthenticate(client, user)  # the patient's downloads ask for their password again
     return client
 
 

@@ -2,7 +2,7 @@ from datetime import date, datetime, time
 
 import pytest
 
-from tracker.reminders import compose, reminder_due
+from tracker.reminders import REMINDER_TIMES, compose, reminder_due
 
 EVENING = time(19, 0)
 DAY = date(2026, 6, 15)
@@ -28,6 +28,7 @@ def test_a_reminder_is_due_once_a_day_after_the_chosen_time_until_logged(
     ("cycle_day", "forecast", "extra"),
     [
         (None, None, None),
+        (0, None, "Injection day: note any reactions"),
         (3, None, "Day 3 after your injection: note any reactions"),
         (21, 70.0, "Day 21 after your injection"),
         (22, None, None),
@@ -46,3 +47,9 @@ def test_extra_prompts_come_in_the_first_three_weeks_and_around_wearing_off(
         assert "\n" not in reminder.body
     else:
         assert extra in reminder.body
+
+
+def test_the_reminder_times_are_every_half_hour_of_the_day():
+    assert len(REMINDER_TIMES) == 48
+    assert REMINDER_TIMES[0] == time(0, 0)
+    assert REMINDER_TIMES[39] == time(19, 30)

@@ -33,6 +33,7 @@ from tracker.models import (
     relief_settings,
     validate_not_future,
 )
+from tracker.reminder_views import PushSubscriptionView
 from tracker.serializers import (
     ID_IN_USE,
     CycleSerializer,
@@ -310,6 +311,8 @@ class SyncView(APIView):
     made from an older version than the stored one is refused with 409 and the server's copy.
     """
 
+    throttle_scope = "sync"  # tracker/throttles.py
+
     @extend_schema(request=SyncSerializer, responses=SyncResponseSerializer)
     def post(self, request: Request) -> Response:
         patient = get_patient_for_user(request.user)
@@ -324,13 +327,22 @@ def sync_items(patient: Patient, user, items: list[dict]) -> list[dict]:
     results = []
     for index, item in enumerate(items):
         answer = {"index": index, "type": item["type"], "key": item["key"]}
-        try:
-            with transaction.atomic():  # a savepoint: a failed item leaves the others saved
-                answer |= sync_item(patient, user, item)
-        except IntegrityError:
-            answer |= {"status": 409, "current": None}
-        results.append(answer)
+        results.append(answer | sync_item_in_savepoint(patient, user, item))
     return results
+
+
+def sync_item_in_savepoint(patient: Patient, user, item: dict) -> dict:
+    """sync_item in a savepoint, so that a failed item leaves the others saved. When another
+    request saved the same record after we looked (on PostgreSQL, typically the same batch
+    sent again after a lost answer, while the first copy was still saving), the unique index
+    refuses ours: looked at again, it is then a replay (200) or a conflict (409)."""
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                return sync_item(patient, user, item)
+        except IntegrityError:
+            continue
+    return {"status": 409, "current": None}
 
 
 def sync_item(patient: Patient, user, item: dict) -> dict:
@@ -415,6 +427,7 @@ def not_found(request: Request, unknown: str) -> Response:
 urlpatterns = [
     *router.urls,
     path("sync/", SyncView.as_view(), name="sync"),
+    path("push-subscriptions/", PushSubscriptionView.as_view(), name="push-subscriptions"),
     re_path(r"^(?P<unknown>.*)$", extend_schema(exclude=True)(not_found)),
 ]
 
@@ -453,6 +466,8 @@ def document_error_responses(result: dict, generator, request, public) -> dict:
             }
             if method in {"put", "patch", "post"} and not route.startswith("/api/v1/sync/"):
                 errors["409"] = ("Changed elsewhere since `base_version`", CONFLICT)
+            if method in {"put", "patch", "post", "delete"}:
+                errors["429"] = ("Too many writes: try again after `Retry-After` seconds", DETAIL)
             responses = operation.setdefault("responses", {})
             for status_code, (description, body) in errors.items():
                 responses.setdefault(

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from tracker import catalog, relief
+from tracker.security import require_two_factor
 
 
 class User(AbstractUser):
@@ -115,6 +116,11 @@ class Patient(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient")
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
+    # The daily check-in reminder, at this local time (none: no reminder), by email and to
+    # every PushSubscription; last_reminded_on (a local date) keeps it to one a day.
+    reminder_time = models.TimeField(null=True, blank=True)
+    reminder_email = models.BooleanField(default=True)
+    last_reminded_on = models.DateField(null=True, blank=True)
 
     objects = PatientQuerySet.as_manager()
 
@@ -149,6 +155,28 @@ class Patient(models.Model):
     def last_injection(self, on_or_before: date | None = None) -> "Injection | None":
         day = on_or_before or self.today()
         return self.injections.filter(date__lte=day).order_by("-date", "-created_at").first()
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (a phone that asked for notifications)."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(default=0)  # in a row, since the last success
+
+    def __str__(self) -> str:
+        return f"{self.patient}: {self.endpoint[:60]}"
+
+    @property
+    def info(self) -> dict:
+        """As pywebpush wants it."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
 
 
 def get_patient_for_user(user, patient_id: int | None = None) -> Patient:
@@ -334,7 +362,9 @@ class Injection(DiaryRecord):
 
 def format_units(units: Decimal) -> str:
     """120.0 -> "120", 12.5 -> "12.5", 25000 -> "25,000"."""
-    return f"{units.normalize():,f}"
+    # Decimal(): a record made in code may hold an int until it is read back (the change
+    # history names records as they are saved).
+    return f"{Decimal(units).normalize():,f}"
 
 
 def unit_errors(product: str, units: Decimal | None) -> list[str]:
@@ -591,6 +621,7 @@ def open_patient_for_clinician(clinician, patient_id: int, what: str, path: str)
     the one way into a patient's data from the clinic side (pages, API, PDF and exports)."""
     if not clinician.is_authenticated or not clinician.is_clinician:
         raise Http404("No such patient.")
+    require_two_factor(clinician)
     patient = get_patient_for_user(clinician, patient_id)
     AccessEvent.objects.create(patient=patient, clinician=clinician, what=what, path=path[:300])
     return patient

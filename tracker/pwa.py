@@ -47,6 +47,8 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "pages": [reverse(name) for name in OFFLINE_PAGES],
         "offline": reverse("offline"),
         "sync": reverse("api:sync"),
+        "today": reverse("today"),
+        "icon": static("img/icon-192.png"),
     }
     response = render(
         request,

@@ -5,6 +5,8 @@ from datetime import date, datetime, time
 
 REACTION_WATCH_DAYS = 21  # the first three weeks after an injection
 WEARING_OFF_WINDOW_DAYS = 7  # either side of the forecast wearing-off day
+# The times a patient can choose from: every half hour, picked from a list, never typed.
+REMINDER_TIMES = [time(hour, minute) for hour in range(24) for minute in (0, 30)]
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,12 @@ def reminder_due(
 def compose(cycle_day: int | None, forecast_wearing_off_day: float | None) -> Reminder:
     """The daily prompt, with an extra line in the weeks that matter most to the clinic."""
     lines = ["How are your spasms today? One tap logs it."]
-    if cycle_day is not None and cycle_day <= REACTION_WATCH_DAYS:
+    if cycle_day == 0:
+        lines.append(
+            "Injection day: note any reactions too, such as redness, swelling or trouble "
+            "swallowing."
+        )
+    elif cycle_day is not None and cycle_day <= REACTION_WATCH_DAYS:
         lines.append(
             f"Day {cycle_day} after your injection: note any reactions too, such as redness, "
             "swelling or trouble swallowing."

@@ -1,14 +1,16 @@
 from django.urls import include, path
 
-from tracker import api, pwa, views
+from tracker import api, health, privacy, pwa, reminder_views, report, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("offline/", pwa.offline, name="offline"),
     path("welcome/", views.onboarding, name="onboarding"),
     path("settings/", views.onboarding, name="settings"),
+    path("settings/reminders/", reminder_views.reminder_settings, name="reminder_settings"),
     path("today/", views.log_day, name="today"),
     path("day/<str:day>/", views.log_day, name="log_day"),
     path("impression/", views.global_impression, name="global_impression"),
@@ -42,11 +44,25 @@ urlpatterns = [
         views.clinic_export_fhir,
         name="clinic_export_fhir",
     ),
+    path("clinic/patients/<int:patient_id>/", report.report_page, name="clinic_report"),
+    path(
+        "clinic/patients/<int:patient_id>/summary/",
+        report.summary_page,
+        name="clinic_summary",
+    ),
+    path(
+        "clinic/patients/<int:patient_id>/summary.pdf",
+        report.summary_pdf,
+        name="clinic_summary_pdf",
+    ),
     path("sharing/", views.sharing, name="sharing"),
     path("sharing/code/", views.share_code, name="share_code"),
     path("sharing/<int:pk>/stop/", views.share_revoke, name="share_revoke"),
     path("share/accept/<str:token>/", views.share_accept, name="share_accept"),
     path("export/diary.csv", views.export_csv, name="export_csv"),
     path("export/diary.fhir.json", views.export_fhir, name="export_fhir"),
+    path("account/data.json", privacy.data_json, name="account_data_json"),
+    path("account/data.csv", privacy.data_csv, name="account_data_csv"),
+    path("account/delete/", privacy.account_delete, name="account_delete"),
     path("api/v1/", include((api.urlpatterns, "api"))),
 ]

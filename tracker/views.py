@@ -7,6 +7,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 import segno
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -52,6 +53,9 @@ from tracker.models import (
     relief_settings,
     share_diary,
 )
+from tracker.reminder_views import reminder_context
+from tracker.security import require_two_factor
+from tracker.throttles import throttled
 
 HISTORY_DAYS_PER_PAGE = 28
 URGENT = "urgent"  # message tag for the red-flag warning, shown before anything else
@@ -96,7 +100,8 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Welcome! Here is today's check-in." if is_new else "Saved.")
         return redirect("today" if is_new else "settings")
     template = "tracker/onboarding.html" if is_new else "tracker/settings.html"
-    return render(request, template, {"form": form, "patient": patient})
+    context = {"form": form, "patient": patient, **reminder_context(patient)}
+    return render(request, template, context)
 
 
 def parse_day(value: str) -> date:
@@ -386,6 +391,7 @@ def clinician_view(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_clinician:
             raise Http404
+        require_two_factor(request.user)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -552,21 +558,27 @@ def clinic_injection_new(request: HttpRequest, patient: Patient) -> HttpResponse
 
 
 @clinician_patient_view(AccessEvent.What.CSV)
+@throttled("export")
 def clinic_export_csv(request: HttpRequest, patient: Patient) -> HttpResponse:
     return csv_response(patient)
 
 
 @clinician_patient_view(AccessEvent.What.FHIR)
+@throttled("export")
 def clinic_export_fhir(request: HttpRequest, patient: Patient) -> HttpResponse:
     return fhir_response(patient)
 
 
 @patient_view
+@reauthentication_required  # the patient re-enters their password before a download
+@throttled("export")
 def export_csv(request: HttpRequest, patient: Patient) -> HttpResponse:
     return csv_response(patient)
 
 
 @patient_view
+@reauthentication_required
+@throttled("export")
 def export_fhir(request: HttpRequest, patient: Patient) -> HttpResponse:
     return fhir_response(patient)
 

@@ -122,9 +122,21 @@ async function clearOnLogOut() {
     if (waiting.length && !confirm(`${waiting.length} saved ${waiting.length === 1 ? "entry has" : "entries have"} not been sent yet. Log out and delete ${waiting.length === 1 ? "it" : "them"} from this phone?`)) return;
     await ReliefOutbox.clear();
     if ("caches" in self) await Promise.all((await caches.keys()).map((name) => caches.delete(name)));
+    await stopPushReminders();
     localStorage.removeItem("relief-user");
     form.submit();
   });
+}
+
+// This patient's reminders stop coming to this phone; the server forgets the subscription
+// when its next push is refused.
+async function stopPushReminders() {
+  try {
+    const registration = await navigator.serviceWorker?.getRegistration();
+    await (await registration?.pushManager?.getSubscription())?.unsubscribe();
+  } catch (error) {
+    // Logging out matters more.
+  }
 }
 
 // "#outbox=<id>": a rejected entry opened in its form, to be fixed and saved again.

@@ -4,8 +4,9 @@ import re
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -19,10 +20,11 @@ from django.urls import include, path, reverse
 from rest_framework.test import APIClient
 
 from tracker import catalog, triage
-from tracker.management.commands.seed_demo import generate_diary
+from tracker.management.commands.seed_demo import generate_diary, give_demo_authenticator
 from tracker.models import (
     DailyLog,
     Injection,
+    InjectionSite,
     Patient,
     PatientCondition,
     Reaction,
@@ -45,6 +47,8 @@ REACTIONS = 100
 CLINIC_PATIENTS = 500
 CLINIC_DAYS = 120
 CHECK_INS = 300
+SYNC_RUNS = 15  # each with a fresh patient, so every item of the batch is new
+SYNC_LOGS, SYNC_INJECTIONS, SYNC_REACTIONS = 400, 40, 60  # 500 items in one batch
 
 
 class Command(BaseCommand):
@@ -96,6 +100,14 @@ class Command(BaseCommand):
         rate = check_in_rate(make_patient("bench-put", 0))
         out.write(f"\nPUT /api/v1/logs/<date>/, one after another: {rate:.0f} check-ins/s\n")
 
+        sync, replay, sync_rows = sync_timings(SYNC_RUNS)
+        out.write(f"POST /api/v1/sync/, median of {SYNC_RUNS} batches")
+        out.write(f"{'what':38} {'median ms':>9} {'p95 ms':>7} {'queries':>7}")
+        self.row(f"sync {sync_size()} new items", sync)
+        self.row("replay of the same batch", replay)
+        after_sync, after_replay = sync_rows
+        out.write(f"  rows after the sync: {after_sync}; after the replay: {after_replay}\n")
+
         page = rows["relief 5 years"]
         out.write("Targets (5 years of data):")
         self.target("Relief page ≤ 30 ms median", page.median_ms <= 30)
@@ -107,10 +119,17 @@ class Command(BaseCommand):
         self.target("first load ≤ 100 KB gzip", page.gzip_bytes <= 100_000)
         out.write(f"Targets (clinic of {CLINIC_PATIENTS} patients):")
         self.target("Clinic list ≤ 150 ms median", clinic.median_ms <= 150)
+        out.write(f"Targets (offline sync of {sync_size()} items):")
+        self.target("sync ≤ 300 ms median", sync.median_ms <= 300)
+        self.target(
+            f"the replay adds no rows ({after_replay.total} before and after)",
+            after_sync == after_replay,
+        )
         out.write(
             f"Benchmark done: Relief page {page.median_ms:.1f} ms, {page.queries} queries, "
             f"{page.gzip_bytes / 1000:.1f} KB gzip; {rate:.0f} check-ins/s; clinic list "
-            f"{clinic.median_ms:.1f} ms, {clinic.queries} queries."
+            f"{clinic.median_ms:.1f} ms, {clinic.queries} queries; sync of {sync_size()} new "
+            f"items {sync.median_ms:.0f} ms, its replay {replay.median_ms:.0f} ms."
         )
 
     def row(self, label: str, result: "Result") -> None:
@@ -206,6 +225,7 @@ def make_clinic(count: int, days: int) -> User:
     clinician = User.objects.create_user(
         "bench-clinician", "bench-clinician@example.com", "bench-password", role="clinician"
     )
+    give_demo_authenticator(clinician)  # the clinic list asks clinicians for a second factor
     users = User.objects.bulk_create(
         User(username=f"bench-clinic-{n}", first_name="Patient", last_name=f"{n:04}")
         for n in range(count)
@@ -256,3 +276,102 @@ def check_in_rate(patient: Patient) -> float:
         response = client.put(f"/api/v1/logs/{day.isoformat()}/", {"severity": n % 11}, "json")
         assert response.status_code == 201, response.content
     return CHECK_INS / (time.perf_counter() - started)
+
+
+def sync_size() -> int:
+    return SYNC_LOGS + SYNC_INJECTIONS + SYNC_REACTIONS
+
+
+def sync_batch(today: date) -> list[dict]:
+    """What a phone kept offline for a long while: a check-in for each of 400 days and 40
+    injections and 60 reactions, each new (version 0) with an id the phone chose."""
+    items = [
+        {
+            "type": "log",
+            "key": (today - timedelta(days=n)).isoformat(),
+            "base_version": 0,
+            "data": {"severity": n % 11, "pain": n % 7},
+        }
+        for n in range(SYNC_LOGS)
+    ]
+    for n in range(SYNC_INJECTIONS):
+        sites = [
+            {"muscle": "sternocleidomastoid", "side": "left", "units": "60"},
+            {"muscle": "splenius_capitis", "side": "right", "units": "40"},
+        ]
+        data = {"date": (today - timedelta(days=10 * n)).isoformat(), "product": "botox"}
+        items.append(
+            {
+                "type": "injection",
+                "key": str(uuid.uuid4()),
+                "base_version": 0,
+                "data": data | {"sites": sites},
+            }
+        )
+    for n in range(SYNC_REACTIONS):
+        data = {
+            "kind": "headache",
+            "severity": "mild",
+            "onset_date": (today - timedelta(days=n)).isoformat(),
+        }
+        items.append(
+            {"type": "reaction", "key": str(uuid.uuid4()), "base_version": 0, "data": data}
+        )
+    return items
+
+
+class RowCounts:
+    def __init__(self, patient: Patient):
+        self.logs = patient.logs.count()
+        self.injections = patient.injections.count()
+        self.sites = InjectionSite.objects.filter(injection__patient=patient).count()
+        self.reactions = patient.reactions.count()
+        self.total = self.logs + self.injections + self.sites + self.reactions
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RowCounts) and vars(self) == vars(other)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.logs} logs, {self.injections} injections ({self.sites} sites), "
+            f"{self.reactions} reactions"
+        )
+
+
+def sync_timings(runs: int) -> tuple[Result, Result, tuple[RowCounts, RowCounts]]:
+    """The same batch of new items synced, then sent again (a response lost on the way).
+    Queries are counted on one more run, untimed, as counting them slows each one down."""
+    sync_times, replay_times, queries = [], [], []
+    for run in range(runs + 1):
+        patient = make_patient(f"bench-sync-{run}", 0)
+        client = logged_in(patient.user)
+        batch = {"items": sync_batch(patient.today())}
+        if run == runs:
+            for expected in (201, 200):
+                connection.queries_log.clear()
+                with CaptureQueriesContext(connection) as captured:
+                    timed_sync(client, batch, expected)
+                queries.append(len(captured))
+            break
+        sync_times.append(timed_sync(client, batch, expected=201))
+        after_sync = RowCounts(patient)
+        replay_times.append(timed_sync(client, batch, expected=200))
+        after_replay = RowCounts(patient)
+        assert after_replay == after_sync, (after_sync, after_replay)
+    return (
+        Result(sync_times, queries[0], 0),
+        Result(replay_times, queries[1], 0),
+        (after_sync, after_replay),
+    )
+
+
+def timed_sync(client: APIClient, batch: dict, expected: int) -> float:
+    started = time.perf_counter()
+    response = client.post("/api/v1/sync/", batch, format="json")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.content[:500]
+    statuses = {item["status"] for item in response.json()["results"]}
+    assert statuses == {expected}, [
+        r for r in response.json()["results"] if r["status"] != expected
+    ][:3]
+    return elapsed

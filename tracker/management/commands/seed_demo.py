@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -22,6 +23,8 @@ from tracker.models import (
 PASSWORD = "relief-demo-2026"
 PATIENT_USERNAME = "demo-patient"
 CLINICIAN_USERNAME = "demo-clinician"
+# The demo clinician's authenticator app (TOTP, base32): public, for local use only.
+CLINICIAN_TOTP_SECRET = "RELIEFTRACKERDEMOCLINICIANSECRET"
 INJECTOR = "Dr Sam Rivera"
 SEED = 2026
 
@@ -501,6 +504,16 @@ def demo_user(username: str, role: str, first_name: str, last_name: str) -> User
     return user
 
 
+def give_demo_authenticator(clinician: User) -> None:
+    """The clinic asks for a second factor: the demo clinician's authenticator app has a
+    published secret (README), like the password."""
+    Authenticator.objects.update_or_create(
+        user=clinician,
+        type=Authenticator.Type.TOTP,
+        defaults={"data": {"secret": CLINICIAN_TOTP_SECRET}},
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo accounts demo-patient and demo-clinician (password "
@@ -531,6 +544,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             patient_user = demo_user(PATIENT_USERNAME, User.Role.PATIENT, "Alex", "Morgan")
             clinician = demo_user(CLINICIAN_USERNAME, User.Role.CLINICIAN, "Sam", "Rivera")
+            give_demo_authenticator(clinician)
             patient, _ = Patient.objects.get_or_create(
                 user=patient_user, defaults={"time_zone": "Europe/London"}
             )
@@ -560,5 +574,6 @@ class Command(BaseCommand):
             f"Demo data ready: {PATIENT_USERNAME} ({days} days, {patient.logs.count()} logs, "
             f"{patient.injections.count()} injections, {patient.reactions.count()} reactions) "
             f"and {CLINICIAN_USERNAME}, who also sees {len(OTHER_PATIENTS)} more patients "
-            f"({', '.join(plan.username for plan in OTHER_PATIENTS)}); password {PASSWORD}"
+            f"({', '.join(plan.username for plan in OTHER_PATIENTS)}); password {PASSWORD}; "
+            f"{CLINICIAN_USERNAME}'s authenticator app secret {CLINICIAN_TOTP_SECRET}"
         )

@@ -1,0 +1,126 @@
+"""The production configuration: `check --deploy` passes with it; the database pool and the
+shared cache follow the environment; `migrate` makes the cache table."""
+
+import os
+import runpy
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.core.management.sql import emit_post_migrate_signal
+from django.db import connection
+
+from tests.test_security import PRODUCTION_ENV
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def check_deploy(tmp_path: Path, **changes: str | None) -> subprocess.CompletedProcess:
+    env = os.environ | PRODUCTION_ENV | {"DJANGO_DATA_DIR": str(tmp_path)}
+    env["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    env |= changes
+    env = {name: value for name, value in env.items() if value is not None}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_passes_with_the_production_environment(tmp_path):
+    result = check_deploy(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_without_https(tmp_path):
+    result = check_deploy(tmp_path, DJANGO_SECURE=None)
+    assert result.returncode != 0
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in result.stderr
+
+
+def test_check_deploy_fails_with_a_short_secret_key(tmp_path):
+    result = check_deploy(tmp_path, DJANGO_SECRET_KEY="short")
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr
+
+
+def settings_with(monkeypatch, tmp_path, **env: str) -> dict:
+    """The settings settings.py makes from this environment."""
+    monkeypatch.setenv("DJANGO_DATA_DIR", str(tmp_path))
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(BASE_DIR / "project" / "settings.py"))
+
+
+def test_postgresql_connections_come_from_a_pool(monkeypatch, tmp_path):
+    made = settings_with(
+        monkeypatch,
+        tmp_path,
+        DATABASE_URL="postgres://relief:secret@db.internal:5432/relief",
+        DATABASE_POOL_MAX_SIZE="20",
+    )
+    database = made["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["CONN_MAX_AGE"] == 0  # Django refuses a pool with persistent connections
+    assert database["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 20, "timeout": 10.0}
+
+
+def test_sqlite_has_no_pool_and_waits_for_the_write_lock(monkeypatch, tmp_path):
+    database = settings_with(monkeypatch, tmp_path)["DATABASES"]["default"]
+    assert "pool" not in database["OPTIONS"]
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_the_shared_cache_is_the_database_unless_redis_is_given(monkeypatch, tmp_path):
+    cache_config = settings_with(monkeypatch, tmp_path)["CACHES"]["default"]
+    assert cache_config["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    made = settings_with(monkeypatch, tmp_path, REDIS_URL="redis://cache.internal:6379/0")
+    assert made["CACHES"]["default"] == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache.internal:6379/0",
+    }
+
+
+def test_sessions_live_in_the_database_and_messages_in_the_session(settings):
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    assert settings.MESSAGE_STORAGE.endswith("SessionStorage")
+
+
+@pytest.fixture
+def database_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "relief_cache",
+        }
+    }
+
+
+def test_migrate_makes_the_cache_table(db, database_cache):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS relief_cache")
+    assert "relief_cache" not in connection.introspection.table_names()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")  # as `migrate` ends
+    assert "relief_cache" in connection.introspection.table_names()
+    cache.set("shared", "by every app server")
+    assert cache.get("shared") == "by every app server"
+
+
+def test_no_cache_table_is_made_when_the_cache_is_redis(db, settings, monkeypatch):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "x"}
+    }
+    commands = []
+    monkeypatch.setattr("tracker.health.call_command", lambda *args, **kw: commands.append(args))
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    assert commands == []

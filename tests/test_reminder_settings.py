@@ -1,0 +1,238 @@
+import datetime as dt
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests import factories
+from tests.conftest import client_for
+from tracker.models import PushSubscription
+from tracker.reminder_views import MAX_SUBSCRIPTIONS_PER_PATIENT
+
+URL = "/api/v1/push-subscriptions/"
+ENDPOINT = "https://fcm.googleapis.com/fcm/send/pat-phone-1"
+
+
+def subscription(endpoint: str = ENDPOINT, p256dh: str = "BPhone-key") -> dict:
+    return {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": "phone-secret"}}
+
+
+def delete_url(endpoint: str = ENDPOINT) -> str:
+    return f"{URL}?{urlencode({'endpoint': endpoint})}"
+
+
+@pytest.fixture
+def web(patient) -> Client:
+    client = Client()
+    client.force_login(patient.user)
+    return client
+
+
+@pytest.fixture
+def push_keys(settings):
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = "private"
+    settings.WEBPUSH_VAPID_PUBLIC_KEY = "BPublic-key"
+    settings.WEBPUSH_VAPID_SUBJECT = "mailto:clinic@example.com"
+
+
+# The settings page
+
+
+def test_the_settings_page_offers_a_reminder_time_from_a_list_and_email_on_or_off(web):
+    html = web.get(reverse("settings")).content.decode()
+    assert 'action="/settings/reminders/"' in html
+    assert '<option value="" selected>No reminder</option>' in html
+    assert '<option value="19:30">19:30</option>' in html
+    assert html.count("<option value=") >= 49
+    assert 'name="reminder_email" value="True"' in html
+    assert "To pat@example.com." in html
+
+
+def test_without_vapid_keys_the_page_does_not_offer_notifications(web):
+    html = web.get(reverse("settings")).content.decode()
+    assert "data-push" not in html
+    assert "reminders.js" not in html
+
+
+def test_with_vapid_keys_the_page_offers_notifications_on_this_phone(web, push_keys):
+    html = web.get(reverse("settings")).content.decode()
+    assert 'data-vapid-key="BPublic-key"' in html
+    assert f'data-push-url="{URL}"' in html
+    assert 'src="/static/js/reminders.js"' in html
+    assert "Notifications on this phone" in html
+
+
+def test_the_patient_chooses_a_time_and_turns_email_off(web, patient):
+    response = web.post(
+        reverse("reminder_settings"), {"reminder_time": "19:30", "reminder_email": "False"}
+    )
+    assert response.status_code == 302
+    assert response.url == "/settings/#reminders"
+    patient.refresh_from_db()
+    assert (patient.reminder_time, patient.reminder_email) == (dt.time(19, 30), False)
+    html = web.get(response.url).content.decode()
+    assert "Saved: a reminder every day at 19:30." in html
+    assert '<option value="19:30" selected>19:30</option>' in html
+
+
+def test_no_reminder_turns_it_off(web, patient):
+    patient.reminder_time = dt.time(8, 0)
+    patient.save()
+    web.post(reverse("reminder_settings"), {"reminder_time": "", "reminder_email": "True"})
+    patient.refresh_from_db()
+    assert patient.reminder_time is None
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"reminder_time": "19:15", "reminder_email": "True"}, "Choose a time from the list."),
+        ({"reminder_time": "25:00", "reminder_email": "True"}, "Choose a time from the list."),
+        ({"reminder_time": "19:00", "reminder_email": "maybe"}, "Choose On or Off."),
+        ({"reminder_time": "19:00"}, "Choose On or Off."),
+    ],
+)
+def test_bad_input_is_shown_as_a_form_error_and_nothing_changes(web, patient, data, error):
+    response = web.post(reverse("reminder_settings"), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Please check the fields marked below." in html
+    assert error in html
+    patient.refresh_from_db()
+    assert (patient.reminder_time, patient.reminder_email) == (None, True)
+
+
+def test_a_clinician_has_no_reminder_settings(clinician, patient):
+    response = client_for(clinician).post(
+        reverse("reminder_settings"), {"reminder_time": "19:00", "reminder_email": "True"}
+    )
+    assert response.status_code == 404
+
+
+def test_anonymous_is_sent_to_log_in(anon_client):
+    response = anon_client.post(reverse("reminder_settings"), {"reminder_time": "19:00"})
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login"))
+
+
+# The push subscription API
+
+
+def test_the_patient_subscribes_this_phone(patient_client, patient):
+    response = patient_client.post(URL, subscription(), format="json")
+    assert response.status_code == 201
+    assert response.json()["endpoint"] == ENDPOINT
+    assert "keys" not in response.json()
+    stored = PushSubscription.objects.get()
+    assert (stored.patient, stored.p256dh, stored.auth) == (patient, "BPhone-key", "phone-secret")
+
+
+def test_subscribing_again_updates_the_keys_without_a_duplicate(patient_client):
+    patient_client.post(URL, subscription(), format="json")
+    PushSubscription.objects.update(failures=3)
+    response = patient_client.post(URL, subscription(p256dh="BNew-key"), format="json")
+    assert response.status_code == 200
+    stored = PushSubscription.objects.get()
+    assert (stored.p256dh, stored.failures) == ("BNew-key", 0)
+
+
+def test_another_accounts_subscription_is_not_taken_over(patient_client, other_client, patient):
+    patient_client.post(URL, subscription(), format="json")
+    response = other_client.post(URL, subscription(p256dh="BOther"), format="json")
+    assert response.status_code == 400
+    assert "endpoint" in response.json()
+    stored = PushSubscription.objects.get()
+    assert (stored.patient, stored.p256dh) == (patient, "BPhone-key")
+
+
+def test_a_clinician_with_access_cannot_subscribe_for_the_patient(clinician_client):
+    assert clinician_client.post(URL, subscription(), format="json").status_code == 404
+    assert not PushSubscription.objects.exists()
+
+
+def test_a_stranger_clinician_gets_404(stranger_clinician):
+    response = client_for(stranger_clinician).post(URL, subscription(), format="json")
+    assert response.status_code == 404
+
+
+def test_anonymous_gets_403(anon_client):
+    assert anon_client.post(URL, subscription(), format="json").status_code == 403
+    assert anon_client.delete(delete_url()).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://push.example.com/send/1",  # not https
+        "https://127.0.0.1/send/1",
+        "https://[::1]/send/1",
+        "https://localhost/send/1",
+        "https://intranet/send/1",
+        "not a url",
+        "",
+    ],
+)
+def test_only_a_push_service_on_the_web_is_accepted(patient_client, endpoint):
+    response = patient_client.post(URL, subscription(endpoint), format="json")
+    assert response.status_code == 400
+    assert "endpoint" in response.json()
+
+
+def test_keys_are_required(patient_client):
+    response = patient_client.post(URL, {"endpoint": ENDPOINT}, format="json")
+    assert response.status_code == 400
+    assert "keys" in response.json()
+
+
+def test_only_the_newest_phones_are_kept(patient_client, patient):
+    for n in range(MAX_SUBSCRIPTIONS_PER_PATIENT + 2):
+        patient_client.post(URL, subscription(f"{ENDPOINT}/{n}"), format="json")
+    endpoints = set(patient.push_subscriptions.values_list("endpoint", flat=True))
+    assert len(endpoints) == MAX_SUBSCRIPTIONS_PER_PATIENT
+    assert f"{ENDPOINT}/0" not in endpoints
+    assert f"{ENDPOINT}/{MAX_SUBSCRIPTIONS_PER_PATIENT + 1}" in endpoints
+
+
+def test_the_patient_turns_notifications_off_on_this_phone(patient_client):
+    patient_client.post(URL, subscription(), format="json")
+    assert patient_client.delete(delete_url()).status_code == 204
+    assert not PushSubscription.objects.exists()
+    assert patient_client.delete(delete_url()).status_code == 404
+
+
+def test_nobody_else_can_remove_the_patients_phone(
+    patient_client, other_client, clinician_client, stranger_clinician
+):
+    patient_client.post(URL, subscription(), format="json")
+    assert other_client.delete(delete_url()).status_code == 404
+    assert clinician_client.delete(delete_url()).status_code == 404
+    assert client_for(stranger_clinician).delete(delete_url()).status_code == 404
+    assert PushSubscription.objects.count() == 1
+
+
+def test_removing_needs_the_endpoint(patient_client):
+    response = patient_client.delete(URL)
+    assert response.status_code == 400
+    assert "endpoint" in response.json()
+
+
+def test_the_service_worker_shows_the_reminder_and_opens_today(client):
+    body = client.get("/sw.js").content.decode()
+    assert 'addEventListener("push"' in body
+    assert "showNotification" in body
+    assert 'addEventListener("notificationclick"' in body
+    assert '"today": "/today/"' in body
+
+
+def test_the_push_subscription_route_is_in_the_api_schema(client, patient):
+    client.force_login(patient.user)
+    schema = client.get("/api/schema/?format=json").json()
+    operations = schema["paths"]["/api/v1/push-subscriptions/"]
+    assert {"post", "delete"} <= set(operations)
+    assert operations["delete"]["parameters"][0]["name"] == "endpoint"
+
+
+def test_a_patient_without_a_record_yet_gets_404(db):
+    user = factories.UserFactory()
+    assert client_for(user).post(URL, subscription(), format="json").status_code == 404

@@ -1,0 +1,225 @@
+"""Sending the daily check-in reminders: finding who is due, claiming each reminder once, and
+sending it by email and Web Push. `manage.py send_reminders` runs it from cron."""
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+
+import pywebpush
+import requests
+from django.conf import settings
+from django.core import mail
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from py_vapid import Vapid
+
+from tracker import relief
+from tracker.models import DailyLog, Injection, Patient, PushSubscription, relief_settings
+from tracker.reminders import REACTION_WATCH_DAYS, Reminder, compose, reminder_due
+
+logger = logging.getLogger(__name__)
+
+PUSH_TIMEOUT_SECONDS = 10
+PUSH_TTL_SECONDS = 12 * 60 * 60  # undelivered by then (phone off), it is no longer today's
+# A subscription that failed on a week of daily reminders in a row is dropped; 404 and 410
+# (the browser unsubscribed) drop it at once.
+MAX_PUSH_FAILURES = 7
+GONE = {404, 410}
+
+
+def push_enabled() -> bool:
+    return bool(
+        settings.WEBPUSH_VAPID_PRIVATE_KEY
+        and settings.WEBPUSH_VAPID_PUBLIC_KEY
+        and settings.WEBPUSH_VAPID_SUBJECT
+    )
+
+
+@cache
+def vapid_key(private_key: str) -> Vapid:
+    return Vapid.from_string(private_key)
+
+
+@dataclass
+class Outcome:
+    reminded: int = 0
+    emails: int = 0
+    pushes: int = 0
+    failures: int = 0
+    subscriptions_removed: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.reminded} reminded: {self.emails} emails, {self.pushes} notifications, "
+            f"{self.failures} failed, {self.subscriptions_removed} subscriptions removed"
+        )
+
+
+def send_due_reminders(now: datetime | None = None) -> Outcome:
+    """Remind every patient who is due, at most once per patient per local day. Safe to run
+    as often as wanted, and from two places at once: a reminder is claimed (its day written)
+    before it is sent. The number of queries does not grow with the number of patients."""
+    now = now or timezone.now()
+    claimed = claim(due_patients(now))
+    if not claimed:
+        return Outcome()
+    reminders = compose_reminders(claimed)
+    outcome = Outcome(reminded=len(claimed))
+    send_emails(claimed, reminders, outcome)
+    if push_enabled():
+        send_pushes(claimed, reminders, outcome)
+    return outcome
+
+
+def due_patients(now: datetime) -> dict[Patient, date]:
+    """Each patient due a reminder now, with their local date (two queries)."""
+    # Every time zone's date is within a day of UTC's: a reminder recorded for a later day
+    # than tomorrow in UTC cannot be today's anywhere, so the database can skip those.
+    tomorrow_utc = now.astimezone(UTC).date() + timedelta(days=1)
+    reachable = Q(reminder_email=True) & ~Q(user__email="")
+    if push_enabled():
+        reachable |= Exists(PushSubscription.objects.filter(patient=OuterRef("pk")))
+    last_log = DailyLog.objects.filter(patient=OuterRef("pk")).order_by("-date")
+    candidates = (
+        Patient.objects.filter(reminder_time__isnull=False, user__is_active=True)
+        .filter(Q(last_reminded_on__isnull=True) | Q(last_reminded_on__lt=tomorrow_utc))
+        .filter(reachable)
+        .select_related("user")
+        .annotate(last_log_date=Subquery(last_log.values("date")[:1]))
+    )
+    due = {}
+    for patient in candidates:
+        local_now = now.astimezone(patient.zone)
+        today = local_now.date()
+        logged_today = patient.last_log_date == today
+        if reminder_due(local_now, patient.reminder_time, patient.last_reminded_on, logged_today):
+            due[patient] = today
+    return due
+
+
+def claim(due: dict[Patient, date]) -> dict[Patient, date]:
+    """The reminders this run may send: each patient's day is written first, in one
+    transaction, so a second run (or one still going) finds it taken. One or two queries per
+    distinct local date, and there are at most three."""
+    by_day = defaultdict(list)
+    for patient, day in due.items():
+        by_day[day].append(patient.pk)
+    claimed_ids = set()
+    with transaction.atomic():
+        for day, ids in by_day.items():
+            logged = DailyLog.objects.filter(patient=OuterRef("pk"), date=day)
+            free = (
+                Patient.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=ids)
+                .exclude(last_reminded_on=day)
+                .filter(~Exists(logged))
+            )
+            ids_for_day = list(free.values_list("pk", flat=True))
+            if ids_for_day:
+                Patient.objects.filter(pk__in=ids_for_day).update(last_reminded_on=day)
+                claimed_ids.update(ids_for_day)
+    return {patient: day for patient, day in due.items() if patient.pk in claimed_ids}
+
+
+def compose_reminders(claimed: dict[Patient, date]) -> dict[int, Reminder]:
+    """Each patient's message, with its extra prompt for their day of the injection cycle
+    (one query for the injections, one more for the logs of patients past three weeks)."""
+    injections = defaultdict(list)
+    rows = Injection.objects.filter(patient__in=claimed).values_list("patient_id", "pk", "date")
+    for patient_id, pk, day in rows:
+        injections[patient_id].append(relief.InjectionPoint(id=pk, date=day))
+    cycle_days = {
+        patient.pk: relief.day_of_cycle((point.date for point in injections[patient.pk]), day)
+        for patient, day in claimed.items()
+    }
+    # The forecast wearing-off day only matters after the first three weeks.
+    later = [pk for pk, n in cycle_days.items() if n is not None and n > REACTION_WATCH_DAYS]
+    logs = DailyLog.objects.filter(patient__in=later).severities_by_patient() if later else {}
+    reminders = {}
+    for patient, day in claimed.items():
+        forecast = None
+        if patient.pk in logs:
+            cycles = relief.compute_cycles(
+                injections[patient.pk], logs[patient.pk], day, relief_settings()
+            )
+            forecast = relief.forecast_wearing_off_day(cycles, relief_settings())
+        reminders[patient.pk] = compose(cycle_days[patient.pk], forecast)
+    return reminders
+
+
+def email_for(patient: Patient, reminder: Reminder) -> mail.EmailMessage:
+    greeting = f"Hello {patient.user.first_name},\n\n" if patient.user.first_name else ""
+    body = (
+        f"{greeting}{reminder.body}\n\n"
+        f"Today's check-in: {settings.SITE_URL}{reverse('today')}\n\n"
+        "You get this email because you asked for a daily reminder. To change its time or "
+        f"stop it: {settings.SITE_URL}{reverse('settings')}\n"
+    )
+    return mail.EmailMessage(reminder.title, body, to=[patient.user.email])
+
+
+def send_emails(claimed: dict[Patient, date], reminders: dict[int, Reminder], outcome) -> None:
+    messages = [
+        email_for(patient, reminders[patient.pk])
+        for patient in claimed
+        if patient.reminder_email and patient.user.email
+    ]
+    if not messages:
+        return
+    with mail.get_connection() as connection:
+        for message in messages:
+            try:
+                connection.send_messages([message])
+            except Exception:  # one bad address or a dropped connection: carry on
+                logger.exception("Reminder email to %s failed", message.to[0])
+                outcome.failures += 1
+            else:
+                outcome.emails += 1
+
+
+def send_pushes(claimed: dict[Patient, date], reminders: dict[int, Reminder], outcome) -> None:
+    subscriptions = PushSubscription.objects.filter(patient__in=claimed)
+    delivered, failed, gone = [], [], []
+    key = vapid_key(settings.WEBPUSH_VAPID_PRIVATE_KEY)
+    with requests.Session() as session:
+        for subscription in subscriptions:
+            reminder = reminders[subscription.patient_id]
+            payload = {"title": reminder.title, "body": reminder.body, "url": reverse("today")}
+            try:
+                pywebpush.webpush(
+                    subscription.info,
+                    json.dumps(payload),
+                    vapid_private_key=key,
+                    # A new dict each time: webpush adds the push service's origin to it.
+                    vapid_claims={"sub": settings.WEBPUSH_VAPID_SUBJECT},
+                    ttl=PUSH_TTL_SECONDS,
+                    timeout=PUSH_TIMEOUT_SECONDS,
+                    requests_session=session,
+                )
+            except pywebpush.WebPushException as error:
+                (gone if error.status_code in GONE else failed).append(subscription.pk)
+                if error.status_code not in GONE:
+                    logger.warning("Push to subscription %s failed: %s", subscription.pk, error)
+            except requests.RequestException as error:
+                failed.append(subscription.pk)
+                logger.warning("Push to subscription %s failed: %s", subscription.pk, error)
+            else:
+                delivered.append(subscription.pk)
+    outcome.pushes += len(delivered)
+    outcome.failures += len(failed)
+    if delivered:
+        PushSubscription.objects.filter(pk__in=delivered).update(
+            last_success_at=timezone.now(), failures=0
+        )
+    if failed:
+        PushSubscription.objects.filter(pk__in=failed).update(failures=F("failures") + 1)
+        gone += PushSubscription.objects.filter(
+            pk__in=failed, failures__gte=MAX_PUSH_FAILURES
+        ).values_list("pk", flat=True)
+    if gone:
+        outcome.subscriptions_removed += PushSubscription.objects.filter(pk__in=gone).delete()[0]
