@@ -779,6 +779,14 @@ def test_downloads_beyond_the_rate_answer_429_with_a_page_that_says_when(
     assert client.get(csv).status_code == 200
 
 
+def test_the_pdf_summary_counts_as_a_download(rates, clinician, patient, frozen_now):
+    rates(export="1/hour")
+    client = Client()
+    client.force_login(clinician)
+    assert client.get(reverse("clinic_export_csv", args=[patient.pk])).status_code == 200
+    assert client.get(reverse("clinic_summary_pdf", args=[patient.pk])).status_code == 429
+
+
 def test_a_patients_own_downloads_are_limited_too(rates, patient, frozen_now):
     rates(export="1/hour")
     client = Client()

@@ -31,6 +31,7 @@ from tracker import catalog, charts, exports, relief
 from tracker.charts import CycleRow
 from tracker.models import AccessEvent, Patient, format_units, relief_settings
 from tracker.relief import Cycle
+from tracker.throttles import throttled
 from tracker.views import as_private_download, clinician_patient_view
 
 # What the summary lists of the two cycles, so that it stays on one page; the report has all.
@@ -517,6 +518,7 @@ def summary_page(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 @require_safe
 @clinician_patient_view(AccessEvent.What.PDF)
+@throttled("export")  # each PDF costs about half a second of CPU
 def summary_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
     try:
         # Imported here: it needs Pango and friends, which the rest of the app does without.
