@@ -324,14 +324,66 @@ class SyncView(APIView):
 
 @transaction.atomic
 def sync_items(patient: Patient, user, items: list[dict]) -> list[dict]:
+    stored = StoredRecords(patient, items)
     results = []
     for index, item in enumerate(items):
         answer = {"index": index, "type": item["type"], "key": item["key"]}
-        results.append(answer | sync_item_in_savepoint(patient, user, item))
+        results.append(answer | sync_item_in_savepoint(patient, user, item, stored))
     return results
 
 
-def sync_item_in_savepoint(patient: Patient, user, item: dict) -> dict:
+class StoredRecords:
+    """The records a batch names that the server holds already, read and locked in one query
+    per kind instead of one per item, and kept current as the batch saves and deletes."""
+
+    def __init__(self, patient: Patient, items: list[dict]) -> None:
+        self.patient = patient
+        self.records: dict[tuple[str, str], DiaryRecord] = {}
+        for kind in SYNC_SERIALIZERS:
+            keys = {item_key(kind, item["key"]) for item in items if item["type"] == kind}
+            keys.discard(None)
+            if keys:
+                for record in self.locked(kind).filter(**{f"{KEY_FIELDS[kind]}__in": keys}):
+                    self.records[kind, record_key(kind, record)] = record
+
+    def locked(self, kind: str) -> QuerySet:
+        records = SYNC_SERIALIZERS[kind].Meta.model.objects.filter(patient=self.patient)
+        if kind == "injection":
+            records = records.prefetch_related("sites")
+        return records.select_for_update()
+
+    def get(self, kind: str, key: str) -> DiaryRecord | None:
+        return self.records.get((kind, key))
+
+    def look_again(self, kind: str, key: str) -> None:
+        """After another request saved the same record meanwhile: read it afresh."""
+        record = self.locked(kind).filter(**{KEY_FIELDS[kind]: key}).first()
+        self.keep(kind, key, record)
+
+    def keep(self, kind: str, key: str, record: DiaryRecord | None) -> None:
+        if record is None:
+            self.records.pop((kind, key), None)
+        else:
+            self.records[kind, key] = record
+
+
+KEY_FIELDS = {"log": "date", "injection": "pk", "reaction": "pk"}
+
+
+def item_key(kind: str, key: str) -> str | None:
+    """An item's key as the server writes it (ISO date, or lower-case UUID); None if it is
+    not one."""
+    try:
+        return parse_day(key).isoformat() if kind == "log" else str(uuid.UUID(key))
+    except (ValueError, ValidationError):
+        return None
+
+
+def record_key(kind: str, record: DiaryRecord) -> str:
+    return record.date.isoformat() if kind == "log" else str(record.pk)
+
+
+def sync_item_in_savepoint(patient: Patient, user, item: dict, stored: StoredRecords) -> dict:
     """sync_item in a savepoint, so that a failed item leaves the others saved. When another
     request saved the same record after we looked (on PostgreSQL, typically the same batch
     sent again after a lost answer, while the first copy was still saving), the unique index
@@ -339,35 +391,32 @@ def sync_item_in_savepoint(patient: Patient, user, item: dict) -> dict:
     for _ in range(2):
         try:
             with transaction.atomic():
-                return sync_item(patient, user, item)
+                return sync_item(patient, user, item, stored)
         except IntegrityError:
-            continue
+            if key := item_key(item["type"], item["key"]):
+                stored.look_again(item["type"], key)
     return {"status": 409, "current": None}
 
 
-def sync_item(patient: Patient, user, item: dict) -> dict:
-    kind, key, base_version = item["type"], item["key"], item.get("base_version")
+def sync_item(patient: Patient, user, item: dict, records: StoredRecords) -> dict:
+    kind, base_version = item["type"], item.get("base_version")
     serializer_class = SYNC_SERIALIZERS[kind]
-    model = serializer_class.Meta.model
-    records = model.objects.filter(patient=patient).select_for_update()
+    key = item_key(kind, item["key"])
     if kind == "log":
         try:
-            day = parse_day(key)
+            day = parse_day(item["key"])
             validate_not_future(patient, day)
         except (ValidationError, DjangoValidationError):
             return {
                 "status": 400,
                 "errors": {"key": ["Enter a past or present date as YYYY-MM-DD."]},
             }
-        stored = records.filter(date=day).first()
         data = item["data"]
     else:
-        try:
-            pk = uuid.UUID(key)
-        except ValueError:
+        if key is None:
             return {"status": 400, "errors": {"key": ["Enter a valid UUID."]}}
-        stored = records.filter(pk=pk).first()
-        data = {**item["data"], "id": str(pk)}
+        data = {**item["data"], "id": key}
+    stored = records.get(kind, key)
 
     def current() -> dict | None:
         return serializer_class(stored).data if stored else None
@@ -377,13 +426,14 @@ def sync_item(patient: Patient, user, item: dict) -> dict:
             if base_version and stored.version != base_version:
                 return {"status": 409, "current": current()}
             stored.delete()
+            records.keep(kind, key, None)
         return {"status": 200}
 
     serializer = serializer_class(stored, data=data, context={"patient": patient})
     if not serializer.is_valid():
         return {"status": 400, "errors": serializer.errors}
     if stored is not None and holds(stored, serializer.validated_data):
-        return {"status": 200, "record": current()}
+        return {"status": 200, "record": serializer.to_representation(stored)}
     # Made from another version than the stored one, or from a record deleted since.
     stale = base_version not in {None, stored.version} if stored else bool(base_version)
     if stale:
@@ -393,8 +443,8 @@ def sync_item(patient: Patient, user, item: dict) -> dict:
         extra["date"] = day
     elif kind == "injection" and stored is None:
         extra["entered_by"] = user
-    record = serializer.save(**extra)
-    return {"status": 201 if stored is None else 200, "record": serializer_class(record).data}
+    records.keep(kind, key, serializer.save(**extra))
+    return {"status": 201 if stored is None else 200, "record": serializer.data}
 
 
 def holds(stored: DiaryRecord, validated: dict) -> bool:

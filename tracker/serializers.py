@@ -20,7 +20,19 @@ from tracker.models import (
 ID_IN_USE = "This id is already in use."
 
 
-class DiaryRecordSerializer(serializers.ModelSerializer):
+class FieldsOnceSerializer(serializers.ModelSerializer):
+    """A ModelSerializer works its fields out of the model afresh for every instance, and a
+    sync batch makes hundreds of instances: the fields are worked out once per class, then
+    copied, as DRF copies declared fields. They depend only on the class and its Meta."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        cls = type(self)
+        if "_fields_once" not in cls.__dict__:
+            cls._fields_once = super().get_fields()
+        return copy.deepcopy(cls._fields_once)
+
+
+class DiaryRecordSerializer(FieldsOnceSerializer):
     """Adds `base_version`: the version the client's edit started from (0 or absent: none)."""
 
     base_version = serializers.IntegerField(write_only=True, required=False, min_value=0)
@@ -87,7 +99,7 @@ class DailyLogSerializer(DiaryRecordSerializer):
         }
 
 
-class InjectionSiteSerializer(serializers.ModelSerializer):
+class InjectionSiteSerializer(FieldsOnceSerializer):
     class Meta:
         model = InjectionSite
         fields = ["muscle", "side", "units"]
