@@ -10,7 +10,7 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from tracker.api import sync_items
+from tracker.api import StoredRecords, sync_item_in_savepoint, sync_items
 from tracker.models import DailyLog, Injection, Reaction
 from tracker.serializers import SyncSerializer
 
@@ -74,3 +74,30 @@ def test_a_batch_sent_again_while_the_first_copy_is_saving_is_answered_as_a_repl
     assert [a["status"] for a in answers["second"]] == [200]
     assert answers["second"][0]["record"]["version"] == 1
     assert model.objects.count() == 1
+
+
+@pytest.mark.parametrize("kind", ["log", "injection", "reaction"])
+def test_an_entry_saved_by_another_request_after_the_batch_looked_is_answered_as_a_replay(
+    patient, kind
+):
+    # The batch reads what the server holds once, up front; the first copy commits after.
+    items = items_of(kind, patient.today() - dt.timedelta(days=1))
+    with transaction.atomic():
+        looked = StoredRecords(patient, items)
+    assert [a["status"] for a in sync_items(patient, patient.user, items)] == [201]
+
+    with transaction.atomic():
+        answer = sync_item_in_savepoint(patient, patient.user, items[0], looked)
+
+    assert answer["status"] == 200
+    assert answer["record"]["version"] == 1
+
+
+def test_an_id_taken_by_another_patients_entry_is_still_refused(patient, other_patient):
+    items = items_of("reaction", patient.today() - dt.timedelta(days=1))
+    sync_items(other_patient, other_patient.user, items)
+
+    answers = sync_items(patient, patient.user, items)
+
+    assert answers[0]["status"] == 400
+    assert answers[0]["errors"] == {"id": ["This id is already in use."]}

@@ -384,18 +384,28 @@ def record_key(kind: str, record: DiaryRecord) -> str:
 
 
 def sync_item_in_savepoint(patient: Patient, user, item: dict, stored: StoredRecords) -> dict:
-    """sync_item in a savepoint, so that a failed item leaves the others saved. When another
-    request saved the same record after we looked (on PostgreSQL, typically the same batch
-    sent again after a lost answer, while the first copy was still saving), the unique index
-    refuses ours: looked at again, it is then a replay (200) or a conflict (409)."""
+    """sync_item in a savepoint, so that a failed item leaves the others saved.
+
+    Another request may save the same record after this batch looked (on PostgreSQL,
+    typically the same batch sent again after a lost answer, while the first copy was still
+    saving): its unique index then refuses ours, or its id shows as taken. Looked at again,
+    the item is a replay (200) or a conflict (409), not an error."""
+    answer = None
     for _ in range(2):
         try:
             with transaction.atomic():
-                return sync_item(patient, user, item, stored)
+                answer = sync_item(patient, user, item, stored)
         except IntegrityError:
-            if key := item_key(item["type"], item["key"]):
-                stored.look_again(item["type"], key)
-    return {"status": 409, "current": None}
+            answer = None
+        if answer is not None and not id_taken(answer):
+            return answer
+        if key := item_key(item["type"], item["key"]):
+            stored.look_again(item["type"], key)
+    return answer or {"status": 409, "current": None}
+
+
+def id_taken(answer: dict) -> bool:
+    return answer["status"] == 400 and ID_IN_USE in answer["errors"].get("id", [])
 
 
 def sync_item(patient: Patient, user, item: dict, records: StoredRecords) -> dict:
