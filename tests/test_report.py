@@ -164,6 +164,16 @@ def test_a_clinician_with_a_share_sees_the_charts_the_tables_and_the_doses(
     assert benefit[2] == "62"  # onset on day 9, worn off on day 71
 
 
+def test_the_cycle_tables_terms_are_explained_to_the_clinician_not_to_the_patient(
+    patient, clinician, diary
+):
+    clinic = logged_in(clinician).get(url("clinic_report", patient)).content.decode()
+    own = logged_in(patient.user).get("/relief/").content.decode()
+    assert "Patient Global Impression of Change (1 very much improved" in clinic
+    assert "your symptoms" not in clinic and "Your impression" not in clinic
+    assert "How bad your symptoms were before the injection" in own
+
+
 def test_the_report_groups_reactions_notes_and_answers_by_cycle(patient, clinician, diary):
     factories.ReactionFactory(
         patient=patient,
