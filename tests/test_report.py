@@ -171,6 +171,9 @@ def test_the_cycle_tables_terms_are_explained_to_the_clinician_not_to_the_patien
     own = logged_in(patient.user).get("/relief/").content.decode()
     assert "Patient Global Impression of Change (1 very much improved" in clinic
     assert "your symptoms" not in clinic and "Your impression" not in clinic
+    assert "Your score" not in clinic and "Your daily score" not in clinic
+    assert "The patient's daily score" in clinic
+    assert "how much better you were" not in clinic
     assert "How bad your symptoms were before the injection" in own
 
 

@@ -505,6 +505,7 @@ def report_page(request: HttpRequest, patient: Patient) -> HttpResponse:
         "patient": patient,
         "diary": diary,
         "report": report(diary, request.GET.get("range", DEFAULT_RANGE)),
+        "clinician": True,  # the shared partials speak of "the patient", not "you"
         "ranges": charts.RANGE_LABELS,
     }
     return render(request, "tracker/report.html", context)
@@ -540,7 +541,7 @@ def summary_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
 
 def summary_context(patient: Patient) -> dict:
     diary = read_diary(patient)
-    return {"patient": patient, "diary": diary, "summary": summary(diary)}
+    return {"patient": patient, "diary": diary, "summary": summary(diary), "clinician": True}
 
 
 class SkippedBrowserCss(logging.Filter):
