@@ -383,3 +383,14 @@ def test_the_admin_shows_the_change_history(patient, admin_client):
     response = admin_client.get(reverse("admin:auditlog_logentry_changelist"))
     assert response.status_code == 200
     assert escape(str(reaction)) in response.content.decode()
+
+
+def test_a_clinicians_settings_link_opens_their_two_step_log_in_and_account_links(clinician):
+    client = logged_in(clinician)
+    clinic = client.get(reverse("clinic")).content.decode()
+    assert f'href="{reverse("mfa_index")}">Settings' in clinic
+    page = client.get(reverse("mfa_index"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Recovery codes" in html
+    assert reverse("account_change_password") in html and reverse("account_email") in html
