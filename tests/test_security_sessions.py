@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 
 from tests import factories
 from tests.conftest import NOW, reauthenticate
-from tests.test_access_matrix import MATRIX, SECRET, ask
+from tests.test_access_matrix import MATRIX, SECRET, ask, site_form
 from tests.test_access_matrix import world as world  # the matrix's fixture
 from tracker.models import AccessEvent, Injection, Reaction, User
 from tracker.security import SessionLimits, describe, why_session_ends
@@ -341,18 +341,7 @@ def test_an_injection_entered_by_the_clinic_is_recorded_with_the_clinician(clini
     client = logged_in(clinician)
     response = client.post(
         reverse("clinic_injection_new", args=[patient.pk]),
-        {
-            "date": "2026-01-05",
-            "product": "botox",
-            "total_units": "100",
-            "sites-TOTAL_FORMS": "1",
-            "sites-INITIAL_FORMS": "0",
-            "sites-MIN_NUM_FORMS": "0",
-            "sites-MAX_NUM_FORMS": "30",
-            "sites-0-muscle": "trapezius",
-            "sites-0-side": "left",
-            "sites-0-units": "100",
-        },
+        site_form(date="2026-01-05"),
     )
     assert response.status_code == 302
     injection = Injection.objects.get(patient=patient)

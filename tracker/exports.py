@@ -51,8 +51,13 @@ class Diary:
 
 def filename(patient: Patient, extension: str) -> str:
     """relief-tracker-<username>-<the patient's today>.<extension>, safe in any file system."""
-    username = re.sub(r"[^A-Za-z0-9_.-]+", "-", patient.user.username).strip(".-") or "patient"
+    username = file_safe(patient.user.username, "patient")
     return f"relief-tracker-{username}-{patient.today().isoformat()}.{extension}"
+
+
+def file_safe(name: str, fallback: str) -> str:
+    """A username as a part of a file name, safe in any file system."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip(".-") or fallback
 
 
 # CSV

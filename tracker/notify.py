@@ -140,14 +140,12 @@ def compose_reminders(claimed: dict[Patient, date]) -> dict[int, Reminder]:
     # The forecast wearing-off day only matters after the first three weeks.
     later = [pk for pk, n in cycle_days.items() if n is not None and n > REACTION_WATCH_DAYS]
     logs = DailyLog.objects.filter(patient__in=later).severities_by_patient() if later else {}
-    reminders = {}
+    reminders, settings_ = {}, relief_settings()
     for patient, day in claimed.items():
         forecast = None
         if patient.pk in logs:
-            cycles = relief.compute_cycles(
-                injections[patient.pk], logs[patient.pk], day, relief_settings()
-            )
-            forecast = relief.forecast_wearing_off_day(cycles, relief_settings())
+            cycles = relief.compute_cycles(injections[patient.pk], logs[patient.pk], day, settings_)
+            forecast = relief.forecast_wearing_off_day(cycles, settings_)
         reminders[patient.pk] = compose(cycle_days[patient.pk], forecast)
     return reminders
 

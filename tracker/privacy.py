@@ -11,7 +11,6 @@ attempts, the sessions.
 import csv
 import io
 import json
-import re
 from collections import defaultdict
 from functools import wraps
 
@@ -35,6 +34,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from tracker.exports import file_safe
 from tracker.models import User
 from tracker.throttles import throttled
 from tracker.views import as_private_download
@@ -160,7 +160,7 @@ def as_csv_lines(data: dict) -> list[list[str]]:
 
 
 def download_name(user: User, extension: str) -> str:
-    username = re.sub(r"[^A-Za-z0-9_.-]+", "-", user.username).strip(".-") or "account"
+    username = file_safe(user.username, "account")
     return f"relief-tracker-all-data-{username}-{timezone.now().date().isoformat()}.{extension}"
 
 

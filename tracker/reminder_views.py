@@ -100,7 +100,7 @@ def validate_push_service(url: str) -> str:
         is_address = True
     except ValueError:
         is_address = False
-    if parts.scheme != "https" or is_address or host == "localhost" or "." not in host:
+    if parts.scheme != "https" or is_address or "." not in host:
         raise serializers.ValidationError("Enter the https address of a push service.")
     return url
 

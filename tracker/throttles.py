@@ -40,9 +40,6 @@ class WriteThrottle(ScopeThrottle):
     """The API's default: reads are free; writes count against the view's `throttle_scope`
     (`sync` for the sync endpoint), or `write`."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def allow_request(self, request, view) -> bool:
         if request.method in SAFE_METHODS:
             return True

@@ -76,11 +76,10 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 function send(method, url, body) {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return fetch(url, {
     method,
     credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": match ? decodeURIComponent(match[1]) : "" },
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },  // app.js
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }

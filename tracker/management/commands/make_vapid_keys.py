@@ -1,12 +1,7 @@
-import base64
-
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.core.management.base import BaseCommand
-
-
-def urlsafe(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+from py_vapid.utils import b64urlencode as urlsafe
 
 
 class Command(BaseCommand):
