@@ -270,7 +270,7 @@ def timeline(
         red_flags=diamonds,
         weeks=_weeks(start, end, severities),
         events=tuple(
-            EventRow(_long_date(day), text)
+            EventRow(long_date(day), text)
             for day in sorted(events, reverse=True)
             for text in events[day]
         ),
@@ -326,11 +326,11 @@ def _events_by_date(
     return events
 
 
-def _long_date(day: date) -> str:
+def long_date(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
-def _short_date(day: date) -> str:
+def short_date(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
@@ -343,7 +343,7 @@ def _weeks(start: date, end: date, severities: Mapping[date, float]) -> tuple[We
             "" if not start <= day <= end or day not in severities else str(_score(severities[day]))
             for day in days
         )
-        weeks.append(WeekRow(_short_date(days[0]), scores))
+        weeks.append(WeekRow(short_date(days[0]), scores))
     return tuple(reversed(weeks))
 
 
@@ -360,7 +360,7 @@ def _injection_labels(injections: Sequence[Event], x: Scale) -> tuple[list[Injec
     room = max(text_width(event.label) for event in injections) + 6
     marks = [
         InjectionMark(
-            day=_short_date(event.date),
+            day=short_date(event.date),
             x=round(at, 1),
             lines=(event.label,),
             label_x=round(at - 4, 1),  # the glyphs of upward text lie left of its baseline
@@ -396,7 +396,7 @@ def _side_by_side(injections, positions, lines_of) -> list[InjectionMark] | None
         previous_end = label_x + width
         marks.append(
             InjectionMark(
-                day=_short_date(event.date),
+                day=short_date(event.date),
                 x=round(at, 1),
                 lines=lines,
                 label_x=round(label_x, 1),
@@ -590,7 +590,7 @@ def overlay(
         median=line({d.day: d.median for d in days}),
         earlier=tuple(
             CycleLine(
-                f"Cycle {c.index}, from {_short_date(c.injection_date)}",
+                f"Cycle {c.index}, from {short_date(c.injection_date)}",
                 line(c.smoothed),
             )
             for c in cycles
@@ -716,7 +716,7 @@ def cycle_rows(
                 for injection_id in cycle.injection_ids
                 for answer in impressions_by_injection.get(injection_id, [])
             ),
-            injection_date=_short_date(cycle.injection_date),
+            injection_date=short_date(cycle.injection_date),
             baseline=DASH if cycle.baseline is None else fixed(cycle.baseline, 1),
             onset=_day(cycle.onset_day),
             peak=DASH if cycle.peak_relief is None else f"{_percent(cycle.peak_relief)} %",
@@ -753,9 +753,11 @@ def relief_page(
     reactions: Sequence[Event],
     impressions: Sequence[Impression],
     settings: relief.ReliefSettings = relief.DEFAULT_SETTINGS,
+    start: date | None = None,
 ) -> ReliefPage:
     """Everything the Relief page shows. `logs` are (date, severity, note) in date order;
-    `reactions` are dated by their onset."""
+    `reactions` are dated by their onset. The timeline starts on `start` when given, else
+    where the range `choice` starts."""
     choice = choice if choice in RANGES else DEFAULT_RANGE
     severity_by_date = {day: severity for day, severity, _ in logs}
     points = [relief.InjectionPoint(id=pk, date=day) for pk, day in dates_by_injection.items()]
@@ -766,7 +768,7 @@ def relief_page(
         logs[0][0] if logs else None,
         min((reaction.date for reaction in reactions), default=None),
     ]
-    start = timeline_start(choice, today, firsts)
+    start = start or timeline_start(choice, today, firsts)
 
     doses_by_injection: dict[object, list[Dose]] = {}
     for dose in doses:

@@ -151,7 +151,7 @@ def read_diary(patient: Patient) -> Diary:
 UNRECORDED_MUSCLE = "Muscles not recorded"
 
 
-def relief_page(diary: Diary, choice: str) -> charts.ReliefPage:
+def relief_page(diary: Diary, choice: str, start: date | None = None) -> charts.ReliefPage:
     """The Relief page's charts and cycle table, of this diary."""
     return charts.relief_page(
         choice,
@@ -164,6 +164,7 @@ def relief_page(diary: Diary, choice: str) -> charts.ReliefPage:
             charts.Impression(a.injection_id, a.timepoint, a.answer) for a in diary.answers
         ],
         settings=relief_settings(),
+        start=start,
     )
 
 
@@ -332,14 +333,6 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def _short(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
-
-
-def _long(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
-
-
 def _cycle_day(cycle: Cycle | None, day: date) -> int | None:
     return None if cycle is None else (day - cycle.injection_date).days
 
@@ -356,9 +349,9 @@ def reaction_lines(
             label=r.label,
             severity=r.severity,
             urgent=r.urgent,
-            onset=_short(r.onset),
+            onset=charts.short_date(r.onset),
             cycle_day=_cycle_day(cycle, r.onset),
-            resolved=_short(r.resolved) if r.resolved else "",
+            resolved=charts.short_date(r.resolved) if r.resolved else "",
             pain_reliever=r.pain_reliever,
             note=r.note,
         )
@@ -374,7 +367,9 @@ def note_lines(
     lines = []
     for day, severity, note in sorted((log for log in logs if log[2]), reverse=True):
         cycle = find(day)
-        lines.append((cycle, NoteLine(_long(day), _cycle_day(cycle, day), severity, note)))
+        lines.append(
+            (cycle, NoteLine(charts.long_date(day), _cycle_day(cycle, day), severity, note))
+        )
     return lines
 
 
@@ -388,7 +383,9 @@ def answer_lines(
         cycle = by_injection.get(a.injection_id)
         if cycle is not None:
             day = (a.date - cycle.injection_date).days
-            lines.append((cycle, AnswerLine(_long(a.date), day, a.timepoint, a.score, a.answer)))
+            lines.append(
+                (cycle, AnswerLine(charts.long_date(a.date), day, a.timepoint, a.score, a.answer))
+            )
     return lines
 
 
@@ -436,24 +433,14 @@ def summary(diary: Diary) -> Summary:
     """The current and the previous cycle: the timeline from the previous cycle's baseline
     days to today, the overlay of every cycle, and the two cycles' figures, doses, reactions,
     notes and PGIC answers."""
-    page = relief_page(diary, "all")
+    # The timeline starts with the previous cycle's baseline days (each cycle is one injection
+    # date up to today); without an injection, the default range.
+    injected = sorted({day for day in diary.dates_by_injection.values() if day <= diary.today})
+    baseline_days = timedelta(days=relief_settings().baseline_days)
+    start = injected[-2:][0] - baseline_days if injected else None
+    page = relief_page(diary, charts.DEFAULT_RANGE, start=start)
     cycles = [row.cycle for row in reversed(page.rows)]
     rows = page.rows[:2]
-    settings = page.settings
-    if rows:
-        start = rows[-1].cycle.injection_date - timedelta(days=settings.baseline_days)
-    else:
-        start = diary.today - timedelta(days=charts.RANGES[charts.DEFAULT_RANGE] - 1)
-    severities = {day: severity for day, severity, _ in diary.logs}
-    injection_dates = [cycle.injection_date for cycle in cycles]
-    timeline = charts.timeline(
-        start,
-        diary.today,
-        diary.logs,
-        relief.smoothed_severity(severities, injection_dates, start, diary.today, settings),
-        [charts.Event(row.cycle.injection_date, row.doses) for row in page.rows],
-        reaction_events(diary.reactions),
-    )
     shown = {row.cycle.index for row in rows}
     reactions = [
         line
@@ -467,7 +454,7 @@ def summary(diary: Diary) -> Summary:
     return Summary(
         today=diary.today,
         status=page.status,
-        timeline=timeline,
+        timeline=page.timeline,
         overlay=page.overlay,
         rows=rows,
         doses=dose_history(rows, diary.sites),
@@ -488,7 +475,7 @@ def summary(diary: Diary) -> Summary:
                 *(line.text for line in notes[:SUMMARY_NOTES]),
             ]
         ),
-        settings=settings,
+        settings=page.settings,
     )
 
 
