@@ -25,6 +25,7 @@ from tests import factories
 from tests.conftest import TODAY, reauthenticate
 from tracker.models import (
     AccessEvent,
+    DailyLog,
     GlobalImpression,
     Invitation,
     Patient,
@@ -298,6 +299,14 @@ def test_the_csv_copy_has_one_line_per_stored_value(leaving):
     assert [r["value"] for r in notes] == [NOTE]
     assert any(r["table"] == "change_history" and r["value"] == "update" for r in rows)
     assert any(r["table"] == "people" and r["value"] == "Ana Jones" for r in rows)
+
+
+def test_the_csv_copy_neutralises_what_a_spreadsheet_would_run(leaving):
+    DailyLog.objects.filter(patient=leaving.patient).update(note="=HYPERLINK(1)")
+    text = leaving.phone.get(reverse("account_data_csv")).content.decode()
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    notes = [r for r in rows if r["table"] == "tracker.dailylog" and r["field"] == "note"]
+    assert [r["value"] for r in notes] == ["'=HYPERLINK(1)"]
 
 
 def test_a_patient_without_a_diary_yet_gets_their_account(db):

@@ -34,7 +34,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from tracker.exports import file_safe
+from tracker.exports import file_safe, safe_cell
 from tracker.models import User
 from tracker.throttles import throttled
 from tracker.views import as_private_download
@@ -233,7 +233,8 @@ def data_json(request: HttpRequest) -> HttpResponse:
 def data_csv(request: HttpRequest) -> HttpResponse:
     text = io.StringIO()
     text.write("\ufeff")  # so that spreadsheet programs read it as UTF-8
-    csv.writer(text).writerows(as_csv_lines(their_data(request.user)))
+    lines = as_csv_lines(their_data(request.user))
+    csv.writer(text).writerows([safe_cell(cell) for cell in line] for line in lines)
     response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
     return as_private_download(response, download_name(request.user, "csv"))
 
