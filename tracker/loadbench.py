@@ -623,11 +623,12 @@ class Report:
         return self.plan.total_entries / self.seconds if self.seconds else 0.0
 
     def as_json(self) -> dict:
+        failures = self.failures()
         return {
             "vendor": self.vendor,
             "plan": dataclasses.asdict(self.plan),
-            "passed": not self.failures(),
-            "failures": self.failures(),
+            "passed": not failures,
+            "failures": failures,
             "entries": self.stored.entries,
             "expected_entries": self.plan.total_entries,
             "stored": dataclasses.asdict(self.stored),

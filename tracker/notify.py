@@ -184,10 +184,11 @@ def send_pushes(claimed: dict[Patient, date], reminders: dict[int, Reminder], ou
     subscriptions = PushSubscription.objects.filter(patient__in=claimed)
     delivered, failed, gone = [], [], []
     key = vapid_key(settings.WEBPUSH_VAPID_PRIVATE_KEY)
+    today = reverse("today")
     with requests.Session() as session:
         for subscription in subscriptions:
             reminder = reminders[subscription.patient_id]
-            payload = {"title": reminder.title, "body": reminder.body, "url": reverse("today")}
+            payload = {"title": reminder.title, "body": reminder.body, "url": today}
             try:
                 pywebpush.webpush(
                     subscription.info,
@@ -199,13 +200,12 @@ def send_pushes(claimed: dict[Patient, date], reminders: dict[int, Reminder], ou
                     timeout=PUSH_TIMEOUT_SECONDS,
                     requests_session=session,
                 )
-            except pywebpush.WebPushException as error:
-                (gone if error.status_code in GONE else failed).append(subscription.pk)
-                if error.status_code not in GONE:
+            except (pywebpush.WebPushException, requests.RequestException) as error:
+                if getattr(error, "status_code", None) in GONE:  # the phone unsubscribed
+                    gone.append(subscription.pk)
+                else:
+                    failed.append(subscription.pk)
                     logger.warning("Push to subscription %s failed: %s", subscription.pk, error)
-            except requests.RequestException as error:
-                failed.append(subscription.pk)
-                logger.warning("Push to subscription %s failed: %s", subscription.pk, error)
             else:
                 delivered.append(subscription.pk)
     outcome.pushes += len(delivered)

@@ -106,24 +106,7 @@ def read_diary(patient: Patient) -> Diary:
         conditions=conditions,
         doses=[charts.Dose(i.pk, i.get_product_display(), i.total_units) for i in injections],
         dates_by_injection={i.pk: i.date for i in injections},
-        sites=[
-            *(
-                SiteDose(
-                    i.pk,
-                    f"{site.get_muscle_display()}, {site.get_side_display().lower()}",
-                    i.get_product_display(),
-                    site.units,
-                )
-                for i in injections
-                for site in i.sites.all()
-            ),
-            # A session saved with its total only still counts: its units go in a row of their own.
-            *(
-                SiteDose(i.pk, UNRECORDED_MUSCLE, i.get_product_display(), i.total_units)
-                for i in injections
-                if not i.sites.all()
-            ),
-        ],
+        sites=[site for i in injections for site in site_doses(i)],
         logs=list(patient.logs.order_by("date").values_list("date", "severity", "note")),
         reactions=[
             ReactionRecord(
@@ -149,6 +132,24 @@ def read_diary(patient: Patient) -> Diary:
 
 
 UNRECORDED_MUSCLE = "Muscles not recorded"
+
+
+def site_doses(injection) -> list[SiteDose]:
+    """An injection's units per muscle and side. A session saved with its total only still
+    counts: its units go in a row of their own."""
+    product = injection.get_product_display()
+    sites = injection.sites.all()
+    if not sites:
+        return [SiteDose(injection.pk, UNRECORDED_MUSCLE, product, injection.total_units)]
+    return [
+        SiteDose(
+            injection.pk,
+            f"{site.get_muscle_display()}, {site.get_side_display().lower()}",
+            product,
+            site.units,
+        )
+        for site in sites
+    ]
 
 
 def relief_page(diary: Diary, choice: str, start: date | None = None) -> charts.ReliefPage:

@@ -213,10 +213,8 @@ def create_postgres_database(url: str) -> str | None:
     except OSError:
         return f"nothing answers on {server['host']}:{server['port']}"
     try:
+        drop_postgres_database(url)
         with psycopg.connect(**server, dbname="postgres", autocommit=True) as maintenance:
-            maintenance.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
             maintenance.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as exc:
         return f"could not create {name}: {exc}"
