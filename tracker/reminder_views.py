@@ -62,14 +62,20 @@ class ReminderForm(forms.ModelForm):
             self.fields["reminder_email"].help_text = f"To {email}."
 
 
-def reminder_context(patient: Patient | None, form: ReminderForm | None = None) -> dict:
-    """What the settings page needs to show the reminder settings."""
-    if patient is None:
-        return {}
-    return {
-        "reminder_form": form or ReminderForm(instance=patient),
+def settings_page(
+    request: HttpRequest,
+    patient: Patient,
+    form: ConditionsForm | None = None,
+    reminder_form: ReminderForm | None = None,
+) -> HttpResponse:
+    """The patient's settings page: their conditions and time zone, and their reminders."""
+    context = {
+        "form": form or ConditionsForm(instance=patient),
+        "patient": patient,
+        "reminder_form": reminder_form or ReminderForm(instance=patient),
         "push_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY if push_enabled() else "",
     }
+    return render(request, "tracker/settings.html", context)
 
 
 @login_required
@@ -78,9 +84,7 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
     patient = get_patient_for_user(request.user)
     form = ReminderForm(request.POST, instance=patient)
     if not form.is_valid():
-        context = {"form": ConditionsForm(instance=patient), "patient": patient}
-        context |= reminder_context(patient, form)
-        return render(request, "tracker/settings.html", context)
+        return settings_page(request, patient, reminder_form=form)
     patient = form.save(commit=False)
     patient.save(update_fields=["reminder_time", "reminder_email"])
     if patient.reminder_time is None:

@@ -53,7 +53,7 @@ from tracker.models import (
     relief_settings,
     share_diary,
 )
-from tracker.reminder_views import reminder_context
+from tracker.reminder_views import settings_page
 from tracker.security import require_two_factor
 from tracker.throttles import throttled
 
@@ -99,9 +99,9 @@ def onboarding(request: HttpRequest) -> HttpResponse:
             return redirect(next_url)  # back to the clinician's invitation that sent them here
         messages.success(request, "Welcome! Here is today's check-in." if is_new else "Saved.")
         return redirect("today" if is_new else "settings")
-    template = "tracker/onboarding.html" if is_new else "tracker/settings.html"
-    context = {"form": form, "patient": patient, **reminder_context(patient)}
-    return render(request, template, context)
+    if is_new:
+        return render(request, "tracker/onboarding.html", {"form": form, "patient": patient})
+    return settings_page(request, patient, form=form)
 
 
 def parse_day(value: str) -> date:
