@@ -120,13 +120,18 @@ def outbox(count: int, last_day: dt.date) -> list[dict]:
     return items
 
 
+def new_item(kind: str, key: str, data: dict) -> dict:
+    """An outbox item for a record the server has not seen (version 0)."""
+    return {"type": kind, "op": "put", "key": key, "base_version": 0, "data": data}
+
+
 def log_item(date: dt.date, cycle_day: int) -> dict:
     # Worse before the toxin works and after it wears off; a little noise from the date.
     severity = (7 if cycle_day < 10 or cycle_day > 70 else 3) + date.toordinal() % 3 - 1
     data = {"severity": severity, "spasm_frequency": None, "pain": None, "note": ""}
     if date.toordinal() % 4 == 0:
         data["pain"] = max(severity - 1, 0)
-    return {"type": "log", "op": "put", "key": date.isoformat(), "base_version": 0, "data": data}
+    return new_item("log", date.isoformat(), data)
 
 
 def injection_item(date: dt.date) -> dict:
@@ -138,8 +143,7 @@ def injection_item(date: dt.date) -> dict:
         "injector": "",
         "notes": "",
     }
-    key = str(uuid.uuid4())
-    return {"type": "injection", "op": "put", "key": key, "base_version": 0, "data": data}
+    return new_item("injection", str(uuid.uuid4()), data)
 
 
 def reaction_item(
@@ -161,8 +165,7 @@ def reaction_item(
         "pain_reliever_dose": "1 g" if kind == "headache" else "",
         "note": "",
     }
-    key = str(uuid.uuid4())
-    return {"type": "reaction", "op": "put", "key": key, "base_version": 0, "data": data}
+    return new_item("reaction", str(uuid.uuid4()), data)
 
 
 def batches(items: list[dict], size: int) -> Iterator[list[dict]]:

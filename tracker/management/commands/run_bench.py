@@ -21,6 +21,7 @@ from django.urls import include, path, reverse
 from rest_framework.test import APIClient
 
 from tracker import catalog, triage
+from tracker.loadbench import new_item
 from tracker.management.commands.seed_demo import generate_diary, give_demo_authenticator
 from tracker.models import (
     DailyLog,
@@ -286,39 +287,33 @@ def sync_size() -> int:
 def sync_batch(today: date) -> list[dict]:
     """What a phone kept offline for a long while: a check-in for each of 400 days and 40
     injections and 60 reactions, each new (version 0) with an id the phone chose."""
-    items = [
-        {
-            "type": "log",
-            "key": (today - timedelta(days=n)).isoformat(),
-            "base_version": 0,
-            "data": {"severity": n % 11, "pain": n % 7},
-        }
-        for n in range(SYNC_LOGS)
+    sites = [
+        {"muscle": "sternocleidomastoid", "side": "left", "units": "60"},
+        {"muscle": "splenius_capitis", "side": "right", "units": "40"},
     ]
-    for n in range(SYNC_INJECTIONS):
-        sites = [
-            {"muscle": "sternocleidomastoid", "side": "left", "units": "60"},
-            {"muscle": "splenius_capitis", "side": "right", "units": "40"},
-        ]
-        data = {"date": (today - timedelta(days=10 * n)).isoformat(), "product": "botox"}
-        items.append(
-            {
-                "type": "injection",
-                "key": str(uuid.uuid4()),
-                "base_version": 0,
-                "data": data | {"sites": sites},
-            }
-        )
-    for n in range(SYNC_REACTIONS):
-        data = {
-            "kind": "headache",
-            "severity": "mild",
-            "onset_date": (today - timedelta(days=n)).isoformat(),
-        }
-        items.append(
-            {"type": "reaction", "key": str(uuid.uuid4()), "base_version": 0, "data": data}
-        )
-    return items
+    days = [today - timedelta(days=n) for n in range(max(SYNC_LOGS, 10 * SYNC_INJECTIONS))]
+    return [
+        *(
+            new_item("log", days[n].isoformat(), {"severity": n % 11, "pain": n % 7})
+            for n in range(SYNC_LOGS)
+        ),
+        *(
+            new_item(
+                "injection",
+                str(uuid.uuid4()),
+                {"date": days[10 * n].isoformat(), "product": "botox", "sites": sites},
+            )
+            for n in range(SYNC_INJECTIONS)
+        ),
+        *(
+            new_item(
+                "reaction",
+                str(uuid.uuid4()),
+                {"kind": "headache", "severity": "mild", "onset_date": days[n].isoformat()},
+            )
+            for n in range(SYNC_REACTIONS)
+        ),
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
