@@ -26,8 +26,8 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	DJANGO_SECRET_KEY=bench-only $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	DJANGO_SECRET_KEY=bench-only $(BIN)/python manage.py run_bench
-	DJANGO_SECRET_KEY=bench-only $(BIN)/python manage.py run_load_bench
+	DJANGO_SECRET_KEY=bench-only $(BIN)/python -m bench.run_bench
+	DJANGO_SECRET_KEY=bench-only $(BIN)/python -m bench.run_load_bench
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

@@ -1,16 +1,14 @@
-"""The load benchmark (`manage.py run_load_bench`): its plan, the phones' outboxes, its
+"""The load benchmark (`python -m bench.run_load_bench`): its plan, the phones' outboxes, its
 verdict, and a small run through a real gunicorn."""
 
 import datetime as dt
 import json
 import os
 from collections import Counter
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
-from tracker import loadbench
+from bench import loadbench, run_load_bench
 from tracker.serializers import SyncSerializer
 
 LAST_DAY = dt.date(2026, 6, 14)
@@ -129,20 +127,21 @@ def test_a_run_fails_on_a_missing_or_changed_entry_a_5xx_or_an_unanswered_item(
     assert any(failure in line for line in failures), failures
 
 
-def test_phones_that_lose_answers_and_send_again_leave_every_entry_exactly_once(tmp_path):
+def test_phones_that_lose_answers_and_send_again_leave_every_entry_exactly_once(tmp_path, capsys):
     """Three patients sync ten entries each in batches of four through a real gunicorn, and
     the answer to every other batch is lost (hung up on, or thrown away)."""
     pytest.importorskip("gunicorn", reason="gunicorn is not installed")
     if not hasattr(os, "fork"):
         pytest.skip("gunicorn needs fork(), which this platform lacks")
-    result_file, out = tmp_path / "load.json", StringIO()
+    result_file = tmp_path / "load.json"
     # This process only starts the run: it happens in a fresh SQLite file, in another process.
-    call_command(
-        "run_load_bench",
-        *("--backend", "sqlite", "--patients", "3", "--entries", "10", "--batch-size", "4"),
-        *("--drop-every", "2", "--workers", "2", "--json", str(result_file)),
-        stdout=out,
+    options = run_load_bench.parse_args(
+        [
+            *("--backend", "sqlite", "--patients", "3", "--entries", "10", "--batch-size", "4"),
+            *("--drop-every", "2", "--workers", "2", "--json", str(result_file)),
+        ]
     )
+    run_load_bench.run(options)
     run = json.loads(result_file.read_text())["results"]["sqlite"]
     assert run["passed"], run["failures"]
     assert (run["entries"], run["expected_entries"], run["server_errors"]) == (30, 30, 0)
@@ -161,4 +160,4 @@ def test_phones_that_lose_answers_and_send_again_leave_every_entry_exactly_once(
     assert run["server_problems"] == []
     assert sum(run["item_statuses"].values()) == 30
     assert set(run["item_statuses"]) <= {"200", "201"}
-    assert "sqlite          30/30        0" in out.getvalue()
+    assert "sqlite          30/30        0" in capsys.readouterr().out

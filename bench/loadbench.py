@@ -1,4 +1,4 @@
-"""The load benchmark (`manage.py run_load_bench`, part of `make bench`).
+"""The load benchmark (`python -m bench.run_load_bench`, part of `make bench`).
 
 Simulated phones send their offline outboxes to POST /api/v1/sync/ through gunicorn on
 loopback. The answer to some batches never reaches the phone, which sends the same batch

@@ -1,46 +1,48 @@
+"""The in-process benchmark, the first half of `make bench`. In a throw-away database: the
+median server time, SQL queries and gzip bytes of the Relief page and /api/v1/cycles/ for 1 and
+5 years of data, beside a minimal view; the clinic list of 500 patients; the rate of check-ins
+saved through PUT /api/v1/logs/; one offline sync of 500 new items and its replay. It prints
+whether each target is met.
+
+    python -m bench.run_bench
+"""
+
+from __future__ import annotations
+
+import argparse
 import dataclasses
 import gzip
+import os
 import random
 import re
 import statistics
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import django
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.core.management.base import BaseCommand
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext, setup_test_environment
-from django.urls import include, path, reverse
-from rest_framework.test import APIClient
+from django.urls import reverse
 
+from bench.loadbench import new_item
 from tracker import catalog, triage
-from tracker.loadbench import new_item
-from tracker.management.commands.seed_demo import generate_diary, give_demo_authenticator
-from tracker.models import (
-    DailyLog,
-    Injection,
-    InjectionSite,
-    Patient,
-    PatientCondition,
-    Reaction,
-    Share,
-    User,
-)
 
+if TYPE_CHECKING:
+    from rest_framework.test import APIClient
 
-def minimal(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok")
+    from tracker.models import Injection, Patient, User
 
-
-# The app's own URLs plus the minimal view that every figure is compared with.
-urlpatterns = [path("bench/minimal/", minimal), path("", include(settings.ROOT_URLCONF))]
+# The models, the demo data and DRF's test client need the app registry: they are imported
+# where they are used, once main() has called django.setup().
 
 REQUESTS = 60
 WARM_UP = 5
@@ -53,95 +55,101 @@ SYNC_RUNS = 15  # each with a fresh patient, so every item of the batch is new
 SYNC_LOGS, SYNC_INJECTIONS, SYNC_REACTIONS = 400, 40, 60  # 500 items in one batch
 
 
-class Command(BaseCommand):
-    help = (
-        "Measure the app in a throw-away database: median server time, SQL queries and gzip "
-        "bytes of the Relief page and /api/v1/cycles/ for 1 and 5 years of data, beside a "
-        "minimal view, and the rate of check-ins saved through PUT /api/v1/logs/."
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    django.setup()
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run_bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.parse_args(argv)
+    run()
+    return 0
+
+
+def run() -> None:
+    """Every measurement, in a test database made for the run and destroyed after it, with
+    the app's URLs and the minimal view (bench/urls.py)."""
+    setup_test_environment()
+    with tempfile.TemporaryDirectory() as folder:
+        test_db = settings.DATABASES["default"].setdefault("TEST", {})
+        if connection.vendor == "sqlite":
+            test_db["NAME"] = str(Path(folder) / "bench.sqlite3")
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            with override_settings(ROOT_URLCONF="bench.urls"):
+                run_all()
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def run_all() -> None:
+    one_year = make_patient("bench-1y", YEAR)
+    five_years = make_patient("bench-5y", FIVE_YEARS)
+    print(f"Relief Tracker benchmark on {connection.vendor}, DEBUG={settings.DEBUG}")
+    print(f"median of {REQUESTS} requests after {WARM_UP} to warm up, in-process client\n")
+    print(f"{'what':38} {'median ms':>9} {'p95 ms':>7} {'queries':>7} {'KB gzip':>8}")
+
+    client = logged_in(five_years.user)
+    base = measure(client, "/bench/minimal/")
+    row("minimal view (same middleware)", base)
+    rows = {}
+    for label, patient in [("1 year", one_year), ("5 years", five_years)]:
+        client = logged_in(patient.user)
+        rows[f"relief {label}"] = page = measure(client, reverse("relief"), with_assets=True)
+        row(f"Relief page, {label} (page + CSS + JS)", page)
+        rows[f"cycles {label}"] = api = measure(client, "/api/v1/cycles/")
+        row(f"GET /api/v1/cycles/, {label}", api)
+    clinician = make_clinic(CLINIC_PATIENTS, CLINIC_DAYS)
+    client = logged_in(clinician)
+    triage.cycle_figures.cache_clear()  # the first load computes every patient's cycles
+    first = timed(lambda: client.get(reverse("clinic")))
+    rows["clinic"] = clinic = measure(client, reverse("clinic"))
+    row(f"Clinic list, {CLINIC_PATIENTS} patients", clinic)
+    print(f"{'  its first load (cycles not yet known)':38} {first * 1000:9.2f}")
+
+    rate = check_in_rate(make_patient("bench-put", 0))
+    print(f"\nPUT /api/v1/logs/<date>/, one after another: {rate:.0f} check-ins/s\n")
+
+    sync, replay, sync_rows = sync_timings(SYNC_RUNS)
+    print(f"POST /api/v1/sync/, median of {SYNC_RUNS} batches")
+    print(f"{'what':38} {'median ms':>9} {'p95 ms':>7} {'queries':>7}")
+    row(f"sync {sync_size()} new items", sync)
+    row("replay of the same batch", replay)
+    after_sync, after_replay = sync_rows
+    print(f"  rows after the sync: {after_sync}; after the replay: {after_replay}\n")
+
+    page = rows["relief 5 years"]
+    print("Targets (5 years of data):")
+    target("Relief page ≤ 30 ms median", page.median_ms <= 30)
+    ratio = page.median_ms / base.median_ms
+    target(f"Relief page ≤ 5× the minimal view ({ratio:.1f}×)", ratio <= 5)
+    target("Relief page ≤ 8 queries", page.queries <= 8)
+    same = rows["relief 1 year"].queries == page.queries
+    target("same query count for 1 and 5 years", same)
+    target("first load ≤ 100 KB gzip", page.gzip_bytes <= 100_000)
+    print(f"Targets (clinic of {CLINIC_PATIENTS} patients):")
+    target("Clinic list ≤ 150 ms median", clinic.median_ms <= 150)
+    print(f"Targets (offline sync of {sync_size()} items):")
+    target("sync ≤ 300 ms median", sync.median_ms <= 300)
+    target(
+        f"the replay adds no rows ({after_replay.total} before and after)",
+        after_sync == after_replay,
+    )
+    print(
+        f"Benchmark done: Relief page {page.median_ms:.1f} ms, {page.queries} queries, "
+        f"{page.gzip_bytes / 1000:.1f} KB gzip; {rate:.0f} check-ins/s; clinic list "
+        f"{clinic.median_ms:.1f} ms, {clinic.queries} queries; sync of {sync_size()} new "
+        f"items {sync.median_ms:.0f} ms, its replay {replay.median_ms:.0f} ms."
     )
 
-    def handle(self, *args, **options) -> None:
-        setup_test_environment()
-        with tempfile.TemporaryDirectory() as folder:
-            test_db = settings.DATABASES["default"].setdefault("TEST", {})
-            if connection.vendor == "sqlite":
-                test_db["NAME"] = str(Path(folder) / "bench.sqlite3")
-            old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-            try:
-                with override_settings(ROOT_URLCONF=__name__):
-                    self.run_all()
-            finally:
-                connection.creation.destroy_test_db(old_name, verbosity=0)
 
-    def run_all(self) -> None:
-        one_year = make_patient("bench-1y", YEAR)
-        five_years = make_patient("bench-5y", FIVE_YEARS)
-        out = self.stdout
-        out.write(f"Relief Tracker benchmark on {connection.vendor}, DEBUG={settings.DEBUG}")
-        out.write(f"median of {REQUESTS} requests after {WARM_UP} to warm up, in-process client\n")
-        out.write(f"{'what':38} {'median ms':>9} {'p95 ms':>7} {'queries':>7} {'KB gzip':>8}")
+def row(label: str, result: Result) -> None:
+    size = f"{result.gzip_bytes / 1000:8.1f}" if result.gzip_bytes else f"{'':8}"
+    print(f"{label:38} {result.median_ms:9.2f} {result.p95_ms:7.2f} {result.queries:7} {size}")
 
-        client = logged_in(five_years.user)
-        base = measure(client, "/bench/minimal/")
-        self.row("minimal view (same middleware)", base)
-        rows = {}
-        for label, patient in [("1 year", one_year), ("5 years", five_years)]:
-            client = logged_in(patient.user)
-            rows[f"relief {label}"] = page = measure(client, reverse("relief"), with_assets=True)
-            self.row(f"Relief page, {label} (page + CSS + JS)", page)
-            rows[f"cycles {label}"] = api = measure(client, "/api/v1/cycles/")
-            self.row(f"GET /api/v1/cycles/, {label}", api)
-        clinician = make_clinic(CLINIC_PATIENTS, CLINIC_DAYS)
-        client = logged_in(clinician)
-        triage.cycle_figures.cache_clear()  # the first load computes every patient's cycles
-        first = timed(lambda: client.get(reverse("clinic")))
-        rows["clinic"] = clinic = measure(client, reverse("clinic"))
-        self.row(f"Clinic list, {CLINIC_PATIENTS} patients", clinic)
-        out.write(f"{'  its first load (cycles not yet known)':38} {first * 1000:9.2f}")
 
-        rate = check_in_rate(make_patient("bench-put", 0))
-        out.write(f"\nPUT /api/v1/logs/<date>/, one after another: {rate:.0f} check-ins/s\n")
-
-        sync, replay, sync_rows = sync_timings(SYNC_RUNS)
-        out.write(f"POST /api/v1/sync/, median of {SYNC_RUNS} batches")
-        out.write(f"{'what':38} {'median ms':>9} {'p95 ms':>7} {'queries':>7}")
-        self.row(f"sync {sync_size()} new items", sync)
-        self.row("replay of the same batch", replay)
-        after_sync, after_replay = sync_rows
-        out.write(f"  rows after the sync: {after_sync}; after the replay: {after_replay}\n")
-
-        page = rows["relief 5 years"]
-        out.write("Targets (5 years of data):")
-        self.target("Relief page ≤ 30 ms median", page.median_ms <= 30)
-        ratio = page.median_ms / base.median_ms
-        self.target(f"Relief page ≤ 5× the minimal view ({ratio:.1f}×)", ratio <= 5)
-        self.target("Relief page ≤ 8 queries", page.queries <= 8)
-        same = rows["relief 1 year"].queries == page.queries
-        self.target("same query count for 1 and 5 years", same)
-        self.target("first load ≤ 100 KB gzip", page.gzip_bytes <= 100_000)
-        out.write(f"Targets (clinic of {CLINIC_PATIENTS} patients):")
-        self.target("Clinic list ≤ 150 ms median", clinic.median_ms <= 150)
-        out.write(f"Targets (offline sync of {sync_size()} items):")
-        self.target("sync ≤ 300 ms median", sync.median_ms <= 300)
-        self.target(
-            f"the replay adds no rows ({after_replay.total} before and after)",
-            after_sync == after_replay,
-        )
-        out.write(
-            f"Benchmark done: Relief page {page.median_ms:.1f} ms, {page.queries} queries, "
-            f"{page.gzip_bytes / 1000:.1f} KB gzip; {rate:.0f} check-ins/s; clinic list "
-            f"{clinic.median_ms:.1f} ms, {clinic.queries} queries; sync of {sync_size()} new "
-            f"items {sync.median_ms:.0f} ms, its replay {replay.median_ms:.0f} ms."
-        )
-
-    def row(self, label: str, result: "Result") -> None:
-        size = f"{result.gzip_bytes / 1000:8.1f}" if result.gzip_bytes else f"{'':8}"
-        self.stdout.write(
-            f"{label:38} {result.median_ms:9.2f} {result.p95_ms:7.2f} {result.queries:7} {size}"
-        )
-
-    def target(self, label: str, ok: bool) -> None:
-        self.stdout.write(f"  {'met ' if ok else 'MISSED'}  {label}")
+def target(label: str, ok: bool) -> None:
+    print(f"  {'met ' if ok else 'MISSED'}  {label}")
 
 
 class Result:
@@ -185,12 +193,17 @@ def page_assets(html: str) -> list[bytes]:
 
 
 def logged_in(user: User) -> APIClient:
+    from rest_framework.test import APIClient
+
     client = APIClient()
     client.force_login(user)
     return client
 
 
 def make_patient(username: str, days: int) -> Patient:
+    from tracker.management.commands.seed_demo import generate_diary
+    from tracker.models import Patient, PatientCondition, User
+
     user = User.objects.create_user(username, f"{username}@example.com", "bench-password")
     patient = Patient.objects.create(user=user, time_zone="Europe/London")
     PatientCondition.objects.create(patient=patient, condition="cervical_dystonia")
@@ -200,7 +213,9 @@ def make_patient(username: str, days: int) -> Patient:
     return patient
 
 
-def add_reactions(patient: Patient, injections, count: int) -> None:
+def add_reactions(patient: Patient, injections: list[Injection], count: int) -> None:
+    from tracker.models import Reaction
+
     rng = random.Random(count)
     kinds = [code for code, _ in catalog.COMMON_REACTIONS + catalog.RED_FLAG_REACTIONS[:1]]
     reactions = []
@@ -223,6 +238,9 @@ def add_reactions(patient: Patient, injections, count: int) -> None:
 def make_clinic(count: int, days: int) -> User:
     """A clinician whom `count` patients share with, each with `days` days of logs (about
     one in eight missed), an injection every 12-14 weeks, and an open red flag for 1 in 50."""
+    from tracker.management.commands.seed_demo import give_demo_authenticator
+    from tracker.models import DailyLog, Injection, Patient, PatientCondition, Reaction, Share, User
+
     rng = random.Random(count)
     clinician = User.objects.create_user(
         "bench-clinician", "bench-clinician@example.com", "bench-password", role="clinician"
@@ -324,7 +342,9 @@ class RowCounts:
     reactions: int
 
     @classmethod
-    def of(cls, patient: Patient) -> "RowCounts":
+    def of(cls, patient: Patient) -> RowCounts:
+        from tracker.models import InjectionSite
+
         sites = InjectionSite.objects.filter(injection__patient=patient)
         return cls(
             patient.logs.count(),
@@ -379,3 +399,7 @@ def timed_sync(client: APIClient, batch: dict, expected: int) -> float:
         r for r in response.json()["results"] if r["status"] != expected
     ][:3]
     return elapsed
+
+
+if __name__ == "__main__":
+    sys.exit(main())

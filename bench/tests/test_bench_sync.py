@@ -1,4 +1,4 @@
-from tracker.management.commands import run_bench
+from bench import run_bench
 
 
 def test_the_bench_syncs_a_batch_of_new_items_and_its_replay_adds_no_rows(db):
