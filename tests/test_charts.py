@@ -6,6 +6,8 @@ from itertools import pairwise
 import pytest
 
 from tracker import charts
+from tracker.diary import Diary
+from tracker.pages import relief as relief_pages
 from tracker.relief import Cycle, InjectionPoint, compute_cycles, overlay
 
 START = date(2021, 6, 16)
@@ -226,13 +228,15 @@ def test_date_labels_never_overlap(days):
 )
 def test_a_range_ends_today(choice, expected):
     today = date(2026, 6, 15)
-    assert charts.timeline_start(choice, today, [None, date(2024, 2, 29)]) == expected
+    assert relief_pages.timeline_start(choice, today, [None, date(2024, 2, 29)]) == expected
 
 
 def test_all_shows_at_least_30_days():
     today = date(2026, 6, 15)
-    assert charts.timeline_start("all", today, [today - timedelta(days=3)]) == date(2026, 5, 17)
-    assert charts.timeline_start("all", today, []) == date(2026, 5, 17)
+    assert relief_pages.timeline_start("all", today, [today - timedelta(days=3)]) == date(
+        2026, 5, 17
+    )
+    assert relief_pages.timeline_start("all", today, []) == date(2026, 5, 17)
 
 
 # The cycle overlay.
@@ -336,16 +340,16 @@ def test_figures_are_rounded_half_away_from_zero_like_floatformat(value, places,
     ],
 )
 def test_units_are_added_up_per_product_never_across_products(doses, label):
-    assert charts.dose_label(charts.Dose("i", p, Decimal(u)) for p, u in doses) == label
+    assert relief_pages.dose_label(relief_pages.Dose("i", p, Decimal(u)) for p, u in doses) == label
 
 
 def test_cycle_rows_are_newest_first_with_their_reactions_and_impressions():
     cycles = three_cycles()
     impressions = [
-        charts.Impression("shot-0", "Weeks 4 to 6", "Much improved"),
-        charts.Impression("shot-90", "Before the next injection", "No change"),
+        relief_pages.Impression("shot-0", "Weeks 4 to 6", "Much improved"),
+        relief_pages.Impression("shot-90", "Before the next injection", "No change"),
     ]
-    rows = charts.cycle_rows(cycles, {1: "Botox 200 U"}, {1: 2, 3: 1}, impressions)
+    rows = relief_pages.cycle_rows(cycles, {1: "Botox 200 U"}, {1: 2, 3: 1}, impressions)
     assert [row.cycle.index for row in rows] == [3, 2, 1]
     assert [row.reaction_count for row in rows] == [1, 0, 2]
     assert [row.doses for row in rows] == ["", "", "Botox 200 U"]
@@ -353,13 +357,17 @@ def test_cycle_rows_are_newest_first_with_their_reactions_and_impressions():
     assert rows[1].impressions == (impressions[1],)
 
 
+def empty_diary(today: date) -> Diary:
+    return Diary(today=today, logs=(), injections=(), reactions=(), answers=())
+
+
 def test_the_page_without_data_has_no_cycles_and_no_overlay():
-    page = charts.relief_page("90", date(2026, 6, 15), [], {}, [], [], [])
+    page = relief_pages.relief_page(empty_diary(date(2026, 6, 15)), "90")
     assert (page.cycle_count, page.has_logs, page.overlay, page.rows) == (0, False, None, [])
     assert page.timeline.dots == ""
 
 
 def test_an_unknown_range_falls_back_to_90_days():
-    page = charts.relief_page("forever", date(2026, 6, 15), [], {}, [], [], [])
+    page = relief_pages.relief_page(empty_diary(date(2026, 6, 15)), "forever")
     assert page.range == "90"
     assert page.timeline.start == date(2026, 3, 18)

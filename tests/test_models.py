@@ -5,7 +5,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from tests import factories
-from tracker.models import DailyLog, Patient, get_patient_for_user
+from tracker.access import get_patient_for_user
+from tracker.models import DailyLog, Patient
 
 
 def test_patient_sees_only_their_own_record(patient, other_patient):

@@ -22,7 +22,8 @@ from django.test import Client
 from django.urls import reverse
 
 from tests import factories
-from tests.conftest import TODAY, reauthenticate
+from tests.conftest import TODAY
+from tracker.access import open_patient_for_clinician
 from tracker.models import (
     AccessEvent,
     DailyLog,
@@ -32,7 +33,6 @@ from tracker.models import (
     PushSubscription,
     Share,
     User,
-    open_patient_for_clinician,
 )
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
@@ -44,16 +44,8 @@ LAST_NAME = "Quazzlewick"
 NOTE = "Xylo-note-7f3a"
 
 
-def logged_in(user, *, password_just_typed: bool = True) -> Client:
-    client = Client()
-    client.force_login(user)
-    if password_just_typed:
-        reauthenticate(client, user)
-    return client
-
-
 @pytest.fixture
-def leaving(db):
+def leaving(db, logged_in):
     """A patient with a row in every table that can hold something of theirs."""
     user = factories.UserFactory(
         username=USERNAME, email=EMAIL, first_name="Pat", last_name=LAST_NAME
@@ -102,8 +94,8 @@ def leaving(db):
         injection=injection,
         other=other,
         other_log=other_log,
-        phone=logged_in(user),
-        laptop=logged_in(user, password_just_typed=False),
+        phone=logged_in(user, password_just_typed=True),
+        laptop=logged_in(user),
     )
 
 
@@ -237,8 +229,8 @@ def test_the_confirm_page_says_what_goes_and_offers_a_copy(leaving):
     assert reverse("account_data_csv") in page
 
 
-def test_clinicians_cannot_use_the_patients_account_pages(leaving):
-    client = logged_in(leaving.clinician)
+def test_clinicians_cannot_use_the_patients_account_pages(leaving, logged_in):
+    client = logged_in(leaving.clinician, password_just_typed=True)
     for name in ["account_delete", "account_data_json", "account_data_csv"]:
         assert client.get(reverse(name)).status_code == 404
     assert client.post(reverse("account_delete"), {"confirm": "on"}).status_code == 404
@@ -309,8 +301,9 @@ def test_the_csv_copy_neutralises_what_a_spreadsheet_would_run(leaving):
     assert [r["value"] for r in notes] == ["'=HYPERLINK(1)"]
 
 
-def test_a_patient_without_a_diary_yet_gets_their_account(db):
+def test_a_patient_without_a_diary_yet_gets_their_account(db, logged_in):
     user = factories.UserFactory(username="new")
-    data = json.loads(logged_in(user).get(reverse("account_data_json")).content)
+    client = logged_in(user, password_just_typed=True)
+    data = json.loads(client.get(reverse("account_data_json")).content)
     assert [row["username"] for row in data["tables"]["tracker.user"]] == ["new"]
     assert "tracker.patient" not in data["tables"]

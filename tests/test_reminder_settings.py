@@ -2,13 +2,12 @@ import datetime as dt
 from urllib.parse import urlencode
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from tests import factories
 from tests.conftest import client_for
+from tracker.api import MAX_SUBSCRIPTIONS_PER_PATIENT
 from tracker.models import PushSubscription
-from tracker.reminder_views import MAX_SUBSCRIPTIONS_PER_PATIENT
 
 URL = "/api/v1/push-subscriptions/"
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/pat-phone-1"
@@ -20,13 +19,6 @@ def subscription(endpoint: str = ENDPOINT, p256dh: str = "BPhone-key") -> dict:
 
 def delete_url(endpoint: str = ENDPOINT) -> str:
     return f"{URL}?{urlencode({'endpoint': endpoint})}"
-
-
-@pytest.fixture
-def web(patient) -> Client:
-    client = Client()
-    client.force_login(patient.user)
-    return client
 
 
 @pytest.fixture

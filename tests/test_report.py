@@ -5,27 +5,23 @@ import sys
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
 from tests import factories
 from tests.conftest import TODAY
 from tests.test_relief_page import table_rows
-from tracker import charts, report
-from tracker.models import AccessEvent, DailyLog, GlobalImpression, InjectionSite, Reaction
+from tracker import pdf, relief
+from tracker.diary import SiteDose
+from tracker.models import AccessEvent, DailyLog, InjectionSite, Reaction
+from tracker.pages import relief as relief_pages
+from tracker.pages import report
 from tracker.relief import compute_cycles
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
 VIEWS = ["clinic_report", "clinic_summary", "clinic_summary_pdf"]
 EVERY = 90  # days between injections in `build_cycles`
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(name: str, patient) -> str:
@@ -70,16 +66,7 @@ def build_cycles(patient, count: int) -> list:
         )
         for shot in shots
     )
-    GlobalImpression.objects.bulk_create(
-        GlobalImpression(
-            patient=patient,
-            injection=shot,
-            timepoint="peak",
-            date=shot.date + dt.timedelta(days=30),
-            score=2,
-        )
-        for shot in shots
-    )
+    factories.peak_impressions(patient, shots, until=TODAY)
     return shots
 
 
@@ -92,20 +79,22 @@ def diary(patient):
 
 
 @pytest.mark.parametrize("name", VIEWS)
-def test_the_patient_gets_404_for_their_own_clinic_report(patient, clinician, diary, name):
+def test_the_patient_gets_404_for_their_own_clinic_report(
+    patient, clinician, diary, name, logged_in
+):
     assert logged_in(patient.user).get(url(name, patient)).status_code == 404
 
 
 @pytest.mark.parametrize("name", VIEWS)
 def test_a_stranger_clinician_gets_404_and_leaves_no_trace(
-    patient, stranger_clinician, diary, name
+    patient, stranger_clinician, diary, name, logged_in
 ):
     assert logged_in(stranger_clinician).get(url(name, patient)).status_code == 404
     assert not AccessEvent.objects.exists()
 
 
 @pytest.mark.parametrize("name", VIEWS)
-def test_a_clinician_whose_share_was_revoked_gets_404(patient, clinician, diary, name):
+def test_a_clinician_whose_share_was_revoked_gets_404(patient, clinician, diary, name, logged_in):
     patient.shares.get(clinician=clinician).revoke()
     assert logged_in(clinician).get(url(name, patient)).status_code == 404
 
@@ -118,7 +107,7 @@ def test_anonymous_visitors_are_sent_to_log_in(patient, diary, client, name):
 
 
 @pytest.mark.parametrize("name", VIEWS)
-def test_the_report_is_only_read_never_posted_to(patient, clinician, name):
+def test_the_report_is_only_read_never_posted_to(patient, clinician, name, logged_in):
     assert logged_in(clinician).post(url(name, patient)).status_code == 405
     assert not AccessEvent.objects.exists()
 
@@ -132,7 +121,7 @@ def test_the_report_is_only_read_never_posted_to(patient, clinician, name):
     ],
 )
 def test_each_open_writes_one_row_of_the_patients_access_history(
-    patient, clinician, diary, name, what
+    patient, clinician, diary, name, what, logged_in
 ):
     response = logged_in(clinician).get(url(name, patient))
     assert response.status_code == 200
@@ -145,7 +134,7 @@ def test_each_open_writes_one_row_of_the_patients_access_history(
 
 
 def test_a_clinician_with_a_share_sees_the_charts_the_tables_and_the_doses(
-    patient, clinician, diary
+    patient, clinician, diary, logged_in
 ):
     response = logged_in(clinician).get(url("clinic_report", patient))
     html = response.content.decode()
@@ -165,7 +154,7 @@ def test_a_clinician_with_a_share_sees_the_charts_the_tables_and_the_doses(
 
 
 def test_the_cycle_tables_terms_are_explained_to_the_clinician_not_to_the_patient(
-    patient, clinician, diary
+    patient, clinician, diary, logged_in
 ):
     clinic = logged_in(clinician).get(url("clinic_report", patient)).content.decode()
     own = logged_in(patient.user).get("/relief/").content.decode()
@@ -177,7 +166,9 @@ def test_the_cycle_tables_terms_are_explained_to_the_clinician_not_to_the_patien
     assert "How bad your symptoms were before the injection" in own
 
 
-def test_the_report_groups_reactions_notes_and_answers_by_cycle(patient, clinician, diary):
+def test_the_report_groups_reactions_notes_and_answers_by_cycle(
+    patient, clinician, diary, logged_in
+):
     factories.ReactionFactory(
         patient=patient,
         kind="breathing",
@@ -207,20 +198,21 @@ def test_the_report_groups_reactions_notes_and_answers_by_cycle(patient, clinici
     )
 
 
-def test_the_dashboard_links_each_patient_to_their_report(patient, clinician):
+def test_the_dashboard_links_each_patient_to_their_report(patient, clinician, logged_in):
     html = logged_in(clinician).get(reverse("clinic")).content.decode()
     assert f'href="{url("clinic_report", patient)}"' in html
 
 
 @pytest.mark.parametrize("cycles", [2, 6])
 def test_the_report_takes_the_same_queries_however_many_cycles(
-    patient, clinician, django_assert_num_queries, cycles
+    patient, clinician, django_assert_num_queries, cycles, logged_in
 ):
     build_cycles(patient, cycles)
     client = logged_in(clinician)
     # session, user, the clinician's second factor, the patient (the access check), the access
-    # event, conditions, injections, their sites, their PGIC answers, logs, reactions
-    with django_assert_num_queries(11):
+    # event, conditions, injections with their sites (one joined query since tracker/diary.py;
+    # eleven before), their PGIC answers, logs, reactions
+    with django_assert_num_queries(10):
         response = client.get(url("clinic_report", patient))
     assert response.context["report"].page.cycle_count == cycles
 
@@ -228,7 +220,7 @@ def test_the_report_takes_the_same_queries_however_many_cycles(
 # The summary, on screen and as a PDF.
 
 
-def test_the_summary_shows_the_current_and_the_previous_cycle(patient, clinician, diary):
+def test_the_summary_shows_the_current_and_the_previous_cycle(patient, clinician, diary, logged_in):
     response = logged_in(clinician).get(url("clinic_summary", patient))
     html = response.content.decode()
     summary = response.context["summary"]
@@ -243,7 +235,9 @@ def test_the_summary_shows_the_current_and_the_previous_cycle(patient, clinician
     assert table_rows(html, "dose-table")[0] == ["Sternocleidomastoid, left", "60 U", "60 U"]
 
 
-def test_the_summary_page_prints_with_a_button_or_the_browsers_own_print(patient, clinician, diary):
+def test_the_summary_page_prints_with_a_button_or_the_browsers_own_print(
+    patient, clinician, diary, logged_in
+):
     html = logged_in(clinician).get(url("clinic_summary", patient)).content.decode()
     assert '<button type="button" class="button primary" data-print hidden>Print</button>' in html
     assert re.search(r'<script src="/static/js/print\.js" defer>', html)
@@ -252,7 +246,9 @@ def test_the_summary_page_prints_with_a_button_or_the_browsers_own_print(patient
     assert f'href="{url("clinic_summary_pdf", patient)}" download' in html
 
 
-def test_the_summary_keeps_to_one_page_by_naming_what_it_leaves_out(patient, clinician, diary):
+def test_the_summary_keeps_to_one_page_by_naming_what_it_leaves_out(
+    patient, clinician, diary, logged_in
+):
     Reaction.objects.bulk_create(
         Reaction(
             patient=patient, kind="neck_pain", severity="mild", onset_date=TODAY - dt.timedelta(n)
@@ -276,7 +272,7 @@ def pdf_of(response):
     return PdfReader(io.BytesIO(response.content))
 
 
-def test_the_pdf_is_a_one_page_private_download(patient, clinician, diary):
+def test_the_pdf_is_a_one_page_private_download(patient, clinician, diary, logged_in):
     response = logged_in(clinician).get(url("clinic_summary_pdf", patient))
     assert response.status_code == 200
     assert response.content.startswith(b"%PDF")
@@ -292,7 +288,9 @@ def test_the_pdf_is_a_one_page_private_download(patient, clinician, diary):
     assert "Your patients" not in text and "Log out" not in text  # the app's navigation
 
 
-def test_the_pdf_of_a_long_diary_with_many_muscles_still_fits_one_page(patient, clinician):
+def test_the_pdf_of_a_long_diary_with_many_muscles_still_fits_one_page(
+    patient, clinician, logged_in
+):
     shots = build_cycles(patient, 6)
     for shot in shots[-2:]:
         for muscle in ["trapezius", "levator_scapulae", "scalenes", "semispinalis_capitis"]:
@@ -316,7 +314,7 @@ def test_the_pdf_of_a_long_diary_with_many_muscles_still_fits_one_page(patient, 
 
 
 def test_without_weasyprint_the_pdf_answers_503_and_points_to_print(
-    patient, clinician, diary, monkeypatch
+    patient, clinician, diary, monkeypatch, logged_in
 ):
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint: ImportError
     response = logged_in(clinician).get(url("clinic_summary_pdf", patient))
@@ -338,24 +336,25 @@ def test_without_weasyprint_the_pdf_answers_503_and_points_to_print(
     ],
 )
 def test_the_pdf_reads_our_static_files_from_disk_and_nothing_else(address, found):
-    path = report.static_file(address)
+    path = pdf.static_file(address)
     assert (path.name if path else None) == found
 
 
 # The assembly, from plain records.
 
 
-def rows_of(dates_and_doses) -> list[charts.CycleRow]:
-    points = [report.relief.InjectionPoint(id=pk, date=day) for pk, day, _ in dates_and_doses]
+def rows_of(dates_and_doses) -> list[relief_pages.CycleRow]:
+    points = [relief.InjectionPoint(id=pk, date=day) for pk, day, _ in dates_and_doses]
     cycles = compute_cycles(points, [], TODAY)
     doses = [
-        charts.Dose(pk, product, Decimal(units)) for pk, _, (product, units) in dates_and_doses
+        relief_pages.Dose(pk, product, Decimal(units))
+        for pk, _, (product, units) in dates_and_doses
     ]
     labels = {
-        c.index: charts.dose_label(d for d in doses if d.injection_id in c.injection_ids)
+        c.index: relief_pages.dose_label(d for d in doses if d.injection_id in c.injection_ids)
         for c in cycles
     }
-    return charts.cycle_rows(cycles, labels, {}, [])
+    return relief_pages.cycle_rows(cycles, labels, {}, [])
 
 
 def test_units_are_added_per_muscle_and_product_and_never_across_products():
@@ -364,10 +363,10 @@ def test_units_are_added_per_muscle_and_product_and_never_across_products():
     history = report.dose_history(
         rows,
         [
-            report.SiteDose(1, "Trapezius, left", "Botox", Decimal(60)),
-            report.SiteDose(1, "Trapezius, left", "Botox", Decimal(40)),
-            report.SiteDose(2, "Sternocleidomastoid, right", "Botox", Decimal(50)),
-            report.SiteDose(3, "Sternocleidomastoid, right", "Dysport", Decimal(250)),
+            SiteDose(1, "Trapezius, left", "Botox", Decimal(60)),
+            SiteDose(1, "Trapezius, left", "Botox", Decimal(40)),
+            SiteDose(2, "Sternocleidomastoid, right", "Botox", Decimal(50)),
+            SiteDose(3, "Sternocleidomastoid, right", "Dysport", Decimal(250)),
         ],
     )
     assert [c.dose for c in history.columns] == ["Botox 50 U + Dysport 250 U", "Botox 100 U"]
@@ -377,7 +376,9 @@ def test_units_are_added_per_muscle_and_product_and_never_across_products():
     ]
 
 
-def test_a_session_saved_without_sites_shows_its_units_as_muscles_not_recorded(patient, clinician):
+def test_a_session_saved_without_sites_shows_its_units_as_muscles_not_recorded(
+    patient, clinician, logged_in
+):
     factories.InjectionFactory(
         patient=patient, date=TODAY - dt.timedelta(days=5), total_units=Decimal("12.5")
     )
@@ -386,7 +387,7 @@ def test_a_session_saved_without_sites_shows_its_units_as_muscles_not_recorded(p
 
 
 def test_a_patient_with_scores_only_gets_a_report_and_a_one_page_summary_that_say_so(
-    patient, clinician
+    patient, clinician, logged_in
 ):
     factories.DailyLogFactory(patient=patient, date=TODAY, severity=6, note="First day")
     client = logged_in(clinician)
@@ -421,5 +422,5 @@ def test_in_production_the_pdf_reads_collectstatics_hashed_copies(settings, tmp_
     }
     (tmp_path / "css").mkdir()
     (tmp_path / "css" / "print.0123abcd.css").write_text("h1 { color: red }")
-    path = report.static_file("http://clinic.example/static/css/print.0123abcd.css")
+    path = pdf.static_file("http://clinic.example/static/css/print.0123abcd.css")
     assert path == tmp_path / "css" / "print.0123abcd.css"

@@ -25,12 +25,6 @@ PASSWORD = "correct horse battery"  # the factories' password
 MINUTE, HOUR, DAY = 60, 3600, 86400
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def log_in(username: str, code: str | None = None) -> tuple[Client, object]:
     """Through the log-in form, as a person does; `code` from the authenticator app."""
     user = User.objects.get(username=username)
@@ -63,21 +57,21 @@ def test_factory_clinicians_have_an_authenticator_app_unless_asked(db):
 
 @pytest.mark.parametrize("name", ["clinic", "clinic_invite"])
 def test_a_clinician_without_an_authenticator_app_is_sent_to_set_one_up(
-    clinician_without_app, name
+    clinician_without_app, name, logged_in
 ):
     response = logged_in(clinician_without_app).get(reverse(name))
     assert response.status_code == 302
     assert response.url == reverse("mfa_activate_totp")
 
 
-def test_the_clinician_is_told_why(clinician_without_app):
+def test_the_clinician_is_told_why(clinician_without_app, logged_in):
     response = logged_in(clinician_without_app).get(reverse("clinic"), follow=True)
     assert "Set up two-factor authentication" in response.content.decode()
 
 
 @pytest.mark.parametrize("what", ["clinic_export_csv", "clinic_export_fhir"])
 def test_a_clinician_without_an_authenticator_app_gets_no_export_and_leaves_no_trace(
-    clinician_without_app, patient, what
+    clinician_without_app, patient, what, logged_in
 ):
     factories.DailyLogFactory(patient=patient, note=SECRET)
     response = logged_in(clinician_without_app).get(reverse(what, args=[patient.pk]))
@@ -112,7 +106,7 @@ def test_the_api_refuses_a_clinician_without_an_app_with_a_reason(clinician_with
     from rest_framework.decorators import api_view
     from rest_framework.test import APIRequestFactory, force_authenticate
 
-    from tracker.models import open_patient_for_clinician
+    from tracker.access import open_patient_for_clinician
 
     @api_view(["GET"])
     def clinic_api(request, patient_id):
@@ -127,7 +121,7 @@ def test_the_api_refuses_a_clinician_without_an_app_with_a_reason(clinician_with
     assert "two-factor" in response.data["detail"]
 
 
-def test_once_set_up_the_clinic_opens(clinician_without_app):
+def test_once_set_up_the_clinic_opens(clinician_without_app, logged_in):
     client = logged_in(clinician_without_app)
     reauthenticate(client, clinician_without_app)  # allauth asks for the password first
     page = client.get(reverse("mfa_activate_totp"))
@@ -159,7 +153,7 @@ def test_the_admin_log_in_goes_through_the_app_log_in(db):
     assert response.url.startswith(reverse("account_login"))
 
 
-def test_the_two_step_page_shows_the_app_and_the_recovery_codes(clinician):
+def test_the_two_step_page_shows_the_app_and_the_recovery_codes(clinician, logged_in):
     from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 
     RecoveryCodes.activate(clinician)
@@ -169,7 +163,7 @@ def test_the_two_step_page_shows_the_app_and_the_recovery_codes(clinician):
     assert reverse("mfa_view_recovery_codes") in page
 
 
-def test_patients_are_not_asked_for_an_authenticator_app(patient):
+def test_patients_are_not_asked_for_an_authenticator_app(patient, logged_in):
     assert logged_in(patient.user).get(reverse("today")).status_code == 200
 
 
@@ -208,7 +202,7 @@ def clock():
         yield traveller
 
 
-def test_a_clinician_is_logged_out_after_15_idle_minutes(clinician, clock):
+def test_a_clinician_is_logged_out_after_15_idle_minutes(clinician, clock, logged_in):
     client = logged_in(clinician)
     assert client.get(reverse("clinic")).status_code == 200
     clock.shift(dt.timedelta(minutes=14))
@@ -220,7 +214,7 @@ def test_a_clinician_is_logged_out_after_15_idle_minutes(clinician, clock):
     assert "_auth_user_id" not in client.session
 
 
-def test_a_busy_clinician_is_logged_out_after_12_hours(clinician, clock):
+def test_a_busy_clinician_is_logged_out_after_12_hours(clinician, clock, logged_in):
     client = logged_in(clinician)
     for _ in range(12 * 6 - 1):
         clock.shift(dt.timedelta(minutes=10))
@@ -231,26 +225,26 @@ def test_a_busy_clinician_is_logged_out_after_12_hours(clinician, clock):
     assert response.url.startswith(reverse("account_login"))
 
 
-def test_the_clinicians_stored_session_expires_after_12_hours_too(clinician, clock):
+def test_the_clinicians_stored_session_expires_after_12_hours_too(clinician, clock, logged_in):
     client = logged_in(clinician)
     client.get(reverse("clinic"))
     session = Session.objects.get(pk=client.cookies["sessionid"].value)
     assert session.expire_date == NOW + dt.timedelta(hours=12)
 
 
-def test_a_clinicians_api_call_after_the_idle_limit_is_refused(clinician, clock):
+def test_a_clinicians_api_call_after_the_idle_limit_is_refused(clinician, clock, logged_in):
     client = logged_in(clinician)
     clock.shift(dt.timedelta(minutes=16))
     assert client.get(reverse("api:log-list")).status_code == 403
 
 
-def test_a_patient_stays_logged_in_for_weeks_without_activity(patient, clock):
+def test_a_patient_stays_logged_in_for_weeks_without_activity(patient, clock, logged_in):
     client = logged_in(patient.user)
     clock.shift(dt.timedelta(days=29))
     assert client.get(reverse("today")).status_code == 200
 
 
-def test_a_patient_is_logged_out_after_30_days(patient, clock):
+def test_a_patient_is_logged_out_after_30_days(patient, clock, logged_in):
     client = logged_in(patient.user)
     for _ in range(9):
         clock.shift(dt.timedelta(days=3))
@@ -267,7 +261,7 @@ def test_a_patients_log_in_keeps_them_logged_in_on_their_phone_for_30_days(patie
     assert client.cookies["sessionid"]["max-age"] == 30 * DAY
 
 
-def test_changing_the_password_ends_every_other_session(patient):
+def test_changing_the_password_ends_every_other_session(patient, logged_in):
     phone, laptop = logged_in(patient.user), logged_in(patient.user)
     reauthenticate(laptop, patient.user)
     response = laptop.post(
@@ -291,7 +285,7 @@ def test_changing_the_password_ends_every_other_session(patient):
 @pytest.mark.parametrize(
     "name", ["export_csv", "export_fhir", "account_data_json", "account_data_csv"]
 )
-def test_a_download_asks_for_the_password_again(patient, name):
+def test_a_download_asks_for_the_password_again(patient, name, logged_in):
     client = logged_in(patient.user)
     response = client.get(reverse(name))
     assert response.status_code == 302
@@ -302,7 +296,7 @@ def test_a_download_asks_for_the_password_again(patient, name):
     assert client.get(response.url).status_code == 200
 
 
-def test_the_password_counts_for_5_minutes(patient, clock):
+def test_the_password_counts_for_5_minutes(patient, clock, logged_in):
     client = logged_in(patient.user)
     reauthenticate(client, patient.user)
     clock.shift(dt.timedelta(minutes=4))
@@ -311,7 +305,7 @@ def test_the_password_counts_for_5_minutes(patient, clock):
     assert client.get(reverse("export_csv")).status_code == 302
 
 
-def test_a_wrong_password_gets_no_download(patient):
+def test_a_wrong_password_gets_no_download(patient, logged_in):
     client = logged_in(patient.user)
     response = client.post(
         f"{reverse('account_reauthenticate')}?next={reverse('export_csv')}",
@@ -324,7 +318,7 @@ def test_a_wrong_password_gets_no_download(patient):
 # The change history
 
 
-def test_an_edit_by_the_patient_is_recorded_with_them_as_actor(patient, injection):
+def test_an_edit_by_the_patient_is_recorded_with_them_as_actor(patient, injection, logged_in):
     client = logged_in(patient.user)
     reaction = factories.ReactionFactory(patient=patient)
     response = client.post(
@@ -337,7 +331,9 @@ def test_an_edit_by_the_patient_is_recorded_with_them_as_actor(patient, injectio
     assert entry.changes["severity"] == ["mild", "severe"]
 
 
-def test_an_injection_entered_by_the_clinic_is_recorded_with_the_clinician(clinician, patient):
+def test_an_injection_entered_by_the_clinic_is_recorded_with_the_clinician(
+    clinician, patient, logged_in
+):
     client = logged_in(clinician)
     response = client.post(
         reverse("clinic_injection_new", args=[patient.pk]),
@@ -352,7 +348,7 @@ def test_an_injection_entered_by_the_clinic_is_recorded_with_the_clinician(clini
     assert [e.actor for e in site_entries] == [clinician]
 
 
-def test_ending_a_share_and_deleting_a_reaction_are_recorded(patient, clinician):
+def test_ending_a_share_and_deleting_a_reaction_are_recorded(patient, clinician, logged_in):
     client = logged_in(patient.user)
     reaction = factories.ReactionFactory(patient=patient)
     share = patient.shares.get()
@@ -374,7 +370,9 @@ def test_the_admin_shows_the_change_history(patient, admin_client):
     assert escape(str(reaction)) in response.content.decode()
 
 
-def test_a_clinicians_settings_link_opens_their_two_step_log_in_and_account_links(clinician):
+def test_a_clinicians_settings_link_opens_their_two_step_log_in_and_account_links(
+    clinician, logged_in
+):
     client = logged_in(clinician)
     clinic = client.get(reverse("clinic")).content.decode()
     assert f'href="{reverse("mfa_index")}">Settings' in clinic

@@ -10,9 +10,9 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from tracker.api import StoredRecords, sync_item_in_savepoint, sync_items
 from tracker.models import DailyLog, Injection, Reaction
 from tracker.serializers import SyncSerializer
+from tracker.sync import StoredRecords, sync_item_in_savepoint, sync_items
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,6 +1,5 @@
 import dataclasses
 import datetime as dt
-import re
 import uuid
 from functools import cached_property
 from typing import Any
@@ -10,10 +9,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import path, re_path
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,38 +22,30 @@ from rest_framework.serializers import BaseSerializer, as_serializer_error
 from rest_framework.views import APIView
 
 from tracker import relief
+from tracker.access import get_patient_for_user
+from tracker.dates import api_day
 from tracker.models import (
     DailyLog,
     DiaryRecord,
     Injection,
     Patient,
+    PushSubscription,
     Reaction,
-    get_patient_for_user,
     relief_settings,
     validate_not_future,
 )
-from tracker.reminder_views import PushSubscriptionView
 from tracker.serializers import (
     ID_IN_USE,
     CycleSerializer,
     DailyLogSerializer,
     InjectionSerializer,
     OverlaySerializer,
+    PushSubscriptionSerializer,
     ReactionSerializer,
     SyncResponseSerializer,
     SyncSerializer,
 )
-
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def parse_day(value: str) -> dt.date:
-    try:
-        if ISO_DATE.fullmatch(value):
-            return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise ValidationError({"date": ["Enter a real date as YYYY-MM-DD."]})
+from tracker.sync import sync_items
 
 
 def date_range_filterset(model: type[DiaryRecord], field: str) -> type[filters.FilterSet]:
@@ -178,12 +169,12 @@ class LogViewSet(
         return self.own(DailyLog.objects.all())
 
     def get_object(self) -> DailyLog:
-        log = get_object_or_404(self.get_queryset(), date=parse_day(self.kwargs["date"]))
+        log = get_object_or_404(self.get_queryset(), date=api_day(self.kwargs["date"]))
         self.check_object_permissions(self.request, log)
         return log
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        day = parse_day(self.kwargs["date"])
+        day = api_day(self.kwargs["date"])
         try:
             validate_not_future(self.patient, day)
         except DjangoValidationError as exc:
@@ -296,13 +287,6 @@ def rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-SYNC_SERIALIZERS = {
-    "log": DailyLogSerializer,
-    "injection": InjectionSerializer,
-    "reaction": ReactionSerializer,
-}
-
-
 class SyncView(APIView):
     """Many offline changes in one request, in one transaction, with an answer per item.
 
@@ -322,153 +306,64 @@ class SyncView(APIView):
         return Response({"results": results})
 
 
+# Each phone or browser has its own subscription; beyond this many, the oldest goes.
+MAX_SUBSCRIPTIONS_PER_PATIENT = 10
+
+
+ENDPOINT_PARAMETER = OpenApiParameter(
+    "endpoint", str, OpenApiParameter.QUERY, required=True, description="the subscription's URL"
+)
+
+
+class PushSubscriptionView(APIView):
+    """This phone's Web Push subscription for the patient's daily reminders."""
+
+    @extend_schema(
+        request=PushSubscriptionSerializer,
+        responses={200: PushSubscriptionSerializer, 201: PushSubscriptionSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        patient = get_patient_for_user(request.user)
+        serializer = PushSubscriptionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            subscription, created = save_subscription(patient, serializer.validated_data)
+        except IntegrityError:  # the same phone's request, sent twice at once
+            subscription, created = save_subscription(patient, serializer.validated_data)
+        answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(PushSubscriptionSerializer(subscription).data, status=answer)
+
+    @extend_schema(parameters=[ENDPOINT_PARAMETER], responses={204: None})
+    def delete(self, request: Request) -> Response:
+        patient = get_patient_for_user(request.user)
+        endpoint = request.query_params.get("endpoint", "")
+        if not endpoint:
+            raise ValidationError({"endpoint": ["This parameter is required."]})
+        deleted, _ = PushSubscription.objects.filter(patient=patient, endpoint=endpoint).delete()
+        if not deleted:
+            raise NotFound("No such subscription among this patient's.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 @transaction.atomic
-def sync_items(patient: Patient, user, items: list[dict]) -> list[dict]:
-    stored = StoredRecords(patient, items)
-    results = []
-    for index, item in enumerate(items):
-        answer = {"index": index, "type": item["type"], "key": item["key"]}
-        results.append(answer | sync_item_in_savepoint(patient, user, item, stored))
-    return results
-
-
-class StoredRecords:
-    """The records a batch names that the server holds already, read and locked in one query
-    per kind instead of one per item, and kept current as the batch saves and deletes."""
-
-    def __init__(self, patient: Patient, items: list[dict]) -> None:
-        self.patient = patient
-        self.records: dict[tuple[str, str], DiaryRecord] = {}
-        for kind in SYNC_SERIALIZERS:
-            keys = {item_key(kind, item["key"]) for item in items if item["type"] == kind}
-            keys.discard(None)
-            if keys:
-                for record in self.locked(kind).filter(**{f"{KEY_FIELDS[kind]}__in": keys}):
-                    self.records[kind, record_key(kind, record)] = record
-
-    def locked(self, kind: str) -> QuerySet:
-        records = SYNC_SERIALIZERS[kind].Meta.model.objects.filter(patient=self.patient)
-        if kind == "injection":
-            records = records.prefetch_related("sites")
-        return records.select_for_update()
-
-    def get(self, kind: str, key: str) -> DiaryRecord | None:
-        return self.records.get((kind, key))
-
-    def look_again(self, kind: str, key: str) -> None:
-        """After another request saved the same record meanwhile: read it afresh."""
-        record = self.locked(kind).filter(**{KEY_FIELDS[kind]: key}).first()
-        self.keep(kind, key, record)
-
-    def keep(self, kind: str, key: str, record: DiaryRecord | None) -> None:
-        if record is None:
-            self.records.pop((kind, key), None)
-        else:
-            self.records[kind, key] = record
-
-
-KEY_FIELDS = {"log": "date", "injection": "pk", "reaction": "pk"}
-
-
-def item_key(kind: str, key: str) -> str | None:
-    """An item's key as the server writes it (ISO date, or lower-case UUID); None if it is
-    not one."""
-    try:
-        return parse_day(key).isoformat() if kind == "log" else str(uuid.UUID(key))
-    except (ValueError, ValidationError):
-        return None
-
-
-def record_key(kind: str, record: DiaryRecord) -> str:
-    return record.date.isoformat() if kind == "log" else str(record.pk)
-
-
-def sync_item_in_savepoint(patient: Patient, user, item: dict, stored: StoredRecords) -> dict:
-    """sync_item in a savepoint, so that a failed item leaves the others saved.
-
-    Another request may save the same record after this batch looked (on PostgreSQL,
-    typically the same batch sent again after a lost answer, while the first copy was still
-    saving): its unique index then refuses ours, or its id shows as taken. Looked at again,
-    the item is a replay (200) or a conflict (409), not an error."""
-    answer = None
-    for _ in range(2):
-        try:
-            with transaction.atomic():
-                answer = sync_item(patient, user, item, stored)
-        except IntegrityError:
-            answer = None
-        if answer is not None and not id_taken(answer):
-            return answer
-        if key := item_key(item["type"], item["key"]):
-            stored.look_again(item["type"], key)
-    return answer or {"status": 409, "current": None}
-
-
-def id_taken(answer: dict) -> bool:
-    return answer["status"] == 400 and ID_IN_USE in answer["errors"].get("id", [])
-
-
-def sync_item(patient: Patient, user, item: dict, records: StoredRecords) -> dict:
-    kind, base_version = item["type"], item.get("base_version")
-    serializer_class = SYNC_SERIALIZERS[kind]
-    key = item_key(kind, item["key"])
-    if kind == "log":
-        try:
-            day = parse_day(item["key"])
-            validate_not_future(patient, day)
-        except (ValidationError, DjangoValidationError):
-            return {
-                "status": 400,
-                "errors": {"key": ["Enter a past or present date as YYYY-MM-DD."]},
-            }
-        data = item["data"]
-    else:
-        if key is None:
-            return {"status": 400, "errors": {"key": ["Enter a valid UUID."]}}
-        data = {**item["data"], "id": key}
-    stored = records.get(kind, key)
-
-    def current() -> dict | None:
-        return serializer_class(stored).data if stored else None
-
-    if item["op"] == "delete":
-        if stored is not None:
-            if base_version and stored.version != base_version:
-                return {"status": 409, "current": current()}
-            stored.delete()
-            records.keep(kind, key, None)
-        return {"status": 200}
-
-    serializer = serializer_class(stored, data=data, context={"patient": patient})
-    if not serializer.is_valid():
-        return {"status": 400, "errors": serializer.errors}
-    if stored is not None and holds(stored, serializer.validated_data):
-        return {"status": 200, "record": serializer.to_representation(stored)}
-    # Made from another version than the stored one, or from a record deleted since.
-    stale = base_version not in {None, stored.version} if stored else bool(base_version)
-    if stale:
-        return {"status": 409, "current": current()}
-    extra = {"patient": patient}
-    if kind == "log":
-        extra["date"] = day
-    elif kind == "injection" and stored is None:
-        extra["entered_by"] = user
-    records.keep(kind, key, serializer.save(**extra))
-    return {"status": 201 if stored is None else 200, "record": serializer.data}
-
-
-def holds(stored: DiaryRecord, validated: dict) -> bool:
-    """Whether the stored record already has every value of this change."""
-    for name, value in validated.items():
-        if name in {"id", "base_version"}:
-            continue
-        if name == "sites":
-            saved = sorted((s.muscle, s.side, s.units) for s in stored.sites.all())
-            if saved != sorted((s["muscle"], s["side"], s["units"]) for s in value):
-                return False
-        elif getattr(stored, name) != value:
-            return False
-    return True
+def save_subscription(patient: Patient, data: dict[str, Any]) -> tuple[PushSubscription, bool]:
+    stored = PushSubscription.objects.select_for_update().filter(endpoint=data["endpoint"]).first()
+    if stored is not None and stored.patient_id != patient.pk:
+        # Another account's, on a shared phone: that account must let go of it first (the
+        # page makes this phone a new subscription instead).
+        raise ValidationError({"endpoint": ["This subscription belongs to another account."]})
+    keys = data["keys"]
+    if stored is not None:
+        stored.p256dh, stored.auth, stored.failures = keys["p256dh"], keys["auth"], 0
+        stored.save(update_fields=["p256dh", "auth", "failures"])
+        return stored, False
+    created = PushSubscription.objects.create(
+        patient=patient, endpoint=data["endpoint"], p256dh=keys["p256dh"], auth=keys["auth"]
+    )
+    newest_first = patient.push_subscriptions.order_by("-created_at", "-pk")
+    surplus = newest_first.values_list("pk", flat=True)[MAX_SUBSCRIPTIONS_PER_PATIENT:]
+    PushSubscription.objects.filter(pk__in=list(surplus)).delete()
+    return created, True
 
 
 router = SimpleRouter()

@@ -186,3 +186,10 @@ PGIC_TIMEPOINT_CHOICES = [
     ("peak", "Weeks 4 to 6"),
     ("before_next", "Before the next injection"),
 ]
+
+
+def format_units(units: Decimal) -> str:
+    """120.0 -> "120", 12.5 -> "12.5", 25000 -> "25,000"."""
+    # Decimal(): a record made in code may hold an int until it is read back (the change
+    # history names records as they are saved).
+    return f"{Decimal(units).normalize():,f}"

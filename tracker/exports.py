@@ -9,50 +9,25 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.http import content_disposition_header
 
 from tracker import catalog
-from tracker.models import (
-    DailyLog,
-    GlobalImpression,
-    Injection,
-    Patient,
-    Reaction,
-    days_between,
-    format_units,
-)
+from tracker.catalog import format_units
+from tracker.dates import days_between
+from tracker.diary import Answer, Diary, InjectionRecord, Log, ReactionRecord, read_diary
+from tracker.models import Patient
 
 
-@dataclass(frozen=True)
-class Diary:
-    patient: Patient
-    logs: list[DailyLog]
-    injections: list[Injection]  # with their sites
-    reactions: list[Reaction]
-    impressions: list[GlobalImpression]
-
-    @classmethod
-    def fetch(cls, patient: Patient) -> "Diary":
-        return cls(
-            patient=patient,
-            logs=list(patient.logs.order_by("date")),
-            injections=list(
-                patient.injections.order_by("date", "created_at").prefetch_related("sites")
-            ),
-            reactions=list(patient.reactions.order_by("onset_date", "created_at")),
-            impressions=list(patient.global_impressions.order_by("date")),
-        )
-
-
-def filename(patient: Patient, extension: str) -> str:
-    """relief-tracker-<username>-<the patient's today>.<extension>, safe in any file system."""
-    username = file_safe(patient.user.username, "patient")
-    return f"relief-tracker-{username}-{patient.today().isoformat()}.{extension}"
+def download_name(username: str, day: date, extension: str, what: str = "") -> str:
+    """relief-tracker-[<what>-]<username>-<day>.<extension>, safe in any file system."""
+    parts = ["relief-tracker", what, file_safe(username, "patient"), day.isoformat()]
+    return "-".join(filter(None, parts)) + f".{extension}"
 
 
 def file_safe(name: str, fallback: str) -> str:
@@ -94,12 +69,8 @@ class _Line:
         return text
 
 
-def diary_csv(patient: Patient) -> Iterator[str]:
-    """The CSV's lines: fetched now, written as they are read (for a streamed response)."""
-    return _csv_lines(Diary.fetch(patient))
-
-
-def _csv_lines(diary: Diary) -> Iterator[str]:
+def diary_csv(diary: Diary) -> Iterator[str]:
+    """The CSV's lines, written as they are read (for a streamed response)."""
     writer = csv.writer(_Line())
     yield "\ufeff" + writer.writerow(CSV_COLUMNS)  # the BOM tells spreadsheets it is UTF-8
     logs = {log.date: log for log in diary.logs}
@@ -108,7 +79,7 @@ def _csv_lines(diary: Diary) -> Iterator[str]:
         injections[injection.date].append(injection)
     reactions = defaultdict(list)
     for reaction in diary.reactions:
-        reactions[reaction.onset_date].append(reaction)
+        reactions[reaction.onset].append(reaction)
     recorded = [*logs, *injections, *reactions]
     if not recorded:
         return
@@ -125,12 +96,11 @@ def _csv_lines(diary: Diary) -> Iterator[str]:
             log.pain if log else None,
             log.note if log else None,
             "; ".join(
-                f"{shot.get_product_display()} {format_units(shot.total_units)} units"
+                f"{shot.product_label} {format_units(shot.total_units)} units"
                 for shot in injections.get(day, [])
             ),
             "; ".join(
-                f"{reaction.get_kind_display()} ({reaction.get_severity_display().lower()})"
-                for reaction in reactions.get(day, [])
+                f"{reaction.label} ({reaction.severity})" for reaction in reactions.get(day, [])
             ),
         ]
         yield writer.writerow([safe_cell(value) for value in row])
@@ -189,25 +159,19 @@ def number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def fhir_bundle(patient: Patient) -> dict:
-    """The patient's diary as a FHIR R4 Bundle of type collection (DOMAIN.md,
-    "Interoperability")."""
-    return _bundle(Diary.fetch(patient))
-
-
-def _bundle(diary: Diary) -> dict:
-    patient = diary.patient
+def fhir_bundle(patient: Patient, diary: Diary) -> dict:
+    """The patient's diary as a FHIR R4 Bundle of type collection."""
     patient_id = stable_id("patient", patient.pk)
     subject = reference(patient_id)
     resources = [_patient(patient, patient_id)]
     procedure_ids = {}
     conditions = [{"text": catalog.CONDITION_LABELS[c]} for c in patient.condition_codes]
     for injection in diary.injections:
-        procedure_ids[injection.pk] = stable_id("injection", injection.pk)
-        resources += _injection(injection, procedure_ids[injection.pk], subject, conditions)
+        procedure_ids[injection.id] = stable_id("injection", injection.id)
+        resources += _injection(injection, procedure_ids[injection.id], subject, conditions)
     for log in diary.logs:
         resources += _scores(log, subject)
-    for impression in diary.impressions:
+    for impression in diary.answers:
         resources.append(_impression(impression, subject, procedure_ids))
     for reaction in diary.reactions:
         resources += _reaction(reaction, subject, procedure_ids)
@@ -238,12 +202,14 @@ def _patient(patient: Patient, patient_id: str) -> dict:
     }
 
 
-def _injection(injection: Injection, procedure_id: str, subject: dict, conditions) -> list[dict]:
+def _injection(
+    injection: InjectionRecord, procedure_id: str, subject: dict, conditions
+) -> list[dict]:
     product = injection.product_info
     medication = {"text": f"{product.label} ({product.generic})"}
     details = [f"{product.label} ({product.generic}), {format_units(injection.total_units)} units"]
     if injection.guidance:
-        details.append(f"Guidance: {injection.get_guidance_display()}")
+        details.append(f"Guidance: {injection.guidance_label}")
     if injection.injector:
         details.append(f"Injected by: {injection.injector}")
     if injection.entered_by_clinic:
@@ -265,8 +231,8 @@ def _injection(injection: Injection, procedure_id: str, subject: dict, condition
     # One administration per injected muscle; a session recorded without its muscles gets one
     # for its total, without a site.
     doses = [
-        (site.pk, f"{site.get_muscle_display()} ({site.get_side_display().lower()})", site.units)
-        for site in injection.sites.all()
+        (site.id, f"{site.muscle_label} ({site.side_label.lower()})", site.units)
+        for site in injection.sites
     ] or [("total", None, injection.total_units)]
     administrations = []
     for key, site, units in doses:
@@ -279,7 +245,7 @@ def _injection(injection: Injection, procedure_id: str, subject: dict, condition
         administrations.append(
             {
                 "resourceType": "MedicationAdministration",
-                "id": stable_id("injection-site", f"{injection.pk}/{key}"),
+                "id": stable_id("injection-site", f"{injection.id}/{key}"),
                 "status": "completed",
                 "medicationCodeableConcept": medication,
                 "subject": subject,
@@ -304,32 +270,32 @@ def _observation(kind: str, key: object, code: dict, text: str, day: date, value
     }
 
 
-def _scores(log: DailyLog, subject: dict) -> list[dict]:
+def _scores(log: Log, subject: dict) -> list[dict]:
     severity = _observation(
-        "severity", log.pk, SEVERITY_CODE, "Spasm severity (0-10)", log.date, log.severity, subject
+        "severity", log.id, SEVERITY_CODE, "Spasm severity (0-10)", log.date, log.severity, subject
     )
     if log.note:
         severity["note"] = [{"text": log.note}]
     scores = [severity]
     if log.pain is not None:
         scores.append(
-            _observation("pain", log.pk, PAIN_CODE, "Pain (0-10)", log.date, log.pain, subject)
+            _observation("pain", log.id, PAIN_CODE, "Pain (0-10)", log.date, log.pain, subject)
         )
     if log.spasm_frequency is not None:
-        text = f"Spasm frequency: {log.get_spasm_frequency_display()}"
+        text = f"Spasm frequency: {log.spasm_frequency_label}"
         scores.append(
-            _observation("penn", log.pk, PENN_CODE, text, log.date, log.spasm_frequency, subject)
+            _observation("penn", log.id, PENN_CODE, text, log.date, log.spasm_frequency, subject)
         )
     return scores
 
 
-def _impression(impression: GlobalImpression, subject: dict, procedure_ids: dict) -> dict:
-    text = f"Global impression of change: {impression.get_score_display()}"
+def _impression(impression: Answer, subject: dict, procedure_ids: dict) -> dict:
+    text = f"Global impression of change: {impression.answer}"
     observation = _observation(
-        "pgic", impression.pk, PGIC_CODE, text, impression.date, impression.score, subject
+        "pgic", impression.id, PGIC_CODE, text, impression.date, impression.score, subject
     )
     observation["partOf"] = [reference(procedure_ids[impression.injection_id])]
-    observation["note"] = [{"text": f"Asked: {impression.get_timepoint_display().lower()}."}]
+    observation["note"] = [{"text": f"Asked: {impression.timepoint_label.lower()}."}]
     return observation
 
 
@@ -337,9 +303,9 @@ def _coding(system: str, code: str) -> dict:
     return {"coding": [{"system": f"{TERMINOLOGY}/{system}", "code": code}]}
 
 
-def _reaction(reaction: Reaction, subject: dict, procedure_ids: dict) -> list[dict]:
-    event_id = stable_id("reaction", reaction.pk)
-    label = reaction.get_kind_display()
+def _reaction(reaction: ReactionRecord, subject: dict, procedure_ids: dict) -> list[dict]:
+    event_id = stable_id("reaction", reaction.id)
+    label = reaction.label
     event = {
         "resourceType": "AdverseEvent",
         "id": event_id,
@@ -349,18 +315,16 @@ def _reaction(reaction: Reaction, subject: dict, procedure_ids: dict) -> list[di
             "text": label,
         },
         "subject": subject,
-        "date": reaction.onset_date.isoformat(),
+        "date": reaction.onset.isoformat(),
         "seriousness": _coding(
-            "adverse-event-seriousness", "serious" if reaction.is_red_flag else "non-serious"
+            "adverse-event-seriousness", "serious" if reaction.urgent else "non-serious"
         ),
         "severity": _coding("adverse-event-severity", reaction.severity),
-        "outcome": _coding(
-            "adverse-event-outcome", "resolved" if reaction.resolved_date else "ongoing"
-        ),
+        "outcome": _coding("adverse-event-outcome", "resolved" if reaction.resolved else "ongoing"),
     }
-    if reaction.resolved_date:
+    if reaction.resolved:
         event["extension"] = [
-            {"url": RESOLVED_DATE_EXTENSION, "valueDate": reaction.resolved_date.isoformat()}
+            {"url": RESOLVED_DATE_EXTENSION, "valueDate": reaction.resolved.isoformat()}
         ]
     if reaction.injection_id in procedure_ids:
         event["suspectEntity"] = [{"instance": reference(procedure_ids[reaction.injection_id])}]
@@ -368,11 +332,11 @@ def _reaction(reaction: Reaction, subject: dict, procedure_ids: dict) -> list[di
     if reaction.pain_reliever:
         statement = {
             "resourceType": "MedicationStatement",
-            "id": stable_id("pain-reliever", reaction.pk),
+            "id": stable_id("pain-reliever", reaction.id),
             "status": "completed",
             "medicationCodeableConcept": {"text": reaction.pain_reliever},
             "subject": subject,
-            "effectiveDateTime": reaction.onset_date.isoformat(),
+            "effectiveDateTime": reaction.onset.isoformat(),
             "note": [{"text": f"Taken for: {label}."}],
         }
         if reaction.pain_reliever_dose:
@@ -383,3 +347,28 @@ def _reaction(reaction: Reaction, subject: dict, procedure_ids: dict) -> list[di
         div = f'<div xmlns="http://www.w3.org/1999/xhtml">{escape(reaction.note)}</div>'
         event["text"] = {"status": "additional", "div": div}
     return resources
+
+
+# The downloads
+
+
+def csv_response(patient: Patient) -> HttpResponse:
+    lines = diary_csv(read_diary(patient))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    return private_download(response, patient_file_name(patient, "csv"))
+
+
+def fhir_response(patient: Patient) -> HttpResponse:
+    bundle = fhir_bundle(patient, read_diary(patient))
+    response = JsonResponse(bundle, content_type="application/fhir+json; charset=utf-8")
+    return private_download(response, patient_file_name(patient, "fhir.json"))
+
+
+def patient_file_name(patient: Patient, extension: str) -> str:
+    return download_name(patient.user.username, patient.today(), extension)
+
+
+def private_download(response: HttpResponse, filename: str) -> HttpResponse:
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"  # health data: no copies in caches
+    return response

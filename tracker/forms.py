@@ -1,5 +1,6 @@
 import uuid
 import zoneinfo
+from datetime import time
 from decimal import Decimal
 
 from django import forms
@@ -19,6 +20,7 @@ from tracker.models import (
     site_total_errors,
     unit_errors,
 )
+from tracker.reminders import REMINDER_TIMES
 
 ZERO_TO_TEN = [(n, str(n)) for n in range(11)]
 
@@ -394,3 +396,41 @@ class ShareCodeForm(forms.Form):
         if clinician is None:
             raise forms.ValidationError("No clinician has this code. Check it with your clinic.")
         return clinician
+
+
+class ReminderForm(forms.ModelForm):
+    reminder_time = forms.TypedChoiceField(
+        label="Remind me every day at",
+        help_text="Your own time. Only on days you have not checked in by then.",
+        choices=[("", "No reminder"), *((f"{t:%H:%M}", f"{t:%H:%M}") for t in REMINDER_TIMES)],
+        coerce=time.fromisoformat,
+        required=False,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose a time from the list."},
+    )
+    reminder_email = forms.TypedChoiceField(
+        label="By email",
+        choices=[("True", "On"), ("False", "Off")],
+        coerce=lambda value: value == "True",
+        widget=ButtonRadioSelect(columns=2),
+        error_messages={"required": "Choose On or Off.", "invalid_choice": "Choose On or Off."},
+    )
+
+    class Meta:
+        model = Patient
+        fields = ["reminder_time", "reminder_email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chosen = self.instance.reminder_time
+        self.initial["reminder_time"] = f"{chosen:%H:%M}" if chosen else ""
+        email = self.instance.user.email if self.instance.user_id else ""
+        if email:
+            self.fields["reminder_email"].help_text = f"To {email}."
+
+
+class DeleteAccountForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I understand: my diary and my account will be deleted for good.",
+        error_messages={"required": "Tick the box to confirm, or go back to keep your account."},
+    )

@@ -13,11 +13,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Concat
-from django.http import Http404
 from django.utils import timezone
 
 from tracker import catalog, relief
-from tracker.security import require_two_factor
+from tracker.catalog import format_units
 
 
 class User(AbstractUser):
@@ -140,6 +139,11 @@ class Patient(models.Model):
         return timezone.now().astimezone(self.zone).date()
 
     @property
+    def conditions_label(self) -> str:
+        """ "Cervical dystonia, Blepharospasm" """
+        return ", ".join(c.get_condition_display() for c in self.conditions.all())
+
+    @property
     def condition_codes(self) -> list[str]:
         return [c.condition for c in self.conditions.all()]
 
@@ -177,22 +181,6 @@ class PushSubscription(models.Model):
     def info(self) -> dict:
         """As pywebpush wants it."""
         return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
-
-
-def get_patient_for_user(user, patient_id: int | None = None) -> Patient:
-    """The one way to fetch a patient's record: answers 404 for anyone without access.
-
-    Without `patient_id` it is the user's own record (a patient using the app).
-    """
-    patients = Patient.objects.visible_to(user)
-    if patient_id is None:
-        patients = patients.filter(user=user)
-    else:
-        patients = patients.filter(pk=patient_id)
-    patient = patients.select_related("user").first()
-    if patient is None:
-        raise Http404("No such patient.")
-    return patient
 
 
 class PatientCondition(models.Model):
@@ -358,13 +346,6 @@ class Injection(DiaryRecord):
         errors = unit_errors(self.product, self.total_units)
         if errors:
             raise ValidationError({"total_units": errors})
-
-
-def format_units(units: Decimal) -> str:
-    """120.0 -> "120", 12.5 -> "12.5", 25000 -> "25,000"."""
-    # Decimal(): a record made in code may hold an int until it is read back (the change
-    # history names records as they are saved).
-    return f"{Decimal(units).normalize():,f}"
 
 
 def unit_errors(product: str, units: Decimal | None) -> list[str]:
@@ -614,19 +595,3 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.clinician} {self.what} {self.patient}"
-
-
-def open_patient_for_clinician(clinician, patient_id: int, what: str, path: str) -> Patient:
-    """A shared patient's record for a clinician, the access written to the patient's history:
-    the one way into a patient's data from the clinic side (pages, API, PDF and exports)."""
-    if not clinician.is_authenticated or not clinician.is_clinician:
-        raise Http404("No such patient.")
-    require_two_factor(clinician)
-    patient = get_patient_for_user(clinician, patient_id)
-    AccessEvent.objects.create(patient=patient, clinician=clinician, what=what, path=path[:300])
-    return patient
-
-
-def days_between(start: date, end: date) -> list[date]:
-    """Every day from start to end, inclusive."""
-    return [start + timedelta(days=n) for n in range((end - start).days + 1)]

@@ -8,36 +8,22 @@ without a foreign key are found apart: the change history, the admin's log, the 
 attempts, the sessions.
 """
 
-import csv
-import io
 import json
 from collections import defaultdict
-from functools import wraps
 
-from allauth.account.decorators import reauthentication_required
 from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry as ChangeEntry
-from django import forms
 from django.apps import apps
-from django.contrib import messages
 from django.contrib.admin.models import LogEntry as AdminEntry
-from django.contrib.auth import logout
-from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router, transaction
 from django.db.models import Q
 from django.db.models.deletion import Collector
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
-from tracker.exports import file_safe, safe_cell
 from tracker.models import User
-from tracker.throttles import throttled
-from tracker.views import as_private_download
 
 # Secrets are not part of the copy: the password's hash, the authenticator app's key.
 NOT_EXPORTED = {"tracker.user": {"password"}, "mfa.authenticator": {"data"}}
@@ -159,11 +145,6 @@ def as_csv_lines(data: dict) -> list[list[str]]:
     return lines
 
 
-def download_name(user: User, extension: str) -> str:
-    username = file_safe(user.username, "account")
-    return f"relief-tracker-all-data-{username}-{timezone.now().date().isoformat()}.{extension}"
-
-
 @transaction.atomic
 def delete_account(user: User) -> None:
     """The user and every row that is theirs, gone: their diary, shares (which end), access
@@ -196,63 +177,3 @@ def end_sessions(user_id: int) -> None:
         if str(user_id) in users:
             ended.append(session.pk)
     Session.objects.filter(pk__in=ended).delete()
-
-
-# The pages: for patients (clinicians' accounts are the clinic administrator's to manage),
-# each after the patient has re-entered their password.
-
-
-def own_account_view(view):
-    """A page about the patient's own account, once they have re-entered their password."""
-    after_password = reauthentication_required(view)
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_clinician:
-            raise Http404
-        return after_password(request, *args, **kwargs)
-
-    return wrapper
-
-
-@require_GET
-@own_account_view
-@throttled("export")
-def data_json(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(their_data(request.user), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
-        content_type="application/json; charset=utf-8",
-    )
-    return as_private_download(response, download_name(request.user, "json"))
-
-
-@require_GET
-@own_account_view
-@throttled("export")
-def data_csv(request: HttpRequest) -> HttpResponse:
-    text = io.StringIO()
-    text.write("\ufeff")  # so that spreadsheet programs read it as UTF-8
-    lines = as_csv_lines(their_data(request.user))
-    csv.writer(text).writerows([safe_cell(cell) for cell in line] for line in lines)
-    response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
-    return as_private_download(response, download_name(request.user, "csv"))
-
-
-class DeleteAccountForm(forms.Form):
-    confirm = forms.BooleanField(
-        label="I understand: my diary and my account will be deleted for good.",
-        error_messages={"required": "Tick the box to confirm, or go back to keep your account."},
-    )
-
-
-@own_account_view
-def account_delete(request: HttpRequest) -> HttpResponse:
-    form = DeleteAccountForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        user = request.user
-        logout(request)
-        delete_account(user)
-        messages.success(request, "Your account and all your data have been deleted.")
-        return redirect("account_login")
-    return render(request, "tracker/account_delete.html", {"form": form})

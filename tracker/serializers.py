@@ -1,7 +1,9 @@
 import copy
+import ipaddress
 import uuid
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -318,3 +320,31 @@ class SyncResultSerializer(serializers.Serializer):
 
 class SyncResponseSerializer(serializers.Serializer):
     results = SyncResultSerializer(many=True)
+
+
+def validate_push_service(url: str) -> str:
+    """The server will send requests to this address: only to a push service on the web,
+    never to one of our own hosts or a private network."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        ipaddress.ip_address(host)
+        is_address = True
+    except ValueError:
+        is_address = False
+    if parts.scheme != "https" or is_address or "." not in host:
+        raise serializers.ValidationError("Enter the https address of a push service.")
+    return url
+
+
+class PushKeysSerializer(serializers.Serializer):
+    p256dh = serializers.CharField(max_length=200)
+    auth = serializers.CharField(max_length=100)
+
+
+class PushSubscriptionSerializer(serializers.Serializer):
+    """What the browser's PushSubscription.toJSON() gives, less `expirationTime`."""
+
+    endpoint = serializers.URLField(max_length=1000, validators=[validate_push_service])
+    keys = PushKeysSerializer(write_only=True)
+    created_at = serializers.DateTimeField(read_only=True)

@@ -1,68 +1,64 @@
+"""Every route of the app. Each names the view that renders it: pages in tracker/views/ (one
+module per audience), JSON in tracker/api.py, the app shell in pwa.py and health.py
+(tests/test_urls.py holds every route to this)."""
+
 from django.urls import include, path
 
-from tracker import api, health, privacy, pwa, reminder_views, report, views
+from tracker import api, health, pwa
+from tracker.views import account, clinic, diary, relief, sharing
+
+patient_id = "clinic/patients/<int:patient_id>"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The app shell: no patient data.
     path("healthz", health.healthz, name="healthz"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("offline/", pwa.offline, name="offline"),
-    path("welcome/", views.onboarding, name="onboarding"),
-    path("settings/", views.onboarding, name="settings"),
-    path("settings/reminders/", reminder_views.reminder_settings, name="reminder_settings"),
-    path("today/", views.log_day, name="today"),
-    path("day/<str:day>/", views.log_day, name="log_day"),
-    path("impression/", views.global_impression, name="global_impression"),
-    path("relief/", views.relief_page, name="relief"),
-    path("history/", views.history, name="history"),
-    path("injections/", views.injection_list, name="injection_list"),
-    path("injections/new/", views.injection_edit, name="injection_new"),
-    path("injections/<uuid:pk>/", views.injection_detail, name="injection_detail"),
-    path("injections/<uuid:pk>/edit/", views.injection_edit, name="injection_edit"),
-    path("injections/<uuid:pk>/delete/", views.injection_delete, name="injection_delete"),
-    path("reactions/", views.reaction_list, name="reaction_list"),
-    path("reactions/new/", views.reaction_new, name="reaction_new"),
-    path("reactions/<uuid:pk>/edit/", views.reaction_edit, name="reaction_edit"),
-    path("reactions/<uuid:pk>/resolve/", views.reaction_resolve, name="reaction_resolve"),
-    path("reactions/<uuid:pk>/delete/", views.reaction_delete, name="reaction_delete"),
-    path("clinic/", views.clinic, name="clinic"),
-    path("clinic/invite/", views.clinic_invite, name="clinic_invite"),
-    path("clinic/invite/<int:pk>/", views.clinic_invitation, name="clinic_invitation"),
+    # The patient's diary.
+    path("", diary.home, name="home"),
+    path("today/", diary.log_day, name="today"),
+    path("day/<str:day>/", diary.log_day, name="log_day"),
+    path("impression/", diary.global_impression, name="global_impression"),
+    path("history/", diary.history, name="history"),
+    path("injections/", diary.injection_list, name="injection_list"),
+    path("injections/new/", diary.injection_edit, name="injection_new"),
+    path("injections/<uuid:pk>/", diary.injection_detail, name="injection_detail"),
+    path("injections/<uuid:pk>/edit/", diary.injection_edit, name="injection_edit"),
+    path("injections/<uuid:pk>/delete/", diary.injection_delete, name="injection_delete"),
+    path("reactions/", diary.reaction_list, name="reaction_list"),
+    path("reactions/new/", diary.reaction_new, name="reaction_new"),
+    path("reactions/<uuid:pk>/edit/", diary.reaction_edit, name="reaction_edit"),
+    path("reactions/<uuid:pk>/resolve/", diary.reaction_resolve, name="reaction_resolve"),
+    path("reactions/<uuid:pk>/delete/", diary.reaction_delete, name="reaction_delete"),
+    path("relief/", relief.relief, name="relief"),
+    # Sharing, from the patient's side.
+    path("sharing/", sharing.sharing, name="sharing"),
+    path("sharing/code/", sharing.share_code, name="share_code"),
+    path("sharing/<int:pk>/stop/", sharing.share_revoke, name="share_revoke"),
+    path("share/accept/<str:token>/", sharing.share_accept, name="share_accept"),
+    # The patient's account.
+    path("welcome/", account.onboarding, name="onboarding"),
+    path("settings/", account.settings_view, name="settings"),
+    path("settings/reminders/", account.reminder_settings, name="reminder_settings"),
+    path("export/diary.csv", account.export_csv, name="export_csv"),
+    path("export/diary.fhir.json", account.export_fhir, name="export_fhir"),
+    path("account/data.json", account.data_json, name="account_data_json"),
+    path("account/data.csv", account.data_csv, name="account_data_csv"),
+    path("account/delete/", account.account_delete, name="account_delete"),
+    # The clinic.
+    path("clinic/", clinic.clinic, name="clinic"),
+    path("clinic/invite/", clinic.clinic_invite, name="clinic_invite"),
+    path("clinic/invite/<int:pk>/", clinic.clinic_invitation, name="clinic_invitation"),
+    path(f"{patient_id}/", clinic.report_page, name="clinic_report"),
+    path(f"{patient_id}/summary/", clinic.summary_page, name="clinic_summary"),
+    path(f"{patient_id}/summary.pdf", clinic.summary_pdf, name="clinic_summary_pdf"),
+    path(f"{patient_id}/export.csv", clinic.clinic_export_csv, name="clinic_export_csv"),
+    path(f"{patient_id}/fhir.json", clinic.clinic_export_fhir, name="clinic_export_fhir"),
     path(
-        "clinic/patients/<int:patient_id>/injections/new/",
-        views.clinic_injection_new,
+        f"{patient_id}/injections/new/",
+        clinic.clinic_injection_new,
         name="clinic_injection_new",
     ),
-    path(
-        "clinic/patients/<int:patient_id>/export.csv",
-        views.clinic_export_csv,
-        name="clinic_export_csv",
-    ),
-    path(
-        "clinic/patients/<int:patient_id>/fhir.json",
-        views.clinic_export_fhir,
-        name="clinic_export_fhir",
-    ),
-    path("clinic/patients/<int:patient_id>/", report.report_page, name="clinic_report"),
-    path(
-        "clinic/patients/<int:patient_id>/summary/",
-        report.summary_page,
-        name="clinic_summary",
-    ),
-    path(
-        "clinic/patients/<int:patient_id>/summary.pdf",
-        report.summary_pdf,
-        name="clinic_summary_pdf",
-    ),
-    path("sharing/", views.sharing, name="sharing"),
-    path("sharing/code/", views.share_code, name="share_code"),
-    path("sharing/<int:pk>/stop/", views.share_revoke, name="share_revoke"),
-    path("share/accept/<str:token>/", views.share_accept, name="share_accept"),
-    path("export/diary.csv", views.export_csv, name="export_csv"),
-    path("export/diary.fhir.json", views.export_fhir, name="export_fhir"),
-    path("account/data.json", privacy.data_json, name="account_data_json"),
-    path("account/data.csv", privacy.data_csv, name="account_data_csv"),
-    path("account/delete/", privacy.account_delete, name="account_delete"),
     path("api/v1/", include((api.urlpatterns, "api"))),
 ]

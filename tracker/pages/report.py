@@ -5,172 +5,31 @@ by cycle with the relief that followed, the reactions, notes and PGIC answers of
 The summary is the current and the previous cycle on one A4 page: a page to print, and the same
 template made into a PDF by WeasyPrint, with the same inline SVG charts.
 
-The assembly functions take plain records and relief.py's cycles and return frozen dataclasses,
-as charts.py does; `read_diary` is the only code here that queries the database.
+The assembly functions take diary.py's records and relief.py's cycles and return frozen dataclasses,
+as charts.py does. Pure: no Django; the diary is read by tracker.diary.read_diary.
 """
 
-import logging
-import mimetypes
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-from django.conf import settings
-from django.contrib.staticfiles import finders
-from django.contrib.staticfiles.storage import staticfiles_storage
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.template.loader import render_to_string
-from django.views.decorators.http import require_safe
-
-from tracker import catalog, charts, exports, relief
-from tracker.charts import CycleRow
-from tracker.models import AccessEvent, Patient, format_units, relief_settings
+from tracker import catalog, relief
+from tracker.catalog import format_units
+from tracker.charts import OverlayChart, TimelineChart
+from tracker.dates import long_date, short_date
+from tracker.diary import UNRECORDED_MUSCLE, Answer, Diary, ReactionRecord, SiteDose
+from tracker.pages.relief import DEFAULT_RANGE, CycleRow, ReliefPage, relief_page
 from tracker.relief import Cycle
-from tracker.throttles import throttled
-from tracker.views import as_private_download, clinician_patient_view
 
 # What the summary lists of the two cycles, so that it stays on one page; the report has all.
 SUMMARY_REACTIONS = 6
 SUMMARY_NOTES = 4
 SUMMARY_NOTE_CHARS = 160  # a longer note is shortened there, and given whole in the report
-# When long notes or many muscles would still need a second page, the PDF is made again in
-# smaller print: one page is the point of the summary.
-COMPACT_PRINT = (
-    "html { font-size: 7pt !important; } .summary .chart-svg { max-width: 80% !important; }"
-)
-DEFAULT_RANGE = "all"  # a clinician sees the whole course of treatment first
 
 
 # The records, read once.
-
-
-@dataclass(frozen=True)
-class SiteDose:
-    injection_id: object
-    muscle: str  # "Sternocleidomastoid, left"
-    product: str  # "Botox"
-    units: Decimal
-
-
-@dataclass(frozen=True)
-class ReactionRecord:
-    onset: date
-    resolved: date | None
-    label: str  # "Headache"
-    severity: str  # "mild"
-    urgent: bool  # a red flag
-    pain_reliever: str  # "Paracetamol 1 g", or ""
-    note: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A PGIC answer."""
-
-    injection_id: object
-    date: date
-    timepoint: str  # "Weeks 4 to 6"
-    score: int  # 1 very much improved ... 7 very much worse
-    answer: str  # "Much improved"
-
-
-@dataclass(frozen=True)
-class Diary:
-    today: date
-    conditions: str  # "Cervical dystonia, Blepharospasm"
-    doses: list[charts.Dose]  # one per injection session
-    dates_by_injection: dict[object, date]
-    sites: list[SiteDose]
-    logs: list[tuple[date, int, str]]  # (date, severity, note), oldest first
-    reactions: list[ReactionRecord]  # oldest first
-    answers: list[Answer]  # oldest first
-
-
-def read_diary(patient: Patient) -> Diary:
-    """Six queries however long the diary: conditions, injections, their sites, their PGIC
-    answers, logs, reactions."""
-    conditions = ", ".join(c.get_condition_display() for c in patient.conditions.all())
-    injections = list(
-        patient.injections.order_by("date", "created_at").prefetch_related(
-            "sites", "global_impressions"
-        )
-    )
-    reactions = patient.reactions.order_by("onset_date", "created_at")
-    return Diary(
-        today=patient.today(),
-        conditions=conditions,
-        doses=[charts.Dose(i.pk, i.get_product_display(), i.total_units) for i in injections],
-        dates_by_injection={i.pk: i.date for i in injections},
-        sites=[site for i in injections for site in site_doses(i)],
-        logs=list(patient.logs.order_by("date").values_list("date", "severity", "note")),
-        reactions=[
-            ReactionRecord(
-                onset=r.onset_date,
-                resolved=r.resolved_date,
-                label=r.get_kind_display(),
-                severity=r.severity,
-                urgent=r.is_red_flag,
-                pain_reliever=" ".join(filter(None, [r.pain_reliever, r.pain_reliever_dose])),
-                note=r.note,
-            )
-            for r in reactions
-        ],
-        answers=sorted(
-            (
-                Answer(i.pk, a.date, a.get_timepoint_display(), a.score, a.get_score_display())
-                for i in injections
-                for a in i.global_impressions.all()
-            ),
-            key=lambda answer: answer.date,
-        ),
-    )
-
-
-UNRECORDED_MUSCLE = "Muscles not recorded"
-
-
-def site_doses(injection) -> list[SiteDose]:
-    """An injection's units per muscle and side. A session saved with its total only still
-    counts: its units go in a row of their own."""
-    product = injection.get_product_display()
-    sites = injection.sites.all()
-    if not sites:
-        return [SiteDose(injection.pk, UNRECORDED_MUSCLE, product, injection.total_units)]
-    return [
-        SiteDose(
-            injection.pk,
-            f"{site.get_muscle_display()}, {site.get_side_display().lower()}",
-            product,
-            site.units,
-        )
-        for site in sites
-    ]
-
-
-def relief_page(diary: Diary, choice: str, start: date | None = None) -> charts.ReliefPage:
-    """The Relief page's charts and cycle table, of this diary."""
-    return charts.relief_page(
-        choice,
-        diary.today,
-        doses=diary.doses,
-        dates_by_injection=diary.dates_by_injection,
-        logs=diary.logs,
-        reactions=reaction_events(diary.reactions),
-        impressions=[
-            charts.Impression(a.injection_id, a.timepoint, a.answer) for a in diary.answers
-        ],
-        settings=relief_settings(),
-        start=start,
-    )
-
-
-def reaction_events(reactions: Iterable[ReactionRecord]) -> list[charts.Event]:
-    return [charts.Event(r.onset, f"{r.label} ({r.severity})", urgent=r.urgent) for r in reactions]
 
 
 # Dose per muscle, cycle by cycle.
@@ -350,10 +209,10 @@ def reaction_lines(
             label=r.label,
             severity=r.severity,
             urgent=r.urgent,
-            onset=charts.short_date(r.onset),
+            onset=short_date(r.onset),
             cycle_day=_cycle_day(cycle, r.onset),
-            resolved=charts.short_date(r.resolved) if r.resolved else "",
-            pain_reliever=r.pain_reliever,
+            resolved=short_date(r.resolved) if r.resolved else "",
+            pain_reliever=r.pain_reliever_text,
             note=r.note,
         )
         lines.append((cycle, line))
@@ -368,9 +227,7 @@ def note_lines(
     lines = []
     for day, severity, note in sorted((log for log in logs if log[2]), reverse=True):
         cycle = find(day)
-        lines.append(
-            (cycle, NoteLine(charts.long_date(day), _cycle_day(cycle, day), severity, note))
-        )
+        lines.append((cycle, NoteLine(long_date(day), _cycle_day(cycle, day), severity, note)))
     return lines
 
 
@@ -385,7 +242,7 @@ def answer_lines(
         if cycle is not None:
             day = (a.date - cycle.injection_date).days
             lines.append(
-                (cycle, AnswerLine(charts.long_date(a.date), day, a.timepoint, a.score, a.answer))
+                (cycle, AnswerLine(long_date(a.date), day, a.timepoint_label, a.score, a.answer))
             )
     return lines
 
@@ -395,21 +252,21 @@ def answer_lines(
 
 @dataclass(frozen=True)
 class Report:
-    page: charts.ReliefPage
+    page: ReliefPage
     doses: DoseHistory
     reactions: list[CycleGroup]
     notes: list[CycleGroup]
     answers: list[CycleGroup]
 
 
-def report(diary: Diary, choice: str) -> Report:
-    page = relief_page(diary, choice)
+def report(diary: Diary, choice: str, settings: relief.ReliefSettings) -> Report:
+    page = relief_page(diary, choice, settings)
     cycles = [row.cycle for row in reversed(page.rows)]
     return Report(
         page=page,
-        doses=dose_history(page.rows, diary.sites),
+        doses=dose_history(page.rows, diary.site_doses),
         reactions=group_by_cycle(page.rows, reaction_lines(cycles, diary.reactions)),
-        notes=group_by_cycle(page.rows, note_lines(cycles, diary.logs)),
+        notes=group_by_cycle(page.rows, note_lines(cycles, diary.scores)),
         answers=group_by_cycle(page.rows, answer_lines(cycles, diary.answers)),
     )
 
@@ -418,8 +275,8 @@ def report(diary: Diary, choice: str) -> Report:
 class Summary:
     today: date
     status: relief.CycleStatus | None
-    timeline: charts.TimelineChart
-    overlay: charts.OverlayChart | None
+    timeline: TimelineChart
+    overlay: OverlayChart | None
     rows: list[CycleRow]  # the current cycle, then the previous one: at most two
     doses: DoseHistory
     reactions: list[ReactionLine]  # urgent first, then newest first
@@ -430,16 +287,16 @@ class Summary:
     settings: relief.ReliefSettings
 
 
-def summary(diary: Diary) -> Summary:
+def summary(diary: Diary, settings: relief.ReliefSettings) -> Summary:
     """The current and the previous cycle: the timeline from the previous cycle's baseline
     days to today, the overlay of every cycle, and the two cycles' figures, doses, reactions,
     notes and PGIC answers."""
     # The timeline starts with the previous cycle's baseline days (each cycle is one injection
     # date up to today); without an injection, the default range.
     injected = sorted({day for day in diary.dates_by_injection.values() if day <= diary.today})
-    baseline_days = timedelta(days=relief_settings().baseline_days)
+    baseline_days = timedelta(days=settings.baseline_days)
     start = injected[-2:][0] - baseline_days if injected else None
-    page = relief_page(diary, charts.DEFAULT_RANGE, start=start)
+    page = relief_page(diary, DEFAULT_RANGE, settings, start=start)
     cycles = [row.cycle for row in reversed(page.rows)]
     rows = page.rows[:2]
     shown = {row.cycle.index for row in rows}
@@ -450,7 +307,7 @@ def summary(diary: Diary) -> Summary:
     ]
     reactions.sort(key=lambda line: not line.urgent)  # stable: newest first within each
     notes = [
-        line for cycle, line in note_lines(cycles, diary.logs) if cycle and cycle.index in shown
+        line for cycle, line in note_lines(cycles, diary.scores) if cycle and cycle.index in shown
     ]
     return Summary(
         today=diary.today,
@@ -458,7 +315,7 @@ def summary(diary: Diary) -> Summary:
         timeline=page.timeline,
         overlay=page.overlay,
         rows=rows,
-        doses=dose_history(rows, diary.sites),
+        doses=dose_history(rows, diary.site_doses),
         reactions=[
             replace(line, note=shorten(line.note, SUMMARY_NOTE_CHARS))
             for line in reactions[:SUMMARY_REACTIONS]
@@ -478,99 +335,3 @@ def summary(diary: Diary) -> Summary:
         ),
         settings=page.settings,
     )
-
-
-# The views. Each open of a patient's data is one row of their access history.
-
-
-@require_safe
-@clinician_patient_view(AccessEvent.What.PAGE)
-def report_page(request: HttpRequest, patient: Patient) -> HttpResponse:
-    # Eleven queries however long the diary: session, user, the clinician's second factor, the
-    # patient, the access event, and read_diary's six; the rest is computed in Python.
-    diary = read_diary(patient)
-    context = {
-        "patient": patient,
-        "diary": diary,
-        "report": report(diary, request.GET.get("range", DEFAULT_RANGE)),
-        "clinician": True,  # the shared partials speak of "the patient", not "you"
-        "ranges": charts.RANGE_LABELS,
-    }
-    return render(request, "tracker/report.html", context)
-
-
-@require_safe
-@clinician_patient_view(AccessEvent.What.PAGE)
-def summary_page(request: HttpRequest, patient: Patient) -> HttpResponse:
-    return render(request, "tracker/report_summary.html", summary_context(patient))
-
-
-@require_safe
-@clinician_patient_view(AccessEvent.What.PDF)
-@throttled("export")  # each PDF costs about half a second of CPU
-def summary_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
-    try:
-        # Imported here: it needs Pango and friends, which the rest of the app does without.
-        import weasyprint
-    except (ImportError, OSError):
-        context = {"patient": patient}
-        return render(request, "tracker/report_pdf_unavailable.html", context, status=503)
-    context = summary_context(patient) | {"for_pdf": True}
-    html = render_to_string("tracker/report_summary.html", context, request=request)
-    page = weasyprint.HTML(
-        string=html, base_url=request.build_absolute_uri("/"), url_fetcher=static_files_fetcher()
-    )
-    document = page.render()
-    if len(document.pages) > 1:
-        document = page.render(stylesheets=[weasyprint.CSS(string=COMPACT_PRINT)])
-    response = HttpResponse(document.write_pdf(), content_type="application/pdf")
-    return as_private_download(response, exports.filename(patient, "summary.pdf"))
-
-
-def summary_context(patient: Patient) -> dict:
-    diary = read_diary(patient)
-    return {"patient": patient, "diary": diary, "summary": summary(diary), "clinician": True}
-
-
-class SkippedBrowserCss(logging.Filter):
-    """app.css is written for browsers: WeasyPrint's word on each rule it skips is noise in the
-    log, where a file it could not read must still show."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        skipped = ("Ignored `", "Expected a media type", "Invalid media type")
-        return not record.getMessage().startswith(skipped)
-
-
-logging.getLogger("weasyprint").addFilter(SkippedBrowserCss())
-
-
-def static_files_fetcher():
-    """A WeasyPrint URL fetcher that reads our static files from disk, and nothing else."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class StaticFilesOnly(URLFetcher):
-        def fetch(self, url, headers=None):
-            path = static_file(url)
-            if path is None:
-                raise ValueError(f"Not one of our static files: {url}")
-            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
-
-    return StaticFilesOnly()
-
-
-def static_file(url: str) -> Path | None:
-    """The file on disk of one of our static URLs (whatever the host), or None."""
-    path = unquote(urlsplit(url).path)
-    if not path.startswith(settings.STATIC_URL):
-        return None
-    name = path.removeprefix(settings.STATIC_URL)
-    if ".." in Path(name).parts:
-        return None
-    # The source files first, as runserver serves them; then collectstatic's (hashed) copies.
-    found = finders.find(name)
-    if found:
-        return Path(found)
-    if staticfiles_storage.exists(name):
-        return Path(staticfiles_storage.path(name))
-    return None

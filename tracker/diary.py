@@ -1,0 +1,302 @@
+"""Every read of a patient's diary: `read_diary` for one patient's whole diary (the Relief page,
+the clinician's report, the summary and its PDF, the CSV and FHIR exports), `read_cycles` for
+the cycles alone (the cycles API), and `clinic_rows` for a clinic's list of many patients.
+
+The rows come out as the small frozen records below, with their labels from catalog.py, which
+the pure page and export code takes; nothing past this module queries a diary.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import DenseRank
+
+from tracker import catalog, relief, triage
+from tracker.models import DailyLog, Injection, Patient, Reaction, User, relief_settings
+
+SIDE_LABELS = dict(catalog.SIDE_CHOICES)
+GUIDANCE_LABELS = dict(catalog.GUIDANCE_CHOICES)
+PENN_LABELS = dict(catalog.PENN_SPASM_FREQUENCY_CHOICES)
+PGIC_LABELS = dict(catalog.PGIC_CHOICES)
+TIMEPOINT_LABELS = dict(catalog.PGIC_TIMEPOINT_CHOICES)
+
+
+@dataclass(frozen=True)
+class Log:
+    id: int
+    date: date
+    severity: int
+    spasm_frequency: int | None  # Penn 0-4, None when not recorded
+    pain: int | None
+    note: str
+
+    @property
+    def spasm_frequency_label(self) -> str:
+        return PENN_LABELS.get(self.spasm_frequency, "")
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    muscle: str  # a catalog code
+    side: str
+    units: Decimal
+
+    @property
+    def muscle_label(self) -> str:
+        return catalog.MUSCLE_LABELS.get(self.muscle, self.muscle)
+
+    @property
+    def side_label(self) -> str:
+        return SIDE_LABELS.get(self.side, self.side)
+
+
+@dataclass(frozen=True)
+class InjectionRecord:
+    id: object
+    date: date
+    product: str  # a catalog code
+    total_units: Decimal
+    guidance: str
+    injector: str
+    notes: str
+    entered_by_clinic: bool
+    sites: tuple[Site, ...]
+
+    @property
+    def product_info(self) -> catalog.Product:
+        return catalog.PRODUCT_BY_CODE[self.product]
+
+    @property
+    def product_label(self) -> str:
+        return self.product_info.label
+
+    @property
+    def guidance_label(self) -> str:
+        return GUIDANCE_LABELS.get(self.guidance, "")
+
+
+@dataclass(frozen=True)
+class ReactionRecord:
+    id: object
+    injection_id: object
+    kind: str  # a catalog code
+    severity: str  # "mild", "moderate" or "severe"
+    onset: date
+    resolved: date | None
+    pain_reliever: str
+    pain_reliever_dose: str
+    note: str
+
+    @property
+    def label(self) -> str:
+        return catalog.REACTION_LABELS.get(self.kind, self.kind)
+
+    @property
+    def urgent(self) -> bool:
+        """A red flag."""
+        return self.kind in catalog.RED_FLAG_CODES
+
+    @property
+    def pain_reliever_text(self) -> str:
+        """ "Paracetamol 1 g", or "" """
+        return " ".join(filter(None, [self.pain_reliever, self.pain_reliever_dose]))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A PGIC answer."""
+
+    id: object
+    injection_id: object
+    date: date
+    timepoint: str  # a catalog code
+    score: int  # 1 very much improved ... 7 very much worse
+
+    @property
+    def timepoint_label(self) -> str:
+        return TIMEPOINT_LABELS.get(self.timepoint, self.timepoint)  # "Weeks 4 to 6"
+
+    @property
+    def answer(self) -> str:
+        return PGIC_LABELS.get(self.score, "")  # "Much improved"
+
+
+@dataclass(frozen=True)
+class Dose:
+    injection_id: object
+    product: str  # the product's label, e.g. "Botox"
+    units: Decimal
+
+
+@dataclass(frozen=True)
+class SiteDose:
+    injection_id: object
+    muscle: str  # "Sternocleidomastoid, left"
+    product: str  # "Botox"
+    units: Decimal
+
+
+UNRECORDED_MUSCLE = "Muscles not recorded"
+
+
+@dataclass(frozen=True)
+class Diary:
+    """A patient's diary, every list oldest first."""
+
+    today: date  # the patient's own
+    logs: tuple[Log, ...]
+    injections: tuple[InjectionRecord, ...]  # with their sites
+    reactions: tuple[ReactionRecord, ...]  # by onset
+    answers: tuple[Answer, ...]
+
+    @cached_property
+    def scores(self) -> list[tuple[date, int, str]]:
+        """(date, severity, note) of each check-in: what the charts draw."""
+        return [(log.date, log.severity, log.note) for log in self.logs]
+
+    @cached_property
+    def doses(self) -> list[Dose]:
+        return [Dose(i.id, i.product_label, i.total_units) for i in self.injections]
+
+    @cached_property
+    def dates_by_injection(self) -> dict[object, date]:
+        return {i.id: i.date for i in self.injections}
+
+    @cached_property
+    def site_doses(self) -> list[SiteDose]:
+        """Units per muscle and side. A session saved with its total only still counts: its
+        units go in a row of their own."""
+        return [
+            SiteDose(
+                i.id, f"{site.muscle_label}, {site.side_label.lower()}", i.product_label, site.units
+            )
+            for i in self.injections
+            for site in i.sites
+        ] + [
+            SiteDose(i.id, UNRECORDED_MUSCLE, i.product_label, i.total_units)
+            for i in self.injections
+            if not i.sites
+        ]
+
+
+# In the order of the records' fields.
+INJECTION_FIELDS = ("id", "date", "product", "total_units", "guidance", "injector", "notes")
+SITE_FIELDS = ("sites__id", "sites__muscle", "sites__side", "sites__units")
+REACTION_FIELDS = (
+    *("id", "injection_id", "kind", "severity", "onset_date", "resolved_date"),
+    *("pain_reliever", "pain_reliever_dose", "note"),
+)
+
+
+def read_diary(patient: Patient) -> Diary:
+    """Four queries however long the diary: injections with their sites (one row per site),
+    PGIC answers, logs, reactions. Rows are read as values, not model instances: five years
+    of daily logs are some 1,800 rows."""
+    injections: dict[object, tuple] = {}
+    sites: dict[object, list[Site]] = defaultdict(list)
+    rows = patient.injections.order_by("date", "created_at", "sites__id").values_list(
+        *INJECTION_FIELDS, "entered_by__role", *SITE_FIELDS
+    )
+    for row in rows:
+        pk, role, site = row[0], row[len(INJECTION_FIELDS)], row[-len(SITE_FIELDS) :]
+        if pk not in injections:
+            injections[pk] = (*row[: len(INJECTION_FIELDS)], role == User.Role.CLINICIAN)
+        if site[0] is not None:
+            sites[pk].append(Site(*site))
+    return Diary(
+        today=patient.today(),
+        logs=tuple(
+            Log(*row)
+            for row in patient.logs.order_by("date").values_list(
+                "id", "date", "severity", "spasm_frequency", "pain", "note"
+            )
+        ),
+        injections=tuple(
+            InjectionRecord(*fields, sites=tuple(sites[pk])) for pk, fields in injections.items()
+        ),
+        reactions=tuple(
+            ReactionRecord(*row)
+            for row in patient.reactions.order_by("onset_date", "created_at").values_list(
+                *REACTION_FIELDS
+            )
+        ),
+        answers=tuple(
+            Answer(*row)
+            for row in patient.global_impressions.order_by("date").values_list(
+                "id", "injection_id", "date", "timepoint", "score"
+            )
+        ),
+    )
+
+
+def read_cycles(patient: Patient) -> tuple[list[relief.Cycle], dict[object, dict]]:
+    """The patient's cycles with their relief figures, and each injection's date, product and
+    total units by id: two queries."""
+    injections = {
+        row["id"]: row for row in patient.injections.values("id", "date", "product", "total_units")
+    }
+    points = [relief.InjectionPoint(id=pk, date=row["date"]) for pk, row in injections.items()]
+    logs = patient.logs.values_list("date", "severity")
+    return relief.compute_cycles(points, logs, patient.today(), relief_settings()), injections
+
+
+def clinic_rows(patients: list[Patient], ids: QuerySet) -> list[dict]:
+    """The dashboard's rows in triage order, from three queries for all the `patients`, whose
+    ids `ids` selects (a subquery: quicker than a list of hundreds of ids)."""
+    if not patients:
+        return []
+    today = {patient.pk: patient.today() for patient in patients}
+    injections = defaultdict(list)
+    for patient_id, *fields in (
+        Injection.objects.filter(patient_id__in=ids)
+        .annotate(
+            recency=Window(DenseRank(), partition_by=[F("patient_id")], order_by=F("date").desc())
+        )
+        .filter(recency__lte=2)  # the last two injection dates: the current and last cycle
+        .order_by("date", "created_at")
+        .values_list("patient_id", "id", "date", "product", "total_units")
+    ):
+        injections[patient_id].append(triage.InjectionInfo(*fields))
+    logs = DailyLog.objects.filter(
+        patient_id__in=ids, date__gte=triage.window_start(min(today.values()))
+    ).severities_by_patient()
+    red_flags = defaultdict(list)
+    for patient_id, kind in (
+        Reaction.objects.filter(patient_id__in=ids)
+        .red_flags()
+        .open()
+        .order_by("onset_date")
+        .values_list("patient_id", "kind")
+    ):
+        red_flags[patient_id].append(kind)
+
+    settings = relief_settings()
+    rows = [
+        triage.triage_row(
+            patient.pk,
+            patient.display_name,
+            today[patient.pk],
+            injections[patient.pk],
+            logs.get(patient.pk, ()),
+            red_flags[patient.pk],
+            patient.last_log_date,
+            settings,
+        )
+        for patient in patients
+    ]
+    by_id = {patient.pk: patient for patient in patients}
+    return [
+        {
+            "row": row,
+            "patient": by_id[row.patient_id],
+            "conditions": ", ".join(
+                c.get_condition_display() for c in by_id[row.patient_id].conditions.all()
+            ),
+        }
+        for row in triage.sort_rows(rows)
+    ]

@@ -1,0 +1,146 @@
+"""The patient's own account: onboarding and settings (conditions, time zone, reminders), their
+own downloads, a copy of all their data, and deleting the account."""
+
+import csv
+import io
+import json
+
+from allauth.account.decorators import reauthentication_required
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from tracker.access import own_account_view, patient_view
+from tracker.exports import csv_response, download_name, fhir_response, private_download, safe_cell
+from tracker.forms import (
+    ConditionsForm,
+    DeleteAccountForm,
+    ReminderForm,
+)
+from tracker.models import (
+    Patient,
+)
+from tracker.notify import push_enabled
+from tracker.privacy import as_csv_lines, delete_account, their_data
+from tracker.throttles import throttled
+
+
+@login_required
+def onboarding(request: HttpRequest) -> HttpResponse:
+    """A new patient's first step: their conditions and time zone, which make their record."""
+    if request.user.is_clinician:
+        raise Http404
+    if Patient.objects.filter(user=request.user).exists():
+        return redirect("settings")
+    form = ConditionsForm(request.POST or None, instance=Patient(user=request.user))
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        next_url = request.GET.get("next", "")
+        if url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+            return redirect(next_url)  # back to the clinician's invitation that sent them here
+        messages.success(request, "Welcome! Here is today's check-in.")
+        return redirect("today")
+    return render(request, "tracker/onboarding.html", {"form": form})
+
+
+@patient_view
+def settings_view(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The patient's conditions and time zone; the reminders' form posts to its own view."""
+    form = ConditionsForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved.")
+        return redirect("settings")
+    return settings_page(request, patient, form=form)
+
+
+@patient_view
+@reauthentication_required  # the patient re-enters their password before a download
+@throttled("export")
+def export_csv(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return csv_response(patient)
+
+
+@patient_view
+@reauthentication_required
+@throttled("export")
+def export_fhir(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return fhir_response(patient)
+
+
+def settings_page(
+    request: HttpRequest,
+    patient: Patient,
+    form: ConditionsForm | None = None,
+    reminder_form: ReminderForm | None = None,
+) -> HttpResponse:
+    """The patient's settings page: their conditions and time zone, and their reminders."""
+    context = {
+        "form": form or ConditionsForm(instance=patient),
+        "patient": patient,
+        "reminder_form": reminder_form or ReminderForm(instance=patient),
+        "push_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY if push_enabled() else "",
+    }
+    return render(request, "tracker/settings.html", context)
+
+
+@require_POST
+@patient_view
+def reminder_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
+    form = ReminderForm(request.POST, instance=patient)
+    if not form.is_valid():
+        return settings_page(request, patient, reminder_form=form)
+    patient = form.save(commit=False)
+    patient.save(update_fields=["reminder_time", "reminder_email"])
+    if patient.reminder_time is None:
+        messages.success(request, "Saved: no daily reminder.")
+    else:
+        messages.success(request, f"Saved: a reminder every day at {patient.reminder_time:%H:%M}.")
+    return redirect(reverse("settings") + "#reminders")
+
+
+@require_GET
+@own_account_view
+@throttled("export")
+def data_json(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(their_data(request.user), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    return private_download(response, all_data_file_name(request.user, "json"))
+
+
+@require_GET
+@own_account_view
+@throttled("export")
+def data_csv(request: HttpRequest) -> HttpResponse:
+    text = io.StringIO()
+    text.write("\ufeff")  # so that spreadsheet programs read it as UTF-8
+    lines = as_csv_lines(their_data(request.user))
+    csv.writer(text).writerows([safe_cell(cell) for cell in line] for line in lines)
+    response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
+    return private_download(response, all_data_file_name(request.user, "csv"))
+
+
+@own_account_view
+def account_delete(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        logout(request)
+        delete_account(user)
+        messages.success(request, "Your account and all your data have been deleted.")
+        return redirect("account_login")
+    return render(request, "tracker/account_delete.html", {"form": form})
+
+
+def all_data_file_name(user, extension: str) -> str:
+    return download_name(user.username, timezone.now().date(), extension, "all-data")

@@ -1,0 +1,188 @@
+"""The clinic side: the triage list, invitations, and one shared patient's report, summary (page
+and PDF), exports and clinic-entered injections. A clinician sees a patient's data only while
+the patient shares it, and every look is written to the patient's access history."""
+
+from urllib.parse import urlencode
+
+import segno
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
+
+from tracker import catalog, pdf, triage
+from tracker.access import clinician_patient_view, clinician_view
+from tracker.diary import clinic_rows, read_diary
+from tracker.exports import csv_response, fhir_response, patient_file_name, private_download
+from tracker.forms import (
+    InjectionForm,
+    SiteFormSet,
+    save_injection,
+)
+from tracker.models import (
+    AccessEvent,
+    Injection,
+    Invitation,
+    Patient,
+    relief_settings,
+)
+from tracker.pages.relief import RANGE_LABELS
+from tracker.pages.report import report, summary
+from tracker.throttles import throttled
+
+CLINIC_ROWS_PER_PAGE = 100
+
+
+@clinician_view
+def clinic(request: HttpRequest) -> HttpResponse:
+    condition = request.GET.get("condition", "")
+    if condition not in catalog.CONDITION_LABELS:
+        condition = ""
+    search = request.GET.get("q", "").strip()[:100]
+    shown = Patient.objects.visible_to(request.user).with_condition(condition).matching(search)
+    # Every row is computed to sort them all; a page shows the first hundred of them.
+    rows = clinic_rows(list(shown.for_dashboard()), shown.values("pk"))
+    page = Paginator(rows, CLINIC_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    filters = urlencode(
+        {key: value for key, value in [("q", search), ("condition", condition)] if value}
+    )
+    context = {
+        "page": page,
+        "rows": page.object_list,
+        "condition": condition,
+        "search": search,
+        "filters": f"&{filters}" if filters else "",
+        "conditions": catalog.CONDITION_CHOICES,
+        "filtered": bool(condition or search),
+        "triage": triage,
+    }
+    return render(request, "tracker/clinic_dashboard.html", context)
+
+
+@clinician_view
+def clinic_invite(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        invitation = Invitation.issue(request.user)
+        return redirect("clinic_invitation", pk=invitation.pk)
+    context = {
+        "share_code": request.user.ensure_share_code(),
+        "open_invitations": request.user.invitations.usable().order_by("-created_at"),
+    }
+    return render(request, "tracker/clinic_invite.html", context)
+
+
+@clinician_view
+def clinic_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(request.user.invitations, pk=pk)
+    link = request.build_absolute_uri(reverse("share_accept", args=[invitation.token]))
+    qr = segno.make(link, error="m").svg_inline(
+        scale=1, border=4, omitsize=True, dark="#000", light="#fff", svgclass="qr-code"
+    )
+    qr = qr.replace("<svg ", '<svg role="img" aria-label="QR code of the invitation link" ', 1)
+    context = {
+        "invitation": invitation,
+        "link": link,
+        "qr_svg": mark_safe(qr),  # made by segno from our own link: no user input
+        "share_code": request.user.ensure_share_code(),
+    }
+    return render(request, "tracker/clinic_invitation.html", context)
+
+
+@clinician_patient_view(AccessEvent.What.ENTRY)
+def clinic_injection_new(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The one change a clinician may make to a shared diary: an injection they gave."""
+    form = InjectionForm(request.POST or None, instance=Injection(patient=patient))
+    if not form.is_bound:
+        previous = patient.last_injection()
+        form.initial |= {
+            "date": patient.today(),
+            "product": previous and previous.product,
+            "injector": request.user.get_full_name(),
+        }
+    sites = SiteFormSet(
+        request.POST or None,
+        prefix="sites",
+        form_kwargs={"suggested_muscles": catalog.muscles_for(patient.condition_codes)},
+    )
+    if request.method == "POST" and form.is_valid() and sites.is_valid():
+        form.check_units(sites.site_units())
+        if not form.errors:
+            saved = save_injection(form, sites, patient, request.user)
+            messages.success(
+                request,
+                f"Saved the injection of {saved.date:%-d %b %Y} for {patient.display_name}. "
+                "It shows in their diary as entered by your clinic.",
+            )
+            return redirect("clinic")
+    context = {"form": form, "sites": sites, "injection": None, "patient": patient}
+    return render(request, "tracker/clinic_injection_form.html", context)
+
+
+@clinician_patient_view(AccessEvent.What.CSV)
+@throttled("export")
+def clinic_export_csv(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return csv_response(patient)
+
+
+@clinician_patient_view(AccessEvent.What.FHIR)
+@throttled("export")
+def clinic_export_fhir(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return fhir_response(patient)
+
+
+DEFAULT_RANGE = "all"  # a clinician sees the whole course of treatment first
+
+
+@require_safe
+@clinician_patient_view(AccessEvent.What.PAGE)
+def report_page(request: HttpRequest, patient: Patient) -> HttpResponse:
+    # Ten queries however long the diary: session, user, the clinician's second factor, the
+    # patient, the access event, the conditions and read_diary's four; the rest is computed in
+    # Python (pinned in tests/test_report.py).
+    diary = read_diary(patient)
+    choice = request.GET.get("range", DEFAULT_RANGE)
+    context = {
+        "patient": patient,
+        "conditions": patient.conditions_label,
+        "diary": diary,
+        "report": report(diary, choice, relief_settings()),
+        "clinician": True,  # the shared partials speak of "the patient", not "you"
+        "ranges": RANGE_LABELS,
+    }
+    return render(request, "tracker/report.html", context)
+
+
+@require_safe
+@clinician_patient_view(AccessEvent.What.PAGE)
+def summary_page(request: HttpRequest, patient: Patient) -> HttpResponse:
+    return render(request, "tracker/report_summary.html", summary_context(patient))
+
+
+@require_safe
+@clinician_patient_view(AccessEvent.What.PDF)
+@throttled("export")  # each PDF costs about half a second of CPU
+def summary_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
+    context = summary_context(patient) | {"for_pdf": True}
+    html = render_to_string("tracker/report_summary.html", context, request=request)
+    try:
+        document = pdf.one_page_pdf(html, base_url=request.build_absolute_uri("/"))
+    except pdf.Unavailable:
+        context = {"patient": patient}
+        return render(request, "tracker/report_pdf_unavailable.html", context, status=503)
+    response = HttpResponse(document, content_type="application/pdf")
+    return private_download(response, patient_file_name(patient, "summary.pdf"))
+
+
+def summary_context(patient: Patient) -> dict:
+    diary = read_diary(patient)
+    return {
+        "patient": patient,
+        "conditions": patient.conditions_label,
+        "diary": diary,
+        "summary": summary(diary, relief_settings()),
+        "clinician": True,
+    }

@@ -1,0 +1,314 @@
+"""The patient's diary: Today and any past day, the PGIC question, the history, injections and
+reactions."""
+
+import math
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
+from django.db.models import Min
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from tracker import catalog, relief
+from tracker.access import patient_view
+from tracker.dates import days_between, page_day
+from tracker.forms import (
+    DailyLogForm,
+    GlobalImpressionForm,
+    InjectionForm,
+    ReactionChecklistForm,
+    ReactionForm,
+    SiteFormSet,
+    save_injection,
+)
+from tracker.models import (
+    DailyLog,
+    Injection,
+    Patient,
+    relief_settings,
+)
+
+HISTORY_DAYS_PER_PAGE = 28
+
+
+URGENT = "urgent"  # message tag for the red-flag warning, shown before anything else
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_clinician:
+        return redirect("clinic")
+    return redirect("today")
+
+
+@patient_view
+def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> HttpResponse:
+    today = patient.today()
+    the_day = page_day(day) if day else today
+    if the_day > today:
+        messages.info(request, "That day hasn't come yet.")
+        return redirect("today")
+    log = patient.logs.filter(date=the_day).first()
+    form = DailyLogForm(
+        request.POST or None, instance=log or DailyLog(patient=patient, date=the_day)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                form.save()
+        except IntegrityError:
+            # Another device saved this day a moment ago: keep theirs, show it, lose nothing typed.
+            messages.error(request, "This day was just saved elsewhere. Check it and save again.")
+            return redirect(day_url(the_day, today))
+        messages.success(request, f"Saved: {form.instance.severity} out of 10. Thank you.")
+        return redirect(day_url(the_day, today))
+    last_injection = patient.last_injection(the_day)
+    status = pgic = None
+    if the_day == today and last_injection:
+        cycles = patient.relief_cycles(today)
+        status = relief.current_status(cycles, relief_settings())
+        pgic = pgic_question(patient, last_injection, cycles, today)
+    context = {
+        "patient": patient,
+        "form": form,
+        "log": log,
+        "day": the_day,
+        "today": today,
+        "is_today": the_day == today,
+        "previous_url": day_url(the_day - timedelta(days=1), today),
+        "next_url": day_url(the_day + timedelta(days=1), today) if the_day < today else None,
+        "last_injection": last_injection,
+        "cycle_day": (the_day - last_injection.date).days if last_injection else None,
+        "open_red_flags": list(patient.reactions.red_flags().open()),
+        "status": status,
+        "pgic": pgic,
+    }
+    return render(request, "tracker/today.html", context)
+
+
+def pgic_question(patient: Patient, injection: Injection, cycles, today: date):
+    """The PGIC form when it is due in the current cycle and not yet answered."""
+    expected = relief.expected_next_injection(c.injection_date for c in cycles)
+    timepoint = relief.pgic_timepoint_due(injection.date, expected, today)
+    if timepoint is None or injection.global_impressions.filter(timepoint=timepoint).exists():
+        return None
+    return GlobalImpressionForm(initial={"injection": injection.pk, "timepoint": timepoint})
+
+
+@require_POST
+@patient_view
+def global_impression(request: HttpRequest, patient: Patient) -> HttpResponse:
+    form = GlobalImpressionForm(request.POST, patient=patient)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Thank you. Your answer is saved.")
+    else:
+        messages.error(request, "Choose one of the seven answers, then save.")
+    return redirect("today")
+
+
+def day_url(day: date, today: date) -> str:
+    return reverse("today") if day == today else reverse("log_day", args=[day.isoformat()])
+
+
+@patient_view
+def history(request: HttpRequest, patient: Patient) -> HttpResponse:
+    today = patient.today()
+    firsts = [
+        patient.logs.aggregate(first=Min("date"))["first"],
+        patient.injections.aggregate(first=Min("date"))["first"],
+        patient.reactions.aggregate(first=Min("onset_date"))["first"],
+    ]
+    first_day = min([d for d in firsts if d] or [today])
+    page_count = max(1, math.ceil(((today - first_day).days + 1) / HISTORY_DAYS_PER_PAGE))
+    try:
+        page = min(max(int(request.GET.get("page", 1)), 1), page_count)
+    except ValueError:
+        page = 1
+    end = today - timedelta(days=HISTORY_DAYS_PER_PAGE * (page - 1))
+    start = max(first_day, end - timedelta(days=HISTORY_DAYS_PER_PAGE - 1))
+
+    logs = {log.date: log for log in patient.logs.between(start, end)}
+    injections = defaultdict(list)
+    for shot in patient.injections.filter(date__range=(start, end)).prefetch_related("sites"):
+        injections[shot.date].append(shot)
+    reactions = defaultdict(list)
+    for reaction in patient.reactions.filter(onset_date__range=(start, end)):
+        reactions[reaction.onset_date].append(reaction)
+    days = [
+        {"date": d, "log": logs.get(d), "injections": injections[d], "reactions": reactions[d]}
+        for d in reversed(days_between(start, end))
+    ]
+    context = {
+        "days": days,
+        "today": today,
+        "page": page,
+        "page_count": page_count,
+        "newer_url": f"?{urlencode({'page': page - 1})}" if page > 1 else None,
+        "older_url": f"?{urlencode({'page': page + 1})}" if page < page_count else None,
+    }
+    return render(request, "tracker/history.html", context)
+
+
+@patient_view
+def injection_list(request: HttpRequest, patient: Patient) -> HttpResponse:
+    injections = patient.injections.select_related("entered_by").prefetch_related("sites")
+    return render(request, "tracker/injection_list.html", {"injections": injections})
+
+
+@patient_view
+def injection_edit(request: HttpRequest, patient: Patient, pk=None) -> HttpResponse:
+    injection = get_object_or_404(patient.injections, pk=pk) if pk else None
+    form = InjectionForm(request.POST or None, instance=injection or Injection(patient=patient))
+    if injection is None and not form.is_bound:
+        previous = patient.last_injection()
+        form.initial |= {"date": patient.today(), "product": previous and previous.product}
+    suggested = catalog.muscles_for(patient.condition_codes)
+    sites = SiteFormSet(
+        request.POST or None,
+        instance=injection,
+        prefix="sites",
+        form_kwargs={"suggested_muscles": suggested},
+    )
+    client_id = posted_client_id(request)
+    if injection is None and patient.injections.filter(pk=client_id).exists():
+        # The same form sent twice (a retry after a lost answer): it is already saved.
+        return redirect("injection_detail", pk=client_id)
+    if request.method == "POST" and form.is_valid() and sites.is_valid():
+        form.check_units(sites.site_units())
+        if not form.errors:
+            if (
+                injection is None
+                and client_id
+                and not Injection.objects.filter(pk=client_id).exists()
+            ):
+                form.instance.pk = client_id
+            saved = save_injection(form, sites, patient, request.user)
+            if injection:
+                messages.success(request, "Injection updated.")
+                return redirect("injection_detail", pk=saved.pk)
+            return redirect(reverse("injection_detail", args=[saved.pk]) + "?saved=1")
+    context = {
+        "form": form,
+        "sites": sites,
+        "injection": injection,
+        "client_id": injection.pk if injection else client_id or uuid.uuid4(),
+    }
+    return render(request, "tracker/injection_form.html", context)
+
+
+def posted_client_id(request: HttpRequest) -> uuid.UUID | None:
+    """The id a diary form chose for the record it creates, so that a form kept offline and
+    sent again later, or sent twice, saves one record."""
+    try:
+        return uuid.UUID(request.POST.get("_outbox_key", ""))
+    except ValueError:
+        return None
+
+
+@patient_view
+def injection_detail(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
+    injection = get_object_or_404(
+        patient.injections.select_related("entered_by").prefetch_related("sites", "reactions"),
+        pk=pk,
+    )
+    context = {
+        "injection": injection,
+        "just_saved": request.GET.get("saved") == "1",
+        "voice_patient": "spasmodic_dysphonia" in patient.condition_codes,
+    }
+    return render(request, "tracker/injection_detail.html", context)
+
+
+@patient_view
+def injection_delete(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
+    injection = get_object_or_404(patient.injections, pk=pk)
+    if request.method == "POST":
+        injection.delete()
+        messages.success(request, "Injection deleted.")
+        return redirect("injection_list")
+    return render(request, "tracker/confirm_delete.html", {"thing": injection, "kind": "injection"})
+
+
+@patient_view
+def reaction_list(request: HttpRequest, patient: Patient) -> HttpResponse:
+    reactions = patient.reactions.select_related("injection")
+    context = {
+        "open_reactions": [r for r in reactions if r.resolved_date is None],
+        "resolved_reactions": [r for r in reactions if r.resolved_date is not None],
+    }
+    return render(request, "tracker/reaction_list.html", context)
+
+
+@patient_view
+def reaction_new(request: HttpRequest, patient: Patient) -> HttpResponse:
+    form = ReactionChecklistForm(request.POST or None, patient=patient)
+    client_id = posted_client_id(request)
+    if request.method == "POST" and form.is_valid():
+        reactions = form.save_all(client_id)
+        warn_about_red_flags(request, reactions)
+        messages.success(
+            request, f"Saved {len(reactions)} reaction{'s' if len(reactions) > 1 else ''}."
+        )
+        return redirect("reaction_list")
+    return render(
+        request,
+        "tracker/reaction_form.html",
+        {
+            "form": form,
+            "red_flags": sorted(catalog.RED_FLAG_CODES),
+            "client_id": client_id or uuid.uuid4(),
+        },
+    )
+
+
+@patient_view
+def reaction_edit(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
+    reaction = get_object_or_404(patient.reactions, pk=pk)
+    form = ReactionForm(request.POST or None, instance=reaction, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        warn_about_red_flags(request, [reaction])
+        messages.success(request, "Reaction updated.")
+        return redirect("reaction_list")
+    context = {"form": form, "reaction": reaction, "red_flags": sorted(catalog.RED_FLAG_CODES)}
+    return render(request, "tracker/reaction_form.html", context)
+
+
+@require_POST
+@patient_view
+def reaction_resolve(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
+    reaction = get_object_or_404(patient.reactions, pk=pk, resolved_date__isnull=True)
+    reaction.resolved_date = patient.today()
+    reaction.save(update_fields=["resolved_date"])
+    messages.success(request, f"Marked “{reaction.get_kind_display()}” as over today.")
+    return redirect("reaction_list")
+
+
+@patient_view
+def reaction_delete(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
+    reaction = get_object_or_404(patient.reactions, pk=pk)
+    if request.method == "POST":
+        reaction.delete()
+        messages.success(request, "Reaction deleted.")
+        return redirect("reaction_list")
+    return render(request, "tracker/confirm_delete.html", {"thing": reaction, "kind": "reaction"})
+
+
+def warn_about_red_flags(request: HttpRequest, reactions) -> None:
+    flagged = [r.get_kind_display() for r in reactions if r.is_red_flag and not r.resolved_date]
+    if flagged:
+        messages.error(
+            request,
+            "Contact your clinic or emergency services now. You reported: "
+            + "; ".join(flagged)
+            + ". Your clinicians will see this marked as urgent.",
+            extra_tags=URGENT,
+        )
