@@ -272,7 +272,7 @@ PATIENT_SESSION_MAX_AGE = SESSION_COOKIE_AGE
 CLINICIAN_SESSION_MAX_AGE = 12 * 60 * 60
 CLINICIAN_SESSION_IDLE = 15 * 60
 
-# The product's named thresholds for the per-cycle relief figures (DOMAIN.md).
+# The product's named thresholds for the per-cycle relief figures (docs/clinical-rules.md).
 RELIEF_THRESHOLD_PERCENT = env.float("RELIEF_THRESHOLD_PERCENT", default=25.0)
 
 # Daily reminders (manage.py send_reminders, from cron). Links in emails start with SITE_URL.

@@ -1,4 +1,4 @@
-"""The clinical vocabulary: conditions, products, muscles and reactions (see DOMAIN.md).
+"""The clinical vocabulary: conditions, products, muscles and reactions (docs/clinical-rules.md).
 
 Codes are stored in the database and sent over the API, so they never change once released;
 labels may.
@@ -172,7 +172,7 @@ def reactions_for(conditions: list[str]) -> list[tuple[str, str]]:
     return list(offered.items())
 
 
-# Patient Global Impression of Change: asked twice per cycle (DOMAIN.md, "Rating scales").
+# Patient Global Impression of Change: asked twice per cycle (docs/clinical-rules.md, "PGIC").
 PGIC_CHOICES = [
     (1, "Very much improved"),
     (2, "Much improved"),

@@ -1,7 +1,7 @@
 """Injection cycles and the relief figures computed from a patient's daily severity scores.
 
 Each public function implements one of the product's definitions of per-cycle metrics
-(DOMAIN.md, "The product's definitions of per-cycle metrics"); `compute_cycles` puts them
+(docs/clinical-rules.md, "Cycles" to "Wearing-off forecast"); `compute_cycles` puts them
 together. Pure date and number maths with no Django: callers fetch the rows and format the
 numbers, nothing here is rounded.
 
@@ -331,7 +331,7 @@ def day_of_cycle(injection_dates: Iterable[date], day: date) -> int | None:
 
 
 # The Patient Global Impression of Change is asked twice per cycle: around weeks 4-6, and in
-# the last week before the next injection is expected (DOMAIN.md, "Rating scales").
+# the last week before the next injection is expected (docs/clinical-rules.md, "PGIC").
 PGIC_PEAK_DAYS = range(28, 43)
 PGIC_BEFORE_NEXT_DAYS = 7
 USUAL_INTERVAL_DAYS = 84  # re-injection is usually no sooner than 12 weeks

@@ -235,7 +235,7 @@ class ReactionSerializer(ClientIdSerializer):
 
 
 class CycleSerializer(serializers.Serializer):
-    """One injection cycle and its relief figures (DOMAIN.md); read-only."""
+    """One injection cycle and its relief figures (docs/clinical-rules.md); read-only."""
 
     index = serializers.IntegerField()
     injection_id = serializers.UUIDField()

@@ -31,8 +31,8 @@ SEED = 2026
 DIARY_DAYS = 548  # about 18 months, up to and including the patient's today
 FIRST_INJECTION_DAY = 16  # so that cycle 1 has a 14-day baseline before it
 
-# Cervical dystonia figures from DOMAIN.md: baseline ~7, relief from ~day 10-14, best
-# (~3) at ~4.5 weeks, symptoms back at ~74 days.
+# Cervical dystonia figures from docs/clinical-rules.md ("Literature figures"): baseline ~7,
+# relief from ~day 10-14, best (~3) at ~4.5 weeks, symptoms back at ~74 days.
 BASELINE_SEVERITY = 7.0
 BEST_SEVERITY = 3.0
 NOISE_SD = 0.9
@@ -272,7 +272,7 @@ def generate_diary(patient: Patient, days: int = DIARY_DAYS) -> list[Injection]:
 
 
 # More patients of the demo clinician, with other conditions: ~4 months each, so that the clinic
-# list has something to sort. Figures from DOMAIN.md ("The injection cycle").
+# list has something to sort. Figures from docs/clinical-rules.md ("Literature figures").
 
 
 @dataclass(frozen=True)
