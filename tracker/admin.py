@@ -1,17 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from tracker import catalog
-from tracker.models import (
-    DailyLog,
-    Injection,
-    InjectionSite,
-    Patient,
-    PatientCondition,
-    Reaction,
-    Share,
-    User,
-)
+from tracker import catalog, models
 
 PATIENT_SEARCH = [
     "patient__user__username",
@@ -20,7 +10,7 @@ PATIENT_SEARCH = [
 ]
 
 
-@admin.register(User)
+@admin.register(models.User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "role", "is_staff"]
     list_filter = ["role", *DjangoUserAdmin.list_filter]
@@ -50,11 +40,11 @@ class UserAdmin(DjangoUserAdmin):
 
 
 class PatientConditionInline(admin.TabularInline):
-    model = PatientCondition
+    model = models.PatientCondition
     extra = 0
 
 
-@admin.register(Patient)
+@admin.register(models.Patient)
 class PatientAdmin(admin.ModelAdmin):
     list_display = ["display_name", "user", "time_zone", "created_at"]
     list_select_related = ["user"]
@@ -63,7 +53,7 @@ class PatientAdmin(admin.ModelAdmin):
     inlines = [PatientConditionInline]
 
 
-@admin.register(DailyLog)
+@admin.register(models.DailyLog)
 class DailyLogAdmin(admin.ModelAdmin):
     list_display = ["date", "patient", "severity", "pain", "spasm_frequency", "note"]
     list_select_related = ["patient__user"]
@@ -75,11 +65,11 @@ class DailyLogAdmin(admin.ModelAdmin):
 
 
 class InjectionSiteInline(admin.TabularInline):
-    model = InjectionSite
+    model = models.InjectionSite
     extra = 0
 
 
-@admin.register(Injection)
+@admin.register(models.Injection)
 class InjectionAdmin(admin.ModelAdmin):
     list_display = ["date", "patient", "product", "total_units", "guidance", "injector"]
     list_select_related = ["patient__user"]
@@ -107,7 +97,7 @@ class RedFlagFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(Reaction)
+@admin.register(models.Reaction)
 class ReactionAdmin(admin.ModelAdmin):
     list_display = ["onset_date", "patient", "kind", "severity", "red_flag", "resolved_date"]
     list_select_related = ["patient__user"]
@@ -118,11 +108,11 @@ class ReactionAdmin(admin.ModelAdmin):
     readonly_fields = ["version", "created_at", "updated_at"]
 
     @admin.display(boolean=True, description="Red flag")
-    def red_flag(self, reaction: Reaction) -> bool:
+    def red_flag(self, reaction: models.Reaction) -> bool:
         return reaction.is_red_flag
 
 
-@admin.register(Share)
+@admin.register(models.Share)
 class ShareAdmin(admin.ModelAdmin):
     list_display = ["patient", "clinician", "created_at", "revoked_at"]
     list_select_related = ["patient__user", "clinician"]
@@ -132,5 +122,5 @@ class ShareAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "clinician":
-            kwargs["queryset"] = User.objects.filter(role=User.Role.CLINICIAN)
+            kwargs["queryset"] = models.User.objects.filter(role=models.User.Role.CLINICIAN)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

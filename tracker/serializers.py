@@ -67,6 +67,11 @@ class DiaryRecordSerializer(FieldsOnceSerializer):
         return super().update(instance, validated_data)
 
 
+# What every record with a client-chosen id answers besides its own fields.
+RECORD_FIELDS = ["version", "created_at", "updated_at", "base_version"]
+RECORD_READ_ONLY = ["version", "created_at", "updated_at"]
+
+
 class ClientIdSerializer(DiaryRecordSerializer):
     """The client may choose the id of a new record, so that a retried create is recognised."""
 
@@ -123,12 +128,9 @@ class InjectionSerializer(ClientIdSerializer):
             "injector",
             "notes",
             "entered_by_clinic",
-            "version",
-            "created_at",
-            "updated_at",
-            "base_version",
+            *RECORD_FIELDS,
         ]
-        read_only_fields = ["version", "created_at", "updated_at"]
+        read_only_fields = RECORD_READ_ONLY
         extra_kwargs = {
             "total_units": {"required": False},
             "guidance": {"default": ""},
@@ -215,12 +217,9 @@ class ReactionSerializer(ClientIdSerializer):
             "pain_reliever",
             "pain_reliever_dose",
             "note",
-            "version",
-            "created_at",
-            "updated_at",
-            "base_version",
+            *RECORD_FIELDS,
         ]
-        read_only_fields = ["version", "created_at", "updated_at"]
+        read_only_fields = RECORD_READ_ONLY
         extra_kwargs = {
             "resolved_date": {"default": None},
             "pain_reliever": {"default": ""},

@@ -230,11 +230,16 @@ def injection_detail(request: HttpRequest, patient: Patient, pk) -> HttpResponse
 @patient_view
 def injection_delete(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
     injection = get_object_or_404(patient.injections, pk=pk)
+    return delete_after_asking(request, injection, "injection", "injection_list")
+
+
+def delete_after_asking(request: HttpRequest, record, kind: str, then: str) -> HttpResponse:
+    """GET asks whether to delete the record; POST deletes it and goes to the page `then`."""
     if request.method == "POST":
-        injection.delete()
-        messages.success(request, "Injection deleted.")
-        return redirect("injection_list")
-    return render(request, "tracker/confirm_delete.html", {"thing": injection, "kind": "injection"})
+        record.delete()
+        messages.success(request, f"{kind.capitalize()} deleted.")
+        return redirect(then)
+    return render(request, "tracker/confirm_delete.html", {"thing": record, "kind": kind})
 
 
 @patient_view
@@ -295,11 +300,7 @@ def reaction_resolve(request: HttpRequest, patient: Patient, pk) -> HttpResponse
 @patient_view
 def reaction_delete(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
     reaction = get_object_or_404(patient.reactions, pk=pk)
-    if request.method == "POST":
-        reaction.delete()
-        messages.success(request, "Reaction deleted.")
-        return redirect("reaction_list")
-    return render(request, "tracker/confirm_delete.html", {"thing": reaction, "kind": "reaction"})
+    return delete_after_asking(request, reaction, "reaction", "reaction_list")
 
 
 def warn_about_red_flags(request: HttpRequest, reactions) -> None:
