@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests import factories
@@ -73,8 +74,10 @@ def injection(patient):
     return shot
 
 
-def client_for(user):
-    client = APIClient()
+def client_for(user, client_class: type[Client] = APIClient) -> Client:
+    """A client logged in as `user` (or no one): DRF's APIClient, which encodes data in the
+    `format` asked for, for the API; Django's Client for pages."""
+    client = client_class()
     if user is not None:
         client.force_login(user)
     return client
@@ -90,6 +93,26 @@ def reauthenticate(client, user) -> None:
     request.session = client.session
     record_authentication(request, user, method="password", reauthenticated=True)
     request.session.save()
+
+
+@pytest.fixture
+def logged_in(db):
+    """`logged_in(user)`: a browser (Django's test client) with `user` logged in; with
+    `password_just_typed=True`, as if they had also just typed their password again."""
+
+    def log_in(user, *, password_just_typed: bool = False) -> Client:
+        client = client_for(user, Client)
+        if password_just_typed:
+            reauthenticate(client, user)
+        return client
+
+    return log_in
+
+
+@pytest.fixture
+def web(logged_in, patient) -> Client:
+    """The patient's browser, logged in."""
+    return logged_in(patient.user)
 
 
 @pytest.fixture

@@ -107,3 +107,19 @@ class ShareFactory(factory.django.DjangoModelFactory):
 
     patient = factory.SubFactory(PatientFactory)
     clinician = factory.SubFactory(ClinicianFactory)
+
+
+def peak_impressions(patient, shots, until: dt.date, score: int = 2) -> None:
+    """The patient's answer to the PGIC at the peak of each injection, 30 days after it, up to
+    `until`."""
+    models.GlobalImpression.objects.bulk_create(
+        models.GlobalImpression(
+            patient=patient,
+            injection=shot,
+            timepoint="peak",
+            date=shot.date + dt.timedelta(days=30),
+            score=score,
+        )
+        for shot in shots
+        if shot.date + dt.timedelta(days=30) <= until
+    )

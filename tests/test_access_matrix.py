@@ -151,6 +151,17 @@ def clinic_page(url, methods=GET_POST, shows=("get",)):
     return Route(url, methods, "clinician", frozenset(), frozenset(shows))
 
 
+def api_record(kind: str, body, patch: dict) -> Route:
+    """One of the patient's records of `kind` through the API, by its id (the world's record of
+    that kind): read, replaced with `body`, changed with `patch` and deleted."""
+    return api(
+        lambda w: reverse(f"api:{kind}-detail", args=[getattr(w, kind).pk]),
+        {"get": None, "put": body, "patch": lambda w: patch, "delete": None},
+        own=(),
+        shows={"get"},
+    )
+
+
 MATRIX = {
     # The patient's own diary: their record is found from the session, never from the URL.
     "settings": page(
@@ -263,31 +274,11 @@ MATRIX = {
     "api:injection-list": api(
         lambda w: reverse("api:injection-list"), {"get": None, "post": shot_body}, shows={"get"}
     ),
-    "api:injection-detail": api(
-        lambda w: reverse("api:injection-detail", args=[w.injection.pk]),
-        {
-            "get": None,
-            "put": shot_body,
-            "patch": lambda w: {"injector": "Dr X"},
-            "delete": None,
-        },
-        own=(),
-        shows={"get"},
-    ),
+    "api:injection-detail": api_record("injection", shot_body, {"injector": "Dr X"}),
     "api:reaction-list": api(
         lambda w: reverse("api:reaction-list"), {"get": None, "post": reaction_body}, shows={"get"}
     ),
-    "api:reaction-detail": api(
-        lambda w: reverse("api:reaction-detail", args=[w.reaction.pk]),
-        {
-            "get": None,
-            "put": reaction_body,
-            "patch": lambda w: {"severity": "severe"},
-            "delete": None,
-        },
-        own=(),
-        shows={"get"},
-    ),
+    "api:reaction-detail": api_record("reaction", reaction_body, {"severity": "severe"}),
     "api:cycle-list": api(lambda w: reverse("api:cycle-list"), GET),
     "api:cycle-overlay": api(lambda w: reverse("api:cycle-overlay"), GET),
     "api:sync": api(

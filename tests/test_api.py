@@ -50,6 +50,12 @@ def reaction_body(**changes) -> dict:
     return {**body, **changes}
 
 
+def assert_field_error_and_nothing_saved(response, field: str, model) -> None:
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not model.objects.exists()
+
+
 @pytest.fixture
 def diary(patient, injection, frozen_now):
     """One of each record, every one carrying a note only its owner may see."""
@@ -296,9 +302,7 @@ def test_today_is_the_patients_day_in_their_own_time_zone(patient_client, patien
 )
 def test_a_bad_log_is_a_field_error(patient_client, frozen_now, body, field):
     response = patient_client.put(log_url(TODAY), body, format="json")
-    assert response.status_code == 400
-    assert field in response.json()
-    assert not DailyLog.objects.exists()
+    assert_field_error_and_nothing_saved(response, field, DailyLog)
 
 
 def test_a_log_edit_from_a_stale_version_is_a_409_with_the_server_copy(
@@ -453,9 +457,7 @@ def test_sites_that_do_not_add_up_to_the_total_are_refused(patient_client, froze
 )
 def test_a_bad_injection_is_a_field_error(patient_client, frozen_now, changes, field):
     response = patient_client.post(INJECTIONS, shot_body(**changes), format="json")
-    assert response.status_code == 400
-    assert field in response.json()
-    assert not Injection.objects.exists()
+    assert_field_error_and_nothing_saved(response, field, Injection)
 
 
 def test_an_injection_and_its_sites_are_saved_together_or_not_at_all(
@@ -598,9 +600,7 @@ def test_another_patients_injection_is_refused_like_one_that_does_not_exist(
 )
 def test_a_bad_reaction_is_a_field_error(patient_client, frozen_now, changes, field):
     response = patient_client.post(REACTIONS, reaction_body(**changes), format="json")
-    assert response.status_code == 400
-    assert field in response.json()
-    assert not Reaction.objects.exists()
+    assert_field_error_and_nothing_saved(response, field, Reaction)
 
 
 def test_reactions_are_filtered_by_onset_date_and_by_being_open(

@@ -11,17 +11,8 @@ from django.urls import reverse
 
 from tests.conftest import TODAY
 from tests.factories import totp_code
+from tracker import models
 from tracker.management.commands import add_clinician, seed_demo
-from tracker.models import (
-    DailyLog,
-    Injection,
-    InjectionSite,
-    Patient,
-    PatientCondition,
-    Reaction,
-    Share,
-    User,
-)
 
 PASSWORD = "relief-demo-2026"
 
@@ -38,21 +29,21 @@ def debug(settings):
 
 
 @pytest.fixture
-def demo_patient(db, debug, frozen_now) -> Patient:
+def demo_patient(db, debug, frozen_now) -> models.Patient:
     run("seed_demo")
-    return Patient.objects.get(user__username="demo-patient")
+    return models.Patient.objects.get(user__username="demo-patient")
 
 
-def diary_ids(patient: Patient) -> dict[str, set]:
+def diary_ids(patient: models.Patient) -> dict[str, set]:
     return {
-        "users": set(User.objects.values_list("id", flat=True)),
+        "users": set(models.User.objects.values_list("id", flat=True)),
         "emails": set(EmailAddress.objects.values_list("id", "email", "verified", "primary")),
-        "patients": set(Patient.objects.values_list("id", flat=True)),
-        "conditions": set(PatientCondition.objects.values_list("id", flat=True)),
-        "shares": set(Share.objects.values_list("id", flat=True)),
+        "patients": set(models.Patient.objects.values_list("id", flat=True)),
+        "conditions": set(models.PatientCondition.objects.values_list("id", flat=True)),
+        "shares": set(models.Share.objects.values_list("id", flat=True)),
         "logs": set(patient.logs.values_list("id", "date", "severity", "pain", "note")),
         "injections": set(patient.injections.values_list("id", "date", "total_units")),
-        "sites": set(InjectionSite.objects.values_list("id", "muscle", "side", "units")),
+        "sites": set(models.InjectionSite.objects.values_list("id", "muscle", "side", "units")),
         "reactions": set(patient.reactions.values_list("id", "kind", "onset_date")),
     }
 
@@ -86,7 +77,7 @@ def test_relief_builds_to_a_plateau_and_wears_off_to_nothing():
 @pytest.mark.django_db
 def test_seed_demo_creates_a_patient_and_a_clinician_with_their_names(demo_patient):
     patient_user = demo_patient.user
-    clinician = User.objects.get(username="demo-clinician")
+    clinician = models.User.objects.get(username="demo-clinician")
     assert (patient_user.role, patient_user.get_full_name()) == ("patient", "Alex Morgan")
     assert (clinician.role, clinician.get_full_name()) == ("clinician", "Sam Rivera")
     assert demo_patient.time_zone == "Europe/London"
@@ -123,14 +114,16 @@ def test_demo_users_can_log_in_at_once(demo_patient, client, settings, username)
         response = client.post(response.url, {"code": code})
     assert response.status_code == 302
     assert response.url == "/welcome/"
-    assert int(client.session["_auth_user_id"]) == User.objects.get(username=username).pk
+    assert int(client.session["_auth_user_id"]) == models.User.objects.get(username=username).pk
 
 
 @pytest.mark.django_db
 def test_seed_demo_shares_the_patient_with_the_demo_clinician(demo_patient):
-    clinician = User.objects.get(username="demo-clinician")
-    assert demo_patient in Patient.objects.visible_to(clinician)
-    assert Share.objects.active().filter(patient=demo_patient, clinician=clinician).count() == 1
+    clinician = models.User.objects.get(username="demo-clinician")
+    assert demo_patient in models.Patient.objects.visible_to(clinician)
+    assert (
+        models.Share.objects.active().filter(patient=demo_patient, clinician=clinician).count() == 1
+    )
 
 
 # seed_demo: the clinic's other patients
@@ -138,8 +131,8 @@ def test_seed_demo_shares_the_patient_with_the_demo_clinician(demo_patient):
 
 @pytest.mark.django_db
 def test_seed_demo_gives_the_clinician_three_more_patients_with_other_conditions(demo_patient):
-    clinician = User.objects.get(username="demo-clinician")
-    others = Patient.objects.visible_to(clinician).exclude(pk=demo_patient.pk)
+    clinician = models.User.objects.get(username="demo-clinician")
+    others = models.Patient.objects.visible_to(clinician).exclude(pk=demo_patient.pk)
     conditions = {p.user.username: p.condition_codes for p in others.select_related("user")}
     assert conditions == {
         "demo-priya": ["blepharospasm"],
@@ -158,15 +151,17 @@ def test_seed_demo_gives_the_clinician_three_more_patients_with_other_conditions
 
 @pytest.mark.django_db
 def test_one_other_patient_has_an_open_red_flag_and_one_few_recent_logs(demo_patient):
-    flagged = Reaction.objects.red_flags().open().values_list("patient__user__username", flat=True)
+    flagged = (
+        models.Reaction.objects.red_flags().open().values_list("patient__user__username", flat=True)
+    )
     assert list(flagged) == ["demo-tom"]
-    maria = Patient.objects.get(user__username="demo-maria")
+    maria = models.Patient.objects.get(user__username="demo-maria")
     assert maria.logs.filter(date__gt=maria.today() - dt.timedelta(days=14)).count() == 3
 
 
 @pytest.mark.django_db
 def test_the_demo_clinic_list_puts_the_red_flag_first(demo_patient, client):
-    client.force_login(User.objects.get(username="demo-clinician"))
+    client.force_login(models.User.objects.get(username="demo-clinician"))
     rows = client.get(reverse("clinic")).context["rows"]
     assert len(rows) == 4
     assert rows[0]["patient"].user.username == "demo-tom"
@@ -299,7 +294,7 @@ def test_reset_regenerates_the_diary(demo_patient):
 @pytest.mark.django_db
 def test_reset_leaves_other_patients_alone(demo_patient, patient, injection):
     run("seed_demo", reset=True)
-    assert list(Injection.objects.filter(patient=patient)) == [injection]
+    assert list(models.Injection.objects.filter(patient=patient)) == [injection]
 
 
 @pytest.mark.django_db
@@ -307,14 +302,14 @@ def test_seed_demo_refuses_to_run_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
         run("seed_demo")
-    assert not User.objects.exists()
+    assert not models.User.objects.exists()
 
 
 @pytest.mark.django_db
 def test_seed_demo_runs_without_debug_when_forced(settings, frozen_now):
     settings.DEBUG = False
     run("seed_demo", force=True)
-    assert DailyLog.objects.exists()
+    assert models.DailyLog.objects.exists()
 
 
 # add_clinician
@@ -330,7 +325,7 @@ def test_add_clinician_creates_a_clinician_with_a_verified_email():
         last_name="Okafor",
         password="tall-river-lamp-42",
     )
-    user = User.objects.get(username="drjo")
+    user = models.User.objects.get(username="drjo")
     assert user.is_clinician
     assert user.get_full_name() == "Jo Okafor"
     assert user.check_password("tall-river-lamp-42")
@@ -361,7 +356,7 @@ def test_add_clinician_refuses_an_email_in_use(clinician):
 def test_add_clinician_rejects_a_weak_password(password, message):
     with pytest.raises(CommandError, match=message):
         run("add_clinician", "drjo", email="drjo-clinic@example.com", password=password)
-    assert not User.objects.exists()
+    assert not models.User.objects.exists()
 
 
 @pytest.mark.django_db
@@ -370,7 +365,7 @@ def test_add_clinician_asks_for_the_password_twice(monkeypatch):
     monkeypatch.setattr(add_clinician.sys.stdin, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(add_clinician.getpass, "getpass", lambda prompt: next(answers))
     run("add_clinician", "drjo", email="jo@clinic.example")
-    assert User.objects.get(username="drjo").check_password("tall-river-lamp-42")
+    assert models.User.objects.get(username="drjo").check_password("tall-river-lamp-42")
 
 
 @pytest.mark.django_db
@@ -380,7 +375,7 @@ def test_add_clinician_refuses_passwords_that_differ(monkeypatch):
     monkeypatch.setattr(add_clinician.getpass, "getpass", lambda prompt: next(answers))
     with pytest.raises(CommandError, match="differ"):
         run("add_clinician", "drjo", email="jo@clinic.example")
-    assert not User.objects.exists()
+    assert not models.User.objects.exists()
 
 
 @pytest.mark.django_db
@@ -395,7 +390,9 @@ def test_add_clinician_needs_a_password_when_there_is_no_terminal(monkeypatch):
 
 @pytest.fixture
 def admin_client(client, demo_patient):
-    superuser = User.objects.create_superuser("root", "root@example.com", "tall-river-lamp-42")
+    superuser = models.User.objects.create_superuser(
+        "root", "root@example.com", "tall-river-lamp-42"
+    )
     client.force_login(superuser)
     return client
 
@@ -446,4 +443,4 @@ def test_admin_can_create_a_clinician(admin_client):
         },
     )
     assert response.status_code == 302
-    assert User.objects.get(username="drkim").role == "clinician"
+    assert models.User.objects.get(username="drkim").role == "clinician"

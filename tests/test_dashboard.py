@@ -14,12 +14,6 @@ from tracker.triage import Attention, CycleSummary
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def days_ago(n: int) -> dt.date:
     return TODAY - dt.timedelta(days=n)
 
@@ -69,7 +63,7 @@ def names(response) -> list[str]:
     return [item["row"].name for item in response.context["rows"]]
 
 
-def test_patients_are_sorted_by_attention_then_name(clinician, clinic):
+def test_patients_are_sorted_by_attention_then_name(clinician, clinic, logged_in):
     response = dashboard(logged_in(clinician))
     assert names(response) == ["Zed", "Wendy", "Quinn", "pat"]
     attention = [item["row"].attention for item in response.context["rows"]]
@@ -81,7 +75,9 @@ def test_patients_are_sorted_by_attention_then_name(clinician, clinic):
     ]
 
 
-def test_a_row_shows_the_last_injection_day_of_cycle_severity_and_relief(clinician, clinic):
+def test_a_row_shows_the_last_injection_day_of_cycle_severity_and_relief(
+    clinician, clinic, logged_in
+):
     row = next(
         i["row"] for i in dashboard(logged_in(clinician)).context["rows"] if i["row"].name == "pat"
     )
@@ -96,7 +92,7 @@ def test_a_row_shows_the_last_injection_day_of_cycle_severity_and_relief(clinici
     assert row.red_flags == ()
 
 
-def test_the_page_shows_each_rows_figures_and_actions(clinician, clinic):
+def test_the_page_shows_each_rows_figures_and_actions(clinician, clinic, logged_in):
     html = dashboard(logged_in(clinician)).content.decode()
     assert "<table" in html
     assert "Difficulty breathing" in html
@@ -119,24 +115,26 @@ def test_the_page_shows_each_rows_figures_and_actions(clinician, clinic):
         ({"q": "z", "condition": "blepharospasm"}, []),
     ],
 )
-def test_the_list_filters_by_condition_and_searches_names(clinician, clinic, params, expected):
+def test_the_list_filters_by_condition_and_searches_names(
+    clinician, clinic, params, expected, logged_in
+):
     assert names(dashboard(logged_in(clinician), **params)) == expected
 
 
-def test_a_clinician_sees_only_active_shares(clinician, clinic, stranger_clinician):
+def test_a_clinician_sees_only_active_shares(clinician, clinic, stranger_clinician, logged_in):
     Share.objects.filter(patient=clinic["worn"]).update(revoked_at=dt.datetime.now(dt.UTC))
     assert "Wendy" not in names(dashboard(logged_in(clinician)))
     assert names(dashboard(logged_in(stranger_clinician))) == []
 
 
-def test_patients_and_visitors_have_no_dashboard(patient, clinic):
+def test_patients_and_visitors_have_no_dashboard(patient, clinic, logged_in):
     assert logged_in(patient.user).get(reverse("clinic")).status_code == 404
     response = Client().get(reverse("clinic"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
 
 
-def test_an_empty_clinic_invites_a_first_patient(stranger_clinician):
+def test_an_empty_clinic_invites_a_first_patient(stranger_clinician, logged_in):
     html = dashboard(logged_in(stranger_clinician)).content.decode()
     assert "No patient shares their diary with you yet." in html
     assert reverse("clinic_invite") in html
@@ -168,7 +166,7 @@ def add_patients(clinician: User, count: int) -> None:
 
 
 def test_the_dashboard_takes_the_same_queries_for_5_and_500_patients(
-    clinician, django_assert_num_queries
+    clinician, django_assert_num_queries, logged_in
 ):
     client = logged_in(clinician)
     # session, user, their authenticator app, the patients with their last log date, their
@@ -187,7 +185,7 @@ def test_the_dashboard_takes_the_same_queries_for_5_and_500_patients(
     assert response.context["rows"][0]["row"].attention == Attention.RED_FLAG
 
 
-def test_a_long_list_comes_a_hundred_at_a_time_keeping_the_filters(clinician, patient):
+def test_a_long_list_comes_a_hundred_at_a_time_keeping_the_filters(clinician, patient, logged_in):
     add_patients(clinician, 150)
     client = logged_in(clinician)
     first = dashboard(client, condition="cervical_dystonia")

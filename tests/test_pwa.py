@@ -1,7 +1,6 @@
 import uuid
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import TODAY
@@ -40,13 +39,6 @@ def test_every_page_links_the_manifest_and_the_outbox(patient_client):
     assert '<link rel="manifest" href="/manifest.webmanifest">' in html
     assert 'src="/static/js/outbox.js"' in html
     assert 'name="_outbox_type" value="log"' in html
-
-
-@pytest.fixture
-def web(patient) -> Client:
-    client = Client()
-    client.force_login(patient.user)
-    return client
 
 
 def injection_form(client_id: uuid.UUID) -> dict:

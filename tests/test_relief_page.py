@@ -5,7 +5,6 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from tests import factories
@@ -15,17 +14,6 @@ from tracker.models import DailyLog, GlobalImpression, Injection, Reaction
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
 URL = reverse("relief")
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def web(patient) -> Client:
-    return logged_in(patient.user)
 
 
 class CellTexts(HTMLParser):
@@ -162,7 +150,7 @@ def test_each_heading_of_the_cycle_table_links_to_its_plain_words(web, hand_buil
 
 
 def test_another_patient_sees_their_own_empty_page_never_the_owners(
-    other_patient, hand_built_cycle
+    other_patient, hand_built_cycle, logged_in
 ):
     response = logged_in(other_patient.user).get(URL)
     html = response.content.decode()
@@ -173,7 +161,9 @@ def test_another_patient_sees_their_own_empty_page_never_the_owners(
 
 
 @pytest.mark.parametrize("persona", ["clinician", "stranger_clinician"])
-def test_clinicians_get_404_for_the_patients_relief_page(request, persona, hand_built_cycle):
+def test_clinicians_get_404_for_the_patients_relief_page(
+    request, persona, hand_built_cycle, logged_in
+):
     response = logged_in(request.getfixturevalue(persona)).get(URL)
     assert response.status_code == 404
 
@@ -283,17 +273,7 @@ def build_diary(patient, years: int, injections: int, reactions: int) -> None:
         )
         for n in range(injections)
     )
-    GlobalImpression.objects.bulk_create(
-        GlobalImpression(
-            patient=patient,
-            injection=shot,
-            timepoint="peak",
-            date=shot.date + dt.timedelta(days=30),
-            score=2,
-        )
-        for shot in shots
-        if shot.date + dt.timedelta(days=30) <= TODAY
-    )
+    factories.peak_impressions(patient, shots, until=TODAY)
     Reaction.objects.bulk_create(
         Reaction(
             patient=patient, kind="headache", severity="mild", onset_date=shots[n % injections].date

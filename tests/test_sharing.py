@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
-from tests.conftest import NOW, TODAY
+from tests.conftest import NOW
+from tests.test_access_matrix import site_form
 from tracker.models import (
     SHARE_CODE_ALPHABET,
     AccessEvent,
@@ -20,12 +21,6 @@ from tracker.models import (
 )
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
-
-
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -41,7 +36,7 @@ def accept_url(invitation: Invitation) -> str:
 # The clinician's invitation and share code
 
 
-def test_a_clinician_makes_an_invitation_valid_for_14_days(stranger_clinician):
+def test_a_clinician_makes_an_invitation_valid_for_14_days(stranger_clinician, logged_in):
     response = logged_in(stranger_clinician).post(reverse("clinic_invite"))
     invitation = Invitation.objects.get()
     assert response.status_code == 302
@@ -53,7 +48,7 @@ def test_a_clinician_makes_an_invitation_valid_for_14_days(stranger_clinician):
 
 
 def test_the_invitation_page_shows_the_link_and_a_qr_code_drawn_on_the_server(
-    stranger_clinician, invitation
+    stranger_clinician, invitation, logged_in
 ):
     response = logged_in(stranger_clinician).get(reverse("clinic_invitation", args=[invitation.pk]))
     html = response.content.decode()
@@ -65,7 +60,7 @@ def test_the_invitation_page_shows_the_link_and_a_qr_code_drawn_on_the_server(
     assert "<script" not in svg
 
 
-def test_a_share_code_is_made_once_from_an_unambiguous_alphabet(stranger_clinician):
+def test_a_share_code_is_made_once_from_an_unambiguous_alphabet(stranger_clinician, logged_in):
     client = logged_in(stranger_clinician)
     client.get(reverse("clinic_invite"))
     stranger_clinician.refresh_from_db()
@@ -87,7 +82,7 @@ def test_share_codes_do_not_collide(db, monkeypatch):
     assert second.ensure_share_code() == "BBBB3333"
 
 
-def test_only_clinicians_have_invitation_pages(patient, invitation):
+def test_only_clinicians_have_invitation_pages(patient, invitation, logged_in):
     client = logged_in(patient.user)
     assert client.get(reverse("clinic_invite")).status_code == 404
     assert client.post(reverse("clinic_invite")).status_code == 404
@@ -95,7 +90,7 @@ def test_only_clinicians_have_invitation_pages(patient, invitation):
     assert Invitation.objects.count() == 1
 
 
-def test_a_clinician_cannot_see_another_clinicians_invitation(clinician, invitation):
+def test_a_clinician_cannot_see_another_clinicians_invitation(clinician, invitation, logged_in):
     response = logged_in(clinician).get(reverse("clinic_invitation", args=[invitation.pk]))
     assert response.status_code == 404
     assert invitation.token not in response.content.decode()
@@ -115,7 +110,7 @@ def test_an_anonymous_visitor_is_offered_sign_up_or_log_in_coming_back_to_the_li
     assert not Share.objects.exists()
 
 
-def test_a_patient_confirms_the_share_in_one_post(patient, invitation):
+def test_a_patient_confirms_the_share_in_one_post(patient, invitation, logged_in):
     client = logged_in(patient.user)
     page = client.get(accept_url(invitation)).content.decode()
     assert "will be able to see your diary: check-ins, injections, reactions and relief" in page
@@ -132,7 +127,7 @@ def test_a_patient_confirms_the_share_in_one_post(patient, invitation):
     assert (invitation.used_at, invitation.used_by) == (NOW, patient)
 
 
-def test_an_invitation_works_only_once(patient, other_patient, invitation):
+def test_an_invitation_works_only_once(patient, other_patient, invitation, logged_in):
     logged_in(patient.user).post(accept_url(invitation))
     response = logged_in(other_patient.user).post(accept_url(invitation))
     assert response.status_code == 404
@@ -141,7 +136,7 @@ def test_an_invitation_works_only_once(patient, other_patient, invitation):
 
 
 @pytest.mark.parametrize("state", ["unknown", "expired", "used"])
-def test_an_unusable_link_says_so_without_naming_anyone(patient, other_patient, state):
+def test_an_unusable_link_says_so_without_naming_anyone(patient, other_patient, state, logged_in):
     clinician = factories.ClinicianFactory(first_name="Secretia", last_name="Nameless")
     invitation = Invitation.issue(clinician)
     if state == "expired":
@@ -159,14 +154,16 @@ def test_an_unusable_link_says_so_without_naming_anyone(patient, other_patient, 
     assert not Share.objects.filter(patient=patient).exists()
 
 
-def test_a_clinician_opening_an_invitation_link_is_told_it_is_for_patients(clinician, invitation):
+def test_a_clinician_opening_an_invitation_link_is_told_it_is_for_patients(
+    clinician, invitation, logged_in
+):
     response = logged_in(clinician).post(accept_url(invitation))
     assert response.status_code == 404
     assert "Invitation links are for patients" in response.content.decode()
     assert Invitation.objects.get().is_open
 
 
-def test_a_new_patient_onboards_then_comes_back_to_the_invitation(invitation):
+def test_a_new_patient_onboards_then_comes_back_to_the_invitation(invitation, logged_in):
     user = factories.UserFactory()
     client = logged_in(user)
     response = client.get(accept_url(invitation))
@@ -182,7 +179,7 @@ def test_a_new_patient_onboards_then_comes_back_to_the_invitation(invitation):
     assert "will be able to see your diary" in client.get(response.url).content.decode()
 
 
-def test_onboarding_ignores_a_next_link_to_another_site(db):
+def test_onboarding_ignores_a_next_link_to_another_site(db, logged_in):
     client = logged_in(factories.UserFactory())
     response = client.post(
         f"{reverse('onboarding')}?next=https://evil.example/",
@@ -213,7 +210,7 @@ def test_signing_up_from_an_invitation_leads_back_to_it(invitation, mailoutbox):
 # Sharing by the clinician's share code
 
 
-def test_a_patient_shares_by_typing_the_code_and_confirming(patient, stranger_clinician):
+def test_a_patient_shares_by_typing_the_code_and_confirming(patient, stranger_clinician, logged_in):
     stranger_clinician.first_name = "Ana"
     stranger_clinician.save()
     code = stranger_clinician.ensure_share_code()
@@ -230,21 +227,21 @@ def test_a_patient_shares_by_typing_the_code_and_confirming(patient, stranger_cl
 
 
 @pytest.mark.parametrize("code", ["", "NOPE-NOPE", "x" * 30])
-def test_an_unknown_code_is_refused_with_a_message(patient, code):
+def test_an_unknown_code_is_refused_with_a_message(patient, code, logged_in):
     response = logged_in(patient.user).get(reverse("share_code"), {"code": code})
     assert response.status_code == 200
     assert response.context["code_form"].errors["code"]
     assert Share.objects.count() == 0
 
 
-def test_a_patient_cannot_share_with_another_patient_by_code(patient, other_patient):
+def test_a_patient_cannot_share_with_another_patient_by_code(patient, other_patient, logged_in):
     User.objects.filter(pk=other_patient.user.pk).update(share_code="PATIENT2")
     response = logged_in(patient.user).post(reverse("share_code"), {"code": "PATIENT2"})
     assert response.status_code == 200
     assert not Share.objects.exists()
 
 
-def test_sharing_twice_keeps_one_active_share(patient, clinician):
+def test_sharing_twice_keeps_one_active_share(patient, clinician, logged_in):
     code = clinician.ensure_share_code()
     logged_in(patient.user).post(reverse("share_code"), {"code": code})
     assert Share.objects.filter(patient=patient, clinician=clinician).count() == 1
@@ -253,7 +250,9 @@ def test_sharing_twice_keeps_one_active_share(patient, clinician):
 # Stopping
 
 
-def test_stop_sharing_is_one_post_and_the_clinicians_next_request_is_refused(patient, clinician):
+def test_stop_sharing_is_one_post_and_the_clinicians_next_request_is_refused(
+    patient, clinician, logged_in
+):
     clinic = logged_in(clinician)
     export = reverse("clinic_export_csv", args=[patient.pk])
     assert clinic.get(export).status_code == 200
@@ -268,7 +267,7 @@ def test_stop_sharing_is_one_post_and_the_clinicians_next_request_is_refused(pat
     assert clinic.get(reverse("clinic")).context["rows"] == []
 
 
-def test_sharing_again_after_stopping_makes_a_new_share(patient, clinician):
+def test_sharing_again_after_stopping_makes_a_new_share(patient, clinician, logged_in):
     old = Share.objects.get()
     old.revoke()
     logged_in(patient.user).post(reverse("share_code"), {"code": clinician.ensure_share_code()})
@@ -277,14 +276,14 @@ def test_sharing_again_after_stopping_makes_a_new_share(patient, clinician):
     assert list(Patient.objects.visible_to(clinician)) == [patient]
 
 
-def test_stop_sharing_needs_a_post(patient, clinician):
+def test_stop_sharing_needs_a_post(patient, clinician, logged_in):
     share = Share.objects.get()
     response = logged_in(patient.user).get(reverse("share_revoke", args=[share.pk]))
     assert response.status_code == 405
     assert Share.objects.active().exists()
 
 
-def test_nobody_else_can_stop_a_patients_share(patient, clinician, other_patient):
+def test_nobody_else_can_stop_a_patients_share(patient, clinician, other_patient, logged_in):
     share = Share.objects.get()
     for user in [other_patient.user, clinician]:
         response = logged_in(user).post(reverse("share_revoke", args=[share.pk]))
@@ -292,7 +291,7 @@ def test_nobody_else_can_stop_a_patients_share(patient, clinician, other_patient
     assert Share.objects.active().exists()
 
 
-def test_the_sharing_page_lists_active_shares_with_a_stop_button(patient, clinician):
+def test_the_sharing_page_lists_active_shares_with_a_stop_button(patient, clinician, logged_in):
     gone = factories.ClinicianFactory(first_name="Former")
     factories.ShareFactory(patient=patient, clinician=gone).revoke()
     html = logged_in(patient.user).get(reverse("sharing")).content.decode()
@@ -301,7 +300,7 @@ def test_the_sharing_page_lists_active_shares_with_a_stop_button(patient, clinic
     assert "Former" not in html
 
 
-def test_the_settings_page_links_to_sharing(patient):
+def test_the_settings_page_links_to_sharing(patient, logged_in):
     html = logged_in(patient.user).get(reverse("settings")).content.decode()
     assert reverse("sharing") in html
 
@@ -309,7 +308,7 @@ def test_the_settings_page_links_to_sharing(patient):
 # Who looked
 
 
-def test_every_clinician_look_is_one_row_of_the_access_history(patient, clinician):
+def test_every_clinician_look_is_one_row_of_the_access_history(patient, clinician, logged_in):
     client = logged_in(clinician)
     client.get(reverse("clinic_export_csv", args=[patient.pk]))
     client.get(reverse("clinic_export_fhir", args=[patient.pk]) + "?x=1")
@@ -325,7 +324,7 @@ def test_every_clinician_look_is_one_row_of_the_access_history(patient, clinicia
 
 
 def test_refused_requests_and_the_patients_own_exports_are_not_recorded(
-    patient, clinician, stranger_clinician
+    patient, clinician, stranger_clinician, logged_in
 ):
     logged_in(stranger_clinician).get(reverse("clinic_export_csv", args=[patient.pk]))
     logged_in(patient.user).get(reverse("export_csv"))
@@ -333,7 +332,9 @@ def test_refused_requests_and_the_patients_own_exports_are_not_recorded(
     assert not AccessEvent.objects.exists()
 
 
-def test_the_patient_reads_who_looked_newest_first_in_their_time_zone(patient, clinician):
+def test_the_patient_reads_who_looked_newest_first_in_their_time_zone(
+    patient, clinician, logged_in
+):
     clinician.first_name, clinician.last_name = "Sam", "Rivera"
     clinician.save()
     Patient.objects.filter(pk=patient.pk).update(time_zone="America/New_York")
@@ -350,7 +351,7 @@ def test_the_patient_reads_who_looked_newest_first_in_their_time_zone(patient, c
     assert "Sam Rivera: CSV export" in html
 
 
-def test_the_access_history_shows_20_at_a_time_with_a_link_to_older(patient, clinician):
+def test_the_access_history_shows_20_at_a_time_with_a_link_to_older(patient, clinician, logged_in):
     AccessEvent.objects.bulk_create(
         AccessEvent(patient=patient, clinician=clinician, what="csv", path="/x") for _ in range(25)
     )
@@ -361,7 +362,7 @@ def test_the_access_history_shows_20_at_a_time_with_a_link_to_older(patient, cli
     assert len(client.get(reverse("sharing"), {"page": 2}).context["events"]) == 5
 
 
-def test_a_patient_sees_only_their_own_access_history(patient, clinician, other_patient):
+def test_a_patient_sees_only_their_own_access_history(patient, clinician, other_patient, logged_in):
     logged_in(clinician).get(reverse("clinic_export_csv", args=[patient.pk]))
     response = logged_in(other_patient.user).get(reverse("sharing"))
     assert list(response.context["events"]) == []
@@ -371,23 +372,11 @@ def test_a_patient_sees_only_their_own_access_history(patient, clinician, other_
 
 
 def injection_post(**changes) -> dict:
-    data = {
-        "date": (TODAY - dt.timedelta(days=1)).isoformat(),
-        "product": "botox",
-        "total_units": "100",
-        "injector": "Dr Doc",
-        "sites-TOTAL_FORMS": "1",
-        "sites-INITIAL_FORMS": "0",
-        "sites-MIN_NUM_FORMS": "0",
-        "sites-MAX_NUM_FORMS": "30",
-        "sites-0-muscle": "sternocleidomastoid",
-        "sites-0-side": "left",
-        "sites-0-units": "100",
-    }
-    return data | changes
+    """The form of yesterday's injection, given by Dr Doc into one sternocleidomastoid."""
+    return site_form(**{"injector": "Dr Doc", "sites-0-muscle": "sternocleidomastoid"} | changes)
 
 
-def test_a_clinician_with_access_records_an_injection_they_gave(patient, clinician):
+def test_a_clinician_with_access_records_an_injection_they_gave(patient, clinician, logged_in):
     url = reverse("clinic_injection_new", args=[patient.pk])
     page = logged_in(clinician).get(url)
     assert page.status_code == 200
@@ -407,14 +396,14 @@ def test_a_clinician_with_access_records_an_injection_they_gave(patient, clinici
     assert "Entered by your clinic" in patient_page
 
 
-def test_the_clinics_injection_form_is_never_kept_for_later_offline(patient, clinician):
+def test_the_clinics_injection_form_is_never_kept_for_later_offline(patient, clinician, logged_in):
     url = reverse("clinic_injection_new", args=[patient.pk])
     html = logged_in(clinician).get(url).content.decode()
     assert f"Add an injection for {patient.display_name}" in html
     assert "_outbox_type" not in html
 
 
-def test_an_injection_form_with_errors_saves_nothing(patient, clinician):
+def test_an_injection_form_with_errors_saves_nothing(patient, clinician, logged_in):
     url = reverse("clinic_injection_new", args=[patient.pk])
     response = logged_in(clinician).post(url, injection_post(total_units="150"))
     assert response.status_code == 200
@@ -423,7 +412,7 @@ def test_an_injection_form_with_errors_saves_nothing(patient, clinician):
 
 
 def test_a_clinician_without_access_cannot_record_an_injection(
-    patient, clinician, stranger_clinician
+    patient, clinician, stranger_clinician, logged_in
 ):
     url = reverse("clinic_injection_new", args=[patient.pk])
     assert logged_in(stranger_clinician).post(url, injection_post()).status_code == 404

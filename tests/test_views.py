@@ -12,28 +12,17 @@ from tracker.models import DailyLog, Injection, Patient, Reaction, User
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def web(patient) -> Client:
-    return logged_in(patient.user)
-
-
 # Onboarding
 
 
-def test_a_new_patient_is_sent_to_onboarding(db):
+def test_a_new_patient_is_sent_to_onboarding(db, logged_in):
     user = factories.UserFactory()
     response = logged_in(user).get(reverse("today"))
     assert response.status_code == 302
     assert response.url == reverse("onboarding")
 
 
-def test_onboarding_saves_conditions_and_time_zone(db):
+def test_onboarding_saves_conditions_and_time_zone(db, logged_in):
     user = factories.UserFactory()
     client = logged_in(user)
     response = client.post(
@@ -46,7 +35,7 @@ def test_onboarding_saves_conditions_and_time_zone(db):
     assert sorted(patient.condition_codes) == ["blepharospasm", "hemifacial_spasm"]
 
 
-def test_onboarding_refuses_an_unknown_time_zone_and_no_condition(db):
+def test_onboarding_refuses_an_unknown_time_zone_and_no_condition(db, logged_in):
     user = factories.UserFactory()
     response = logged_in(user).post(reverse("onboarding"), {"time_zone": "Mars/Olympus"})
     assert response.status_code == 200
@@ -401,7 +390,7 @@ def test_the_owner_sees_their_own_pages(web, patient):
     assert "Secret-note-xyz" in web.get(reverse("history")).content.decode()
 
 
-def test_another_patient_gets_404_for_every_record_page(patient, other_patient):
+def test_another_patient_gets_404_for_every_record_page(patient, other_patient, logged_in):
     client = logged_in(other_patient.user)
     for url in patient_pages(patient):
         response = client.get(url)
@@ -410,7 +399,7 @@ def test_another_patient_gets_404_for_every_record_page(patient, other_patient):
             assert response.status_code == 404, url
 
 
-def test_another_patient_cannot_change_or_delete_a_record(patient, other_patient):
+def test_another_patient_cannot_change_or_delete_a_record(patient, other_patient, logged_in):
     shot = factories.InjectionFactory(patient=patient)
     reaction = factories.ReactionFactory(patient=patient)
     client = logged_in(other_patient.user)
@@ -421,7 +410,7 @@ def test_another_patient_cannot_change_or_delete_a_record(patient, other_patient
     assert Reaction.objects.filter(pk=reaction.pk, resolved_date=None).exists()
 
 
-def test_a_clinician_cannot_use_the_patients_diary_pages(patient, clinician):
+def test_a_clinician_cannot_use_the_patients_diary_pages(patient, clinician, logged_in):
     client = logged_in(clinician)
     for url in patient_pages(patient):
         response = client.get(url)
@@ -430,7 +419,9 @@ def test_a_clinician_cannot_use_the_patients_diary_pages(patient, clinician):
     assert DailyLog.objects.get().severity == 5
 
 
-def test_a_clinician_sees_the_patients_who_share_with_them(patient, clinician, other_patient):
+def test_a_clinician_sees_the_patients_who_share_with_them(
+    patient, clinician, other_patient, logged_in
+):
     response = logged_in(clinician).get(reverse("clinic"))
     assert [item["patient"] for item in response.context["rows"]] == [patient]
 
@@ -462,5 +453,5 @@ def test_signing_up_makes_a_patient_who_verifies_email_then_onboards(db, client,
     assert response.url == reverse("onboarding")
 
 
-def test_a_clinician_has_no_onboarding(clinician):
+def test_a_clinician_has_no_onboarding(clinician, logged_in):
     assert logged_in(clinician).get(reverse("onboarding")).status_code == 404
