@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # each log-in's session, so that deleting an account ends them
     "auditlog",
     "rest_framework",
     "django_filters",

@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from allauth.usersessions.models import UserSession
 from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
@@ -80,6 +81,8 @@ def client_for(user, client_class: type[Client] = APIClient) -> Client:
     client = client_class()
     if user is not None:
         client.force_login(user)
+        # As allauth's log-in records each session (tracker/privacy.py ends them by it).
+        UserSession.objects.create(user=user, session_key=client.session.session_key, ip="::1")
     return client
 
 

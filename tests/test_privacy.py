@@ -279,6 +279,15 @@ def test_the_copy_leaves_out_secrets_and_other_patients(leaving):
     assert '"password"' not in text
 
 
+def test_the_copy_lists_their_sessions_without_their_keys(leaving):
+    data = json.loads(leaving.phone.get(reverse("account_data_json")).content)
+    sessions = data["tables"]["usersessions.usersession"]
+    assert len(sessions) == 2  # the phone and the laptop
+    assert all("session_key" not in row and row["ip"] for row in sessions)
+    for key in [leaving.phone.session.session_key, leaving.laptop.session.session_key]:
+        assert key not in json.dumps(data)
+
+
 def test_the_csv_copy_has_one_line_per_stored_value(leaving):
     response = leaving.phone.get(reverse("account_data_csv"))
     assert response.status_code == 200

@@ -5,18 +5,18 @@ account with every row that is theirs.
 with them (Django's deletion collector follows the CASCADE foreign keys), so a model added
 later joins the download and the deletion without a change here. Rows that hold their data
 without a foreign key are found apart: the change history, the admin's log, the log-in
-attempts, the sessions.
+attempts; the sessions are found by allauth's record of each log-in (usersessions).
 """
 
 import json
 from collections import defaultdict
 
+from allauth.usersessions.models import UserSession
 from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry as ChangeEntry
 from django.apps import apps
 from django.contrib.admin.models import LogEntry as AdminEntry
 from django.contrib.contenttypes.models import ContentType
-from django.contrib.sessions.models import Session
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router, transaction
 from django.db.models import Q
@@ -25,8 +25,13 @@ from django.utils import timezone
 
 from tracker.models import User
 
-# Secrets are not part of the copy: the password's hash, the authenticator app's key.
-NOT_EXPORTED = {"tracker.user": {"password"}, "mfa.authenticator": {"data"}}
+# Secrets are not part of the copy: the password's hash, the authenticator app's key, the keys
+# of their sessions (a file that leaks must not log anyone in).
+NOT_EXPORTED = {
+    "tracker.user": {"password"},
+    "mfa.authenticator": {"data"},
+    "usersessions.usersession": {"session_key"},
+}
 
 Keys = dict[type[models.Model], list]
 
@@ -149,10 +154,12 @@ def as_csv_lines(data: dict) -> list[list[str]]:
 def delete_account(user: User) -> None:
     """The user and every row that is theirs, gone: their diary, shares (which end), access
     history, change history, log-in attempts and sessions."""
-    user_id, keys = user.pk, owned_keys(user)
+    keys = owned_keys(user)
     by_them = Q(actor=user) | (Q(actor_email__iexact=user.email) if user.email else Q(pk__in=[]))
     ChangeEntry.objects.filter(about_their_rows(keys, "object_pk") | by_them).delete()
     AdminEntry.objects.filter(about_their_rows(keys, "object_id")).delete()
+    for session in UserSession.objects.filter(user=user):  # every device's, as allauth records
+        session.end()  # them at each log-in; the records themselves go with the user
     with disable_auditlog():  # no new history of the deletion: it would name them
         user.delete()
     if apps.is_installed("axes"):
@@ -163,17 +170,3 @@ def delete_account(user: User) -> None:
             names |= Q(username__iexact=user.email)
         for model in [AccessAttempt, AccessFailureLog, AccessLog]:
             model.objects.filter(names).delete()
-    end_sessions(user_id)
-
-
-def end_sessions(user_id: int) -> None:
-    """Delete the user's sessions, on every device. Django does not index sessions by user, so
-    each is decoded: a scan, but only on the rare deletion of an account."""
-    ended = []
-    for session in Session.objects.iterator():
-        data = session.get_decoded()
-        # Logged in, or half-way through logging in (password given, second factor not yet).
-        users = {data.get("_auth_user_id"), data.get("account_authentication_methods_user")}
-        if str(user_id) in users:
-            ended.append(session.pk)
-    Session.objects.filter(pk__in=ended).delete()
