@@ -93,7 +93,7 @@ def test_a_band_runs_along_the_top_and_back_along_the_bottom():
 def test_the_timeline_draws_all_1800_days_of_five_years():
     end = START + timedelta(days=1799)
     logs = daily(START, [n % 11 for n in range(1800)])
-    chart = charts.timeline(START, end, logs, {}, [], [])
+    chart = relief_pages.timeline_chart(START, end, logs, {}, [], [])
 
     assert chart.dots.count("h0") == 1800
     dots = points_of(chart.dots)
@@ -108,7 +108,7 @@ def test_the_timeline_draws_all_1800_days_of_five_years():
 
 def test_the_timeline_leaves_out_days_outside_its_range():
     logs = daily(START - timedelta(days=5), [1] * 20)
-    chart = charts.timeline(START, START + timedelta(days=9), logs, {}, [], [])
+    chart = relief_pages.timeline_chart(START, START + timedelta(days=9), logs, {}, [], [])
     assert chart.dots.count("h0") == 10
     assert chart.logged_days == 10
 
@@ -117,7 +117,7 @@ def test_the_smoothed_line_breaks_where_there_is_no_value_and_at_each_injection(
     end = START + timedelta(days=20)
     smoothed = {START + timedelta(days=n): 5.0 for n in range(21) if n not in (6, 7)}
     injection = charts.Event(START + timedelta(days=14), "Botox 200 U")
-    chart = charts.timeline(START, end, [], smoothed, [injection], [])
+    chart = relief_pages.timeline_chart(START, end, [], smoothed, [injection], [])
 
     pieces = pieces_of(chart.line)
     assert [len(points_of(piece)) for piece in pieces] == [6, 6, 7]  # days 0-5, 8-13, 14-20
@@ -128,7 +128,7 @@ def test_the_smoothed_line_breaks_where_there_is_no_value_and_at_each_injection(
 def test_injection_markers_stand_on_their_day_with_product_and_units():
     end = START + timedelta(days=89)
     injection = charts.Event(START + timedelta(days=30), "Botox 200 U")
-    chart = charts.timeline(START, end, daily(START, [5] * 90), {}, [injection], [])
+    chart = relief_pages.timeline_chart(START, end, daily(START, [5] * 90), {}, [injection], [])
 
     [mark] = chart.injections
     x = charts.Scale(START.toordinal(), end.toordinal(), chart.left, chart.right)
@@ -145,7 +145,9 @@ def test_crowded_injection_labels_fold_onto_two_lines_then_turn_upwards():
         shots = [
             charts.Event(START + timedelta(days=n), "Botox 200 U") for n in range(0, days, every)
         ]
-        return charts.timeline(START, START + timedelta(days=days), [], {}, shots, []).injections
+        return relief_pages.timeline_chart(
+            START, START + timedelta(days=days), [], {}, shots, []
+        ).injections
 
     assert marks(100, 364)[0].lines == ("Botox", "200 U")
     rotated = marks(90, 1825)
@@ -155,7 +157,7 @@ def test_crowded_injection_labels_fold_onto_two_lines_then_turn_upwards():
 
 def test_injection_labels_side_by_side_never_overlap():
     shots = [charts.Event(START + timedelta(days=n), "Dysport 500 U") for n in (0, 40, 80)]
-    chart = charts.timeline(START, START + timedelta(days=120), [], {}, shots, [])
+    chart = relief_pages.timeline_chart(START, START + timedelta(days=120), [], {}, shots, [])
     boxes = sorted(
         (m.label_x, m.label_x + max(charts.text_width(line) for line in m.lines))
         for m in chart.injections
@@ -168,7 +170,7 @@ def test_red_flag_reactions_are_drawn_unlike_the_others():
         charts.Event(START + timedelta(days=2), "Headache (mild)"),
         charts.Event(START + timedelta(days=3), "Difficulty breathing (severe)", urgent=True),
     ]
-    chart = charts.timeline(START, START + timedelta(days=29), [], {}, [], reactions)
+    chart = relief_pages.timeline_chart(START, START + timedelta(days=29), [], {}, [], reactions)
     assert chart.reactions.count("M") == 1
     assert chart.red_flags.count("M") == 1
     assert (chart.reaction_count, chart.red_flag_count) == (2, 1)
@@ -180,7 +182,7 @@ def test_red_flag_reactions_are_drawn_unlike_the_others():
 
 def test_the_table_lays_the_scores_out_a_week_to_a_row_newest_first():
     # START is a Wednesday: the first week starts two days before the range.
-    chart = charts.timeline(
+    chart = relief_pages.timeline_chart(
         START, START + timedelta(days=11), daily(START, [1, 2, None, 4]), {}, [], []
     )
     assert [(week.monday, week.scores) for week in chart.weeks] == [
@@ -192,7 +194,9 @@ def test_the_table_lays_the_scores_out_a_week_to_a_row_newest_first():
 def test_the_data_for_the_script_has_each_day_with_its_score_and_note():
     logs = daily(START, [4, None, 6], note="Stiff")
     injection = charts.Event(START + timedelta(days=1), "Xeomin 100 U")
-    chart = charts.timeline(START, START + timedelta(days=29), logs, {}, [injection], [])
+    chart = relief_pages.timeline_chart(
+        START, START + timedelta(days=29), logs, {}, [injection], []
+    )
     assert chart.data["days"] == [
         [0, 4, "Stiff", ""],
         [1, None, "", "Injection: Xeomin 100 U"],
@@ -204,7 +208,7 @@ def test_the_data_for_the_script_has_each_day_with_its_score_and_note():
 @pytest.mark.parametrize("days", [30, 90, 365, 548, 1826])
 def test_date_labels_never_overlap(days):
     end = START + timedelta(days=days - 1)
-    ticks = charts.timeline(START, end, [], {}, [], []).x_ticks
+    ticks = relief_pages.timeline_chart(START, end, [], {}, [], []).x_ticks
     assert len(ticks) >= 2
     spans = [
         (
@@ -215,6 +219,34 @@ def test_date_labels_never_overlap(days):
     ]
     assert all(a_end < b_start for (_, a_end), (b_start, _) in pairwise(spans))
     assert spans[0][0] >= 0 and spans[-1][1] <= charts.WIDTH
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "firsts"),
+    [
+        (
+            date(2021, 6, 16),
+            date(2021, 9, 1),
+            [date(2021, 7, 1), date(2021, 8, 1), date(2021, 9, 1)],
+        ),
+        (date(2021, 12, 1), date(2022, 1, 31), [date(2021, 12, 1), date(2022, 1, 1)]),
+        (date(2021, 6, 2), date(2021, 6, 30), []),
+    ],
+)
+def test_month_ticks_can_fall_on_the_first_of_each_month_in_the_range(start, end, firsts):
+    assert charts._first_days_of_months(start, end) == firsts
+
+
+def test_the_timeline_makes_no_words_of_its_own():
+    injection = charts.Event(START + timedelta(days=3), "Botox 200 U")
+    weeks = (charts.WeekRow("14 Jun 2021", ("",) * 7),)
+    events = (charts.EventRow("Sat 19 Jun 2021", "As the page words it"),)
+    readout = [[3, None, "", "As the page words it"]]
+    chart = charts.timeline(
+        START, START + timedelta(days=29), [], {}, [injection], [], weeks, events, readout
+    )
+    assert (chart.weeks, chart.events, chart.data["days"]) == (weeks, events, readout)
+    assert chart.injections[0].lines == ("Botox 200 U",)
 
 
 @pytest.mark.parametrize(
@@ -260,7 +292,7 @@ def three_cycles() -> list[Cycle]:
 
 def test_the_overlay_puts_100_percent_at_the_top_and_minus_50_at_the_bottom():
     cycles = three_cycles()
-    chart = charts.overlay(cycles, overlay(cycles), 61, 25)
+    chart = relief_pages.overlay_chart(cycles, 61, 25)
     labels = {tick.label: tick.position for tick in chart.y_ticks}
     assert labels["100 %"] == chart.top
     assert labels["−50 %"] == chart.bottom
@@ -271,7 +303,7 @@ def test_the_overlay_puts_100_percent_at_the_top_and_minus_50_at_the_bottom():
 
 def test_the_overlay_has_a_faint_line_per_earlier_cycle_and_highlights_the_current_one():
     cycles = three_cycles()
-    chart = charts.overlay(cycles, overlay(cycles), 61, 25)
+    chart = relief_pages.overlay_chart(cycles, 61, 25)
     assert [line.label for line in chart.earlier] == [
         "Cycle 1, from 3 Mar 2025",
         "Cycle 2, from 1 Jun 2025",
@@ -286,24 +318,24 @@ def test_the_overlay_has_a_faint_line_per_earlier_cycle_and_highlights_the_curre
 
 def test_the_forecast_is_a_vertical_line_on_its_day():
     cycles = three_cycles()
-    chart = charts.overlay(cycles, overlay(cycles), 61.5, 25)
+    chart = relief_pages.overlay_chart(cycles, 61.5, 25)
     x = charts.Scale(0, 89, chart.left, chart.right)
     assert chart.forecast.x == pytest.approx(x(61.5), abs=0.05)
     assert chart.forecast.label == "Usually wears off: day 62"
-    assert charts.overlay(cycles, overlay(cycles), None, 25).forecast is None
+    assert relief_pages.overlay_chart(cycles, None, 25).forecast is None
 
 
 def test_relief_below_the_drawing_is_drawn_on_its_edge_and_said_so():
     cycle = three_cycles()[0]
     worse = Cycle(**{**cycle.__dict__, "smoothed": {1: -80.0, 2: 40.0}, "ongoing": False})
-    chart = charts.overlay([worse], overlay([worse]), None, 25)
+    chart = relief_pages.overlay_chart([worse], None, 25)
     assert chart.clipped
     assert points_of(chart.earlier[0].path)[0][1] == chart.bottom
 
 
 def test_the_overlay_table_has_a_row_a_week():
     cycles = three_cycles()
-    rows = charts.overlay(cycles, overlay(cycles), None, 25).rows
+    rows = relief_pages.overlay_chart(cycles, None, 25).rows
     assert [row.day for row in rows] == list(range(0, 90, 7))
     assert (rows[2].day, rows[2].median, rows[2].cycle_count, rows[2].current) == (
         14,
@@ -319,12 +351,21 @@ def test_the_overlay_table_has_a_row_a_week():
     )
 
 
+def test_the_overlay_makes_no_words_of_its_own():
+    cycles = three_cycles()
+    rows = (charts.OverlayRow(0, "0", "0 to 0", 3, "0"),)
+    labels = {1: "The first", 2: "The second", 3: "The third"}
+    chart = charts.overlay(cycles, overlay(cycles), 61, 25, labels, "Soon", rows)
+    assert [line.label for line in chart.earlier] == ["The first", "The second"]
+    assert (chart.forecast.label, chart.rows) == ("Soon", rows)
+
+
 @pytest.mark.parametrize(
     ("value", "places", "text"),
     [(72.5, 0, "73"), (-12.5, 0, "-13"), (8.05, 1, "8.1"), (7.25, 1, "7.3"), (7.0, 1, "7.0")],
 )
 def test_figures_are_rounded_half_away_from_zero_like_floatformat(value, places, text):
-    assert charts.fixed(value, places) == text
+    assert relief_pages.fixed(value, places) == text
 
 
 # The per-cycle table.

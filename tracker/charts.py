@@ -1,8 +1,9 @@
-"""What the Relief page draws: the geometry of its SVG charts and the rows of its tables.
+"""What the Relief page draws: the geometry of its two SVG charts.
 
-Pure, like relief.py: dates, numbers, labels and relief.py's results in, small frozen
-dataclasses of path strings, positions and formatted figures out, which the partials in
-templates/tracker/partials/ turn into markup. Positions are in viewBox units, rounded to one
+Pure: dates, numbers and relief.py's results in, small frozen dataclasses of path strings and
+positions out, which the partials in templates/tracker/partials/ turn into markup. The words
+(labels, and the tables under the charts as WeekRow, EventRow and OverlayRow rows) come in from
+the page model, tracker/pages/relief.py. Positions are in viewBox units, rounded to one
 decimal place: the viewBox is about as wide as a phone's column, so a font size of 14 units
 reads as about 14 CSS px at 360 px and grows with the screen.
 
@@ -10,12 +11,11 @@ Every point given is drawn, whatever the range: paths are built here as strings 
 element by element in a template, which keeps five years of days small and quick.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
-from tracker.dates import long_date, short_date
+from tracker.dates import short_date
 from tracker.relief import Cycle, OverlayDay
 
 WIDTH = 320
@@ -38,17 +38,6 @@ def num(value: float) -> str:
     if text[-1] != "0":
         return text
     return "0" if text == "-0.0" else text[:-2]
-
-
-def whole(value: float) -> int:
-    """Rounded half away from zero, as the templates' floatformat does: 72.5 -> 73."""
-    return int(fixed(value, 0))
-
-
-def fixed(value: float, places: int) -> str:
-    """The number with `places` decimals, rounded as floatformat does (from its repr, half
-    away from zero): fixed(8.05, 1) -> "8.1", where f"{8.05:.1f}" gives "8.0"."""
-    return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP))
 
 
 def text_width(text: str) -> float:
@@ -193,97 +182,103 @@ def timeline(
     smoothed: Mapping[date, float],
     injections: Sequence[Event],
     reactions: Sequence[Event],
+    weeks: tuple[WeekRow, ...],
+    events: tuple[EventRow, ...],
+    readout: list[list],
 ) -> TimelineChart:
     """Daily severity from `start` to `end` (logs outside are left out): every logged day a
     dot, the smoothed severity a line that breaks at gaps and at each injection, injections as
-    labelled vertical lines, reactions as markers below the plot."""
-    injections = sorted((e for e in injections if start <= e.date <= end), key=lambda e: e.date)
-    reactions = sorted((e for e in reactions if start <= e.date <= end), key=lambda e: e.date)
+    labelled vertical lines, reactions as markers below the plot. The page's words: the
+    tables under the chart (`weeks`, `events`) and the `readout` of each day for relief.js."""
+    injections, reactions = _between(start, end, injections), _between(start, end, reactions)
     logs = [log for log in logs if start <= log[0] <= end]
-
-    left, right = 28.0, WIDTH - 10.0
-    x = Scale(start.toordinal(), end.toordinal(), left, right)
-    span_days = (end - start).days + 1
-    marks, label_room = _injection_labels(injections, x)
-    top = round(LABEL_TOP + max(label_room, 4), 1)
-    bottom = top + 170.0
-    y = Scale(0, 10, bottom, top)
-    reaction_y = bottom + 14.0
-    height = reaction_y + 12.0 + 22.0
-
-    injection_days = {e.date for e in injections}
-    line_points = []
-    for ordinal in range(start.toordinal(), end.toordinal() + 1):
-        day = date.fromordinal(ordinal)
-        if day in injection_days:
-            line_points.append(None)  # a new cycle starts: the line does not run across it
-        value = smoothed.get(day)
-        line_points.append(None if value is None else (x(ordinal), y(value)))
-
-    triangles = "".join(
-        f"M{num(x(e.date.toordinal()))} {num(reaction_y - 5)}l5 9h-10z"
-        for e in reactions
-        if not e.urgent
-    )
-    diamonds = "".join(
-        f"M{num(x(e.date.toordinal()))} {num(reaction_y - 7)}l7 7-7 7-7-7z"
-        for e in reactions
-        if e.urgent
-    )
-    severities = {day: severity for day, severity, _ in logs}
-    notes = {day: note for day, _, note in logs if note}
-    events = _events_by_date(injections, reactions)
+    x, y, marks = _timeline_scales(start, end, injections)
+    reaction_y = y.start + 14.0
     return TimelineChart(
         width=WIDTH,
-        height=round(height, 1),
-        left=left,
-        right=right,
-        top=top,
-        bottom=bottom,
+        height=round(reaction_y + 12.0 + 22.0, 1),
+        left=x.start,
+        right=x.end,
+        top=y.end,
+        bottom=y.start,
         start=start,
         end=end,
         dots=dots_path((x(day.toordinal()), y(severity)) for day, severity, _ in logs),
-        dot_size=_dot_size(span_days),
-        line=line_path(line_points),
+        dot_size=_dot_size((end - start).days + 1),
+        line=line_path(_smoothed_points(smoothed, injections, x, y)),
         x_ticks=tuple(date_ticks(start, end, x)),
         y_ticks=tuple(Tick(round(y(value), 1), str(value)) for value in range(0, 11, 2)),
-        # Upward labels run beside their lines; others sit on top of them.
-        injection_lines="".join(
-            f"M{num(m.x)} {num(LABEL_TOP if m.rotated else top - 4)}V{num(bottom)}" for m in marks
-        ),
+        injection_lines=_injection_lines(marks, y),
         injections=tuple(marks),
         reaction_y=reaction_y,
-        reactions=triangles,
-        red_flags=diamonds,
-        weeks=_weeks(start, end, severities),
-        events=tuple(
-            EventRow(long_date(day), text)
-            for day in sorted(events, reverse=True)
-            for text in events[day]
-        ),
+        reactions=_reaction_markers(reactions, x, reaction_y, urgent=False),
+        red_flags=_reaction_markers(reactions, x, reaction_y, urgent=True),
+        weeks=weeks,
+        events=events,
         logged_days=len(logs),
         reaction_count=len(reactions),
         red_flag_count=sum(e.urgent for e in reactions),
-        data={
-            "start": start.isoformat(),
-            "x0": left,
-            "step": round((right - left) / max(span_days - 1, 1), 4),
-            "y0": bottom,
-            "yStep": (bottom - top) / 10,
-            "width": WIDTH,
-            # [days since start, score or null, note, events], oldest first, for each day
-            # with a score or an event
-            "days": [
-                [
-                    (day - start).days,
-                    _score(severities.get(day)),
-                    notes.get(day, ""),
-                    "; ".join(events.get(day, [])),
-                ]
-                for day in sorted({*severities, *events})
-            ],
-        },
+        data=_readout_data(start, x, y, readout),
     )
+
+
+def _between(start: date, end: date, events: Iterable[Event]) -> list[Event]:
+    return sorted((e for e in events if start <= e.date <= end), key=lambda e: e.date)
+
+
+def _timeline_scales(
+    start: date, end: date, injections: Sequence[Event]
+) -> tuple[Scale, Scale, list[InjectionMark]]:
+    """Days to x; severity to y, from 0 at the plot's bottom (y.start) to 10 at its top (y.end),
+    which lies as low as the injection labels above it need."""
+    x = Scale(start.toordinal(), end.toordinal(), 28.0, WIDTH - 10.0)
+    marks, label_room = _injection_labels(injections, x)
+    top = round(LABEL_TOP + max(label_room, 4), 1)
+    return x, Scale(0, 10, top + 170.0, top), marks
+
+
+def _smoothed_points(
+    smoothed: Mapping[date, float], injections: Sequence[Event], x: Scale, y: Scale
+) -> Iterator[tuple[float, float] | None]:
+    """The smoothed severity of each day of x, None where there is none and before each
+    injection: a new cycle starts there, and the line does not run across it."""
+    injection_days = {e.date for e in injections}
+    for ordinal in range(int(x.low), int(x.high) + 1):
+        day = date.fromordinal(ordinal)
+        if day in injection_days:
+            yield None
+        value = smoothed.get(day)
+        yield None if value is None else (x(ordinal), y(value))
+
+
+def _injection_lines(marks: Sequence[InjectionMark], y: Scale) -> str:
+    """Down to the plot's bottom: upward labels run beside their lines, others sit on them."""
+    return "".join(
+        f"M{num(m.x)} {num(LABEL_TOP if m.rotated else y.end - 4)}V{num(y.start)}" for m in marks
+    )
+
+
+def _reaction_markers(reactions: Sequence[Event], x: Scale, y: float, urgent: bool) -> str:
+    """Open triangles for ordinary reactions, or filled diamonds for red flags, around y."""
+    rise, shape = (7, "l7 7-7 7-7-7z") if urgent else (5, "l5 9h-10z")
+    return "".join(
+        f"M{num(x(e.date.toordinal()))} {num(y - rise)}{shape}"
+        for e in reactions
+        if e.urgent == urgent
+    )
+
+
+def _readout_data(start: date, x: Scale, y: Scale, days: list[list]) -> dict:
+    """What relief.js needs to read a day off the chart: the scales, and the page's `days`."""
+    return {
+        "start": start.isoformat(),
+        "x0": x.start,
+        "step": round((x.end - x.start) / max(x.high - x.low, 1), 4),
+        "y0": y.start,
+        "yStep": (y.start - y.end) / 10,
+        "width": WIDTH,
+        "days": days,
+    }
 
 
 def _dot_size(span_days: int) -> float:
@@ -293,37 +288,6 @@ def _dot_size(span_days: int) -> float:
     if span_days <= 92:
         return 5
     return 3.5 if span_days <= 366 else 2.5
-
-
-def _score(severity: float | None) -> float | None:
-    if severity is None:
-        return None
-    return int(severity) if severity == int(severity) else severity
-
-
-def _events_by_date(
-    injections: Sequence[Event], reactions: Sequence[Event]
-) -> dict[date, list[str]]:
-    events: dict[date, list[str]] = {}
-    for injection in injections:
-        events.setdefault(injection.date, []).append(f"Injection: {injection.label}")
-    for reaction in reactions:
-        text = f"Urgent: {reaction.label}" if reaction.urgent else reaction.label
-        events.setdefault(reaction.date, []).append(text)
-    return events
-
-
-def _weeks(start: date, end: date, severities: Mapping[date, float]) -> tuple[WeekRow, ...]:
-    first_monday = start - timedelta(days=start.weekday())
-    weeks = []
-    for monday_ordinal in range(first_monday.toordinal(), end.toordinal() + 1, 7):
-        days = [date.fromordinal(monday_ordinal + n) for n in range(7)]
-        scores = tuple(
-            "" if not start <= day <= end or day not in severities else str(_score(severities[day]))
-            for day in days
-        )
-        weeks.append(WeekRow(short_date(days[0]), scores))
-    return tuple(reversed(weeks))
 
 
 def _injection_labels(injections: Sequence[Event], x: Scale) -> tuple[list[InjectionMark], float]:
@@ -417,14 +381,8 @@ def date_ticks(start: date, end: date, x: Scale) -> list[Tick]:
 
 
 def _first_days_of_months(start: date, end: date) -> list[date]:
-    day = date(start.year, start.month, 1)
-    if day < start:
-        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    days = []
-    while day <= end:
-        days.append(day)
-        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return days
+    first = start.year * 12 + start.month - (start.day == 1)  # in months since year 0, less one
+    return [date(m // 12, m % 12 + 1, 1) for m in range(first, end.year * 12 + end.month)]
 
 
 @dataclass(frozen=True)
@@ -506,28 +464,74 @@ def overlay(
     days: Sequence[OverlayDay],
     forecast_day: float | None,
     threshold: float,
+    cycle_labels: Mapping[int, str],
+    forecast_label: str,
+    rows: tuple[OverlayRow, ...],
 ) -> OverlayChart:
     """Every cycle folded onto its injection day: x = days since injection, y = smoothed
-    relief %, drawn between OVERLAY_LOW and OVERLAY_HIGH."""
-    left, right, top = 52.0, WIDTH - 10.0, 30.0
-    bottom = top + 190.0
-    last_day = max(
-        [14, *((c.end_date - c.injection_date).days for c in cycles), round(forecast_day or 0)]
+    relief %, drawn between OVERLAY_LOW and OVERLAY_HIGH. The page's words: `cycle_labels`
+    (by cycle index) for the earlier cycles' lines, `forecast_label` and the table's `rows`."""
+    last_day = _last_day(cycles, forecast_day)
+    x = Scale(0, last_day, 52.0, WIDTH - 10.0)
+    y = Scale(OVERLAY_LOW, OVERLAY_HIGH, 220.0, 30.0)
+    line = _relief_lines(x, y)
+    earlier, current = _earlier_and_current(cycles)
+    return OverlayChart(
+        width=WIDTH,
+        height=y.start + 44.0,
+        left=x.start,
+        right=x.end,
+        top=y.end,
+        bottom=y.start,
+        last_day=last_day,
+        band=_band(days, x, y),
+        median=line({d.day: d.median for d in days}),
+        earlier=tuple(CycleLine(cycle_labels[c.index], line(c.smoothed)) for c in earlier),
+        current=line(current),
+        current_day=max(current, default=None),
+        current_end=_line_end(current, x, y),
+        zero_y=round(y(0), 1),
+        threshold=threshold,
+        threshold_y=round(y(threshold), 1),
+        forecast_day=forecast_day,
+        forecast=None if forecast_day is None else _forecast(x, forecast_day, forecast_label),
+        x_ticks=tuple(day_ticks(last_day, x)),
+        y_ticks=_relief_ticks(y, threshold),
+        rows=rows,
+        clipped=_clipped(cycles, days),
     )
-    x = Scale(0, last_day, left, right)
-    y = Scale(OVERLAY_LOW, OVERLAY_HIGH, bottom, top)
-    clipped = any(
-        value < OVERLAY_LOW for cycle in cycles for value in cycle.smoothed.values()
-    ) or any(day.p25 < OVERLAY_LOW for day in days)
 
-    def relief_y(value: float) -> float:
-        return y(max(value, OVERLAY_LOW))
 
-    # Five years hold some 2,000 points: each day's x is written once, not once per line.
-    xs = [num(x(day)) for day in range(last_day + 1)]
+def _last_day(cycles: Sequence[Cycle], forecast_day: float | None) -> int:
+    """The longest cycle's, or the forecast's if later; day 14 at least."""
+    cycle_days = ((c.end_date - c.injection_date).days for c in cycles)
+    return max([14, *cycle_days, round(forecast_day or 0)])
 
-    # relief_y written out, as it runs for every point
-    y_at_zero, units_per_percent = y(0), (bottom - top) / (OVERLAY_HIGH - OVERLAY_LOW)
+
+def _earlier_and_current(cycles: Sequence[Cycle]) -> tuple[list[Cycle], Mapping[int, float]]:
+    """The earlier cycles with a line to draw, and the ongoing cycle's relief by day."""
+    ongoing = cycles[-1] if cycles and cycles[-1].ongoing else None
+    earlier = [c for c in cycles if c is not ongoing and c.smoothed]
+    return earlier, ongoing.smoothed if ongoing else {}
+
+
+def _clipped(cycles: Sequence[Cycle], days: Sequence[OverlayDay]) -> bool:
+    """Whether some value lies below the drawing."""
+    values = (value for cycle in cycles for value in cycle.smoothed.values())
+    return any(value < OVERLAY_LOW for value in (*values, *(day.p25 for day in days)))
+
+
+def _relief_y(y: Scale, value: float) -> float:
+    """Where a relief % is drawn: on the lower edge, when below the drawing."""
+    return y(max(value, OVERLAY_LOW))
+
+
+def _relief_lines(x: Scale, y: Scale) -> Callable[[Mapping[int, float]], str]:
+    """Draws lines of relief % by day since injection (the days of x), broken at days without
+    a value. Five years hold some 2,000 points: each day's x is written once, not once per
+    line, and _relief_y is written out, as it runs for every point."""
+    xs = [num(x(day)) for day in range(int(x.high) + 1)]
+    y_at_zero, units_per_percent = y(0), (y.start - y.end) / (y.high - y.low)
 
     def line(values: Mapping[int, float]) -> str:
         coordinates, previous = [], None
@@ -539,75 +543,49 @@ def overlay(
             previous = day
         return _polyline(coordinates)
 
+    return line
+
+
+def _band(days: Sequence[OverlayDay], x: Scale, y: Scale) -> str:
+    """The middle half of the cycles, 25th to 75th percentile, over the days of x."""
     by_day = {day.day: day for day in days}
-    band = [
-        (x(d), relief_y(by_day[d].p25), relief_y(by_day[d].p75)) if d in by_day else None
-        for d in range(last_day + 1)
-    ]
-    ongoing = cycles[-1] if cycles and cycles[-1].ongoing else None
-    current = ongoing.smoothed if ongoing else {}
-    current_day = max(current, default=None)
-    forecast = None
-    if forecast_day is not None:
-        at = x(forecast_day)
-        label_on_right = at < (left + right) / 2  # the label goes where there is more room
-        forecast = VerticalMark(
-            x=round(at, 1),
-            label=f"Usually wears off: day {whole(forecast_day)}",
-            label_x=round(at + 5 if label_on_right else at - 5, 1),
-            anchor="start" if label_on_right else "end",
-        )
-    return OverlayChart(
-        width=WIDTH,
-        height=bottom + 44.0,
-        left=left,
-        right=right,
-        top=top,
-        bottom=bottom,
-        last_day=last_day,
-        band=area_path(band),
-        median=line({d.day: d.median for d in days}),
-        earlier=tuple(
-            CycleLine(
-                f"Cycle {c.index}, from {short_date(c.injection_date)}",
-                line(c.smoothed),
-            )
-            for c in cycles
-            if c is not ongoing and c.smoothed
-        ),
-        current=line(current),
-        current_day=current_day,
-        current_end=None
-        if current_day is None
-        else (round(x(current_day), 1), round(relief_y(current[current_day]), 1)),
-        zero_y=round(y(0), 1),
-        threshold=threshold,
-        threshold_y=round(y(threshold), 1),
-        forecast_day=forecast_day,
-        forecast=forecast,
-        x_ticks=tuple(day_ticks(last_day, x)),
-        y_ticks=tuple(
-            Tick(round(y(value), 1), f"{value} %".replace("-", "−"))
-            for value in range(-50, 101, 50)
-            if value != threshold  # the threshold has a label of its own
-        ),
-        rows=tuple(
-            OverlayRow(
-                day=d.day,
-                median=percent(d.median),
-                middle_half=f"{percent(d.p25)} to {percent(d.p75)}",
-                cycle_count=d.cycle_count,
-                current="" if d.day not in current else percent(current[d.day]),
-            )
-            for d in days
-            if d.day % 7 == 0  # a row a week keeps the table short; the chart has every day
-        ),
-        clipped=clipped,
+    return area_path(
+        [
+            (x(d), _relief_y(y, by_day[d].p25), _relief_y(y, by_day[d].p75))
+            if d in by_day
+            else None
+            for d in range(int(x.high) + 1)
+        ]
     )
 
 
-def percent(value: float) -> str:
-    return f"{whole(value)}".replace("-", "−")
+def _line_end(values: Mapping[int, float], x: Scale, y: Scale) -> tuple[float, float] | None:
+    """Where a line of relief % ends: on its last day."""
+    if not values:
+        return None
+    day = max(values)
+    return round(x(day), 1), round(_relief_y(y, values[day]), 1)
+
+
+def _forecast(x: Scale, day: float, label: str) -> VerticalMark:
+    """A vertical line on the day, labelled on the side with more room."""
+    at = x(day)
+    label_on_right = at < (x.start + x.end) / 2
+    return VerticalMark(
+        x=round(at, 1),
+        label=label,
+        label_x=round(at + 5 if label_on_right else at - 5, 1),
+        anchor="start" if label_on_right else "end",
+    )
+
+
+def _relief_ticks(y: Scale, threshold: float) -> tuple[Tick, ...]:
+    """Every 50 %, but at the threshold, which has a label of its own."""
+    return tuple(
+        Tick(round(y(value), 1), f"{value} %".replace("-", "−"))
+        for value in range(-50, 101, 50)
+        if value != threshold
+    )
 
 
 def day_ticks(last_day: int, x: Scale) -> list[Tick]:
@@ -618,9 +596,3 @@ def day_ticks(last_day: int, x: Scale) -> list[Tick]:
     return [
         Tick(round(x(day), 1), str(day), round(x(day), 1)) for day in range(0, last_day + 1, step)
     ]
-
-
-# The per-cycle table.
-
-
-# The whole page, from plain records.

@@ -1,18 +1,28 @@
 """What the Relief page shows (and the clinician's report and summary, which draw the same
-charts and table): built from plain records, computed with relief.py, drawn with charts.py.
+charts and table): built from plain records, computed with relief.py, drawn with charts.py,
+worded here: the charts' labels, the tables under them and the figures in the cycle table.
 Pure: no Django."""
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from tracker import relief
 from tracker.catalog import format_units
-from tracker.charts import Event, OverlayChart, TimelineChart, fixed, overlay, percent, timeline
-from tracker.dates import short_date
+from tracker.charts import (
+    Event,
+    EventRow,
+    OverlayChart,
+    OverlayRow,
+    TimelineChart,
+    WeekRow,
+    overlay,
+    timeline,
+)
+from tracker.dates import long_date, short_date
 from tracker.diary import Diary, Dose, ReactionRecord
-from tracker.relief import Cycle
+from tracker.relief import Cycle, OverlayDay
 
 RANGES = {"30": 30, "90": 90, "365": 365, "all": None}
 
@@ -59,6 +69,21 @@ class CycleRow:
 
 
 DASH = "—"
+
+
+def whole(value: float) -> int:
+    """Rounded half away from zero, as the templates' floatformat does: 72.5 -> 73."""
+    return int(fixed(value, 0))
+
+
+def fixed(value: float, places: int) -> str:
+    """The number with `places` decimals, rounded as floatformat does (from its repr, half
+    away from zero): fixed(8.05, 1) -> "8.1", where f"{8.05:.1f}" gives "8.0"."""
+    return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP))
+
+
+def percent(value: float) -> str:
+    return f"{whole(value)}".replace("-", "−")
 
 
 def _day(value: int | None) -> str:
@@ -153,7 +178,7 @@ def relief_page(
         for cycle in cycles
     }
 
-    chart = timeline(
+    chart = timeline_chart(
         start,
         today,
         logs,
@@ -166,11 +191,8 @@ def relief_page(
     return ReliefPage(
         range=choice,
         timeline=chart,
-        overlay=overlay(
-            cycles,
-            relief.overlay(cycles),
-            relief.forecast_wearing_off_day(cycles, settings),
-            settings.threshold,
+        overlay=overlay_chart(
+            cycles, relief.forecast_wearing_off_day(cycles, settings), settings.threshold
         )
         if any(cycle.smoothed for cycle in cycles)
         else None,
@@ -184,3 +206,110 @@ def relief_page(
 
 def reaction_events(reactions: Iterable[ReactionRecord]) -> list[Event]:
     return [Event(r.onset, f"{r.label} ({r.severity})", urgent=r.urgent) for r in reactions]
+
+
+def timeline_chart(
+    start: date,
+    end: date,
+    logs: Sequence[tuple[date, float, str]],
+    smoothed: Mapping[date, float],
+    injections: Sequence[Event],
+    reactions: Sequence[Event],
+) -> TimelineChart:
+    """charts.timeline, with the page's words: the tables under it and the read-out of a day."""
+    logs = [log for log in logs if start <= log[0] <= end]
+    texts = event_texts(
+        [injection for injection in injections if start <= injection.date <= end],
+        [reaction for reaction in reactions if start <= reaction.date <= end],
+    )
+    weeks, events = week_rows(start, end, logs), event_rows(texts)
+    readout = readout_days(start, logs, texts)
+    return timeline(start, end, logs, smoothed, injections, reactions, weeks, events, readout)
+
+
+def event_texts(injections: Iterable[Event], reactions: Iterable[Event]) -> dict[date, list[str]]:
+    """What the timeline's table and read-out say of each day's injections and reactions."""
+    texts: dict[date, list[str]] = {}
+    for injection in injections:
+        texts.setdefault(injection.date, []).append(f"Injection: {injection.label}")
+    for reaction in reactions:
+        text = f"Urgent: {reaction.label}" if reaction.urgent else reaction.label
+        texts.setdefault(reaction.date, []).append(text)
+    return texts
+
+
+def event_rows(texts: Mapping[date, list[str]]) -> tuple[EventRow, ...]:
+    """Newest first."""
+    days = sorted(texts, reverse=True)
+    return tuple(EventRow(long_date(day), text) for day in days for text in texts[day])
+
+
+def week_rows(
+    start: date, end: date, logs: Iterable[tuple[date, float, str]]
+) -> tuple[WeekRow, ...]:
+    """The scores from start to end laid out like a calendar, a week to a row, newest first."""
+    severities = {day: severity for day, severity, _ in logs}
+    first_monday = start - timedelta(days=start.weekday())
+    weeks = []
+    for monday_ordinal in range(first_monday.toordinal(), end.toordinal() + 1, 7):
+        days = [date.fromordinal(monday_ordinal + n) for n in range(7)]
+        scores = tuple(
+            "" if not start <= day <= end or day not in severities else str(_score(severities[day]))
+            for day in days
+        )
+        weeks.append(WeekRow(short_date(days[0]), scores))
+    return tuple(reversed(weeks))
+
+
+def readout_days(
+    start: date, logs: Sequence[tuple[date, float, str]], texts: Mapping[date, list[str]]
+) -> list[list]:
+    """What relief.js shows of a day read off the timeline, for each day with a score or an
+    event, oldest first: [days since start, score or null, note, events]."""
+    severities = {day: severity for day, severity, _ in logs}
+    notes = {day: note for day, _, note in logs if note}
+    return [
+        [
+            (day - start).days,
+            _score(severities.get(day)),
+            notes.get(day, ""),
+            "; ".join(texts.get(day, [])),
+        ]
+        for day in sorted({*severities, *texts})
+    ]
+
+
+def _score(severity: float | None) -> float | None:
+    if severity is None:
+        return None
+    return int(severity) if severity == int(severity) else severity
+
+
+def overlay_chart(
+    cycles: Sequence[Cycle], forecast_day: float | None, threshold: float
+) -> OverlayChart:
+    """charts.overlay, with the page's words: the lines' labels and the table under it."""
+    days = relief.overlay(cycles)
+    labels = {c.index: f"Cycle {c.index}, from {short_date(c.injection_date)}" for c in cycles}
+    forecast = "" if forecast_day is None else f"Usually wears off: day {whole(forecast_day)}"
+    current = cycles[-1].smoothed if cycles and cycles[-1].ongoing else {}
+    rows = overlay_rows(days, current)
+    return overlay(cycles, days, forecast_day, threshold, labels, forecast, rows)
+
+
+def overlay_rows(
+    days: Sequence[OverlayDay], current: Mapping[int, float]
+) -> tuple[OverlayRow, ...]:
+    """A row a week keeps the table short; the chart has every day. `current`: the ongoing
+    cycle's relief by day, {} without one."""
+    return tuple(
+        OverlayRow(
+            day=d.day,
+            median=percent(d.median),
+            middle_half=f"{percent(d.p25)} to {percent(d.p75)}",
+            cycle_count=d.cycle_count,
+            current="" if d.day not in current else percent(current[d.day]),
+        )
+        for d in days
+        if d.day % 7 == 0
+    )
