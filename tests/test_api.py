@@ -274,7 +274,7 @@ def test_a_malformed_or_impossible_date_is_a_400_on_every_method(patient_client,
 def test_a_log_for_tomorrow_is_refused(patient_client, frozen_now):
     response = patient_client.put(log_url(TOMORROW), {"severity": 2}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"date": ["This date is in the future."]}
+    assert response.json() == {"date": ["Enter a date from 1 January 1990 to today."]}
 
 
 def test_today_is_the_patients_day_in_their_own_time_zone(patient_client, patient, frozen_now):
@@ -394,20 +394,35 @@ def test_an_id_of_another_patients_injection_is_refused_without_detail(
 
 
 @pytest.mark.parametrize(
-    "product, total, ok",
+    "product, total, confirmed, ok",
     [
-        ("botox", "0", False),
-        ("botox", "-5", False),
-        ("botox", "2001", False),
-        ("botox", "2000", True),
-        ("myobloc", "3000", True),
-        ("myobloc", "25001", False),
+        ("botox", "0", False, False),
+        ("botox", "-5", False, False),
+        ("botox", "400", False, True),  # the label's maximum for one session
+        ("botox", "400.1", False, False),  # above it: saved only when confirmed
+        ("botox", "400.1", True, True),
+        ("botox", "1200", True, True),  # the hard stop, three times the label's maximum
+        ("botox", "1200.1", True, False),  # above it: refused as a likely typo
+        ("botox", "2000", True, False),  # a 10x slip of a 200 U dose
+        ("xeomin", "401", False, False),
+        ("daxxify", "250", False, True),
+        ("daxxify", "251", False, False),
+        ("daxxify", "751", True, False),
+        ("dysport", "1500", False, True),
+        ("dysport", "1501", False, False),
+        ("dysport", "4500", True, True),
+        ("dysport", "4501", True, False),
+        ("myobloc", "5000", False, True),
+        ("myobloc", "5001", False, False),
+        ("myobloc", "15000", True, True),
+        ("myobloc", "15001", True, False),
     ],
 )
-def test_total_units_must_be_positive_and_within_the_products_maximum(
-    patient_client, frozen_now, product, total, ok
+def test_total_units_must_be_positive_and_within_the_products_stops(
+    patient_client, frozen_now, product, total, confirmed, ok
 ):
     body = shot_body(product=product, total_units=total, sites=[])
+    body["dose_confirmed"] = confirmed
     response = patient_client.post(INJECTIONS, body, format="json")
     assert response.status_code == (201 if ok else 400)
     if not ok:

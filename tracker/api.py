@@ -32,7 +32,7 @@ from tracker.models import (
     PushSubscription,
     Reaction,
     relief_settings,
-    validate_not_future,
+    validate_diary_date,
 )
 from tracker.serializers import (
     ID_IN_USE,
@@ -176,7 +176,7 @@ class LogViewSet(
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         day = api_day(self.kwargs["date"])
         try:
-            validate_not_future(self.patient, day)
+            validate_diary_date(self.patient, day)
         except DjangoValidationError as exc:
             raise ValidationError(as_serializer_error(exc)) from None
         serializer = self.get_serializer(data=request.data)

@@ -7,22 +7,31 @@ labels may.
 from dataclasses import dataclass
 from decimal import Decimal
 
+HARD_STOP_FACTOR = 3
+
 
 @dataclass(frozen=True)
 class Product:
     code: str
     label: str
     generic: str
-    max_units: Decimal  # above this a session's total is refused as a likely typo
+    # The label's maximum for one adult session: above it (the soft stop) the dose is saved only
+    # once confirmed; at three times it (the hard stop) it is refused as a likely typo
+    # (docs/clinical-rules.md, "Dose limits"). The same limits hold for a single site.
+    label_max_units: Decimal
+
+    @property
+    def hard_stop_units(self) -> Decimal:
+        return self.label_max_units * HARD_STOP_FACTOR
 
 
 # Units are product-specific and never interchangeable; type B doses run ~20x higher.
 PRODUCTS = [
-    Product("botox", "Botox", "onabotulinumtoxinA", Decimal(2000)),
-    Product("dysport", "Dysport", "abobotulinumtoxinA", Decimal(2000)),
-    Product("xeomin", "Xeomin", "incobotulinumtoxinA", Decimal(2000)),
-    Product("daxxify", "Daxxify", "daxibotulinumtoxinA", Decimal(2000)),
-    Product("myobloc", "Myobloc / NeuroBloc", "rimabotulinumtoxinB", Decimal(25000)),
+    Product("botox", "Botox", "onabotulinumtoxinA", Decimal(400)),
+    Product("dysport", "Dysport", "abobotulinumtoxinA", Decimal(1500)),
+    Product("xeomin", "Xeomin", "incobotulinumtoxinA", Decimal(400)),
+    Product("daxxify", "Daxxify", "daxibotulinumtoxinA", Decimal(250)),
+    Product("myobloc", "Myobloc / NeuroBloc", "rimabotulinumtoxinB", Decimal(5000)),
 ]
 PRODUCT_BY_CODE = {product.code: product for product in PRODUCTS}
 PRODUCT_CHOICES = [(p.code, p.label) for p in PRODUCTS]
@@ -33,9 +42,22 @@ CONDITION_CHOICES = [
     ("hemifacial_spasm", "Hemifacial spasm"),
     ("spasmodic_dysphonia", "Spasmodic dysphonia"),
     ("limb_spasticity", "Limb spasticity"),
+    ("hyperhidrosis", "Excessive sweating (hyperhidrosis)"),
+    ("tics", "Tics"),
+    ("neck_back_spasm", "Neck or back spasm"),
     ("other", "Other"),
 ]
 CONDITION_LABELS = dict(CONDITION_CHOICES)
+
+# Limb spasticity has many causes, and clinicians compare like with like.
+SPASTICITY_CAUSE_CHOICES = [
+    ("stroke", "Stroke"),
+    ("multiple_sclerosis", "Multiple sclerosis"),
+    ("cerebral_palsy", "Cerebral palsy"),
+    ("brain_injury", "Brain injury"),
+    ("spinal_cord_injury", "Spinal cord injury"),
+    ("other", "Another cause"),
+]
 
 MUSCLES_BY_CONDITION = {
     "cervical_dystonia": [
@@ -74,6 +96,25 @@ MUSCLES_BY_CONDITION = {
         ("soleus", "Soleus"),
         ("tibialis_posterior", "Tibialis posterior"),
     ],
+    # Injected into the skin of these areas, not a muscle.
+    "hyperhidrosis": [
+        ("axillae", "Underarms (axillae)"),
+        ("palms", "Palms"),
+        ("soles", "Soles"),
+    ],
+    "tics": [
+        ("orbicularis_oculi", "Orbicularis oculi"),
+        ("frontalis", "Frontalis"),
+        ("sternocleidomastoid", "Sternocleidomastoid"),
+        ("trapezius", "Trapezius"),
+    ],
+    "neck_back_spasm": [
+        ("trapezius", "Trapezius"),
+        ("levator_scapulae", "Levator scapulae"),
+        ("splenius_capitis", "Splenius capitis"),
+        ("paraspinals", "Paraspinal muscles"),
+        ("quadratus_lumborum", "Quadratus lumborum"),
+    ],
     "other": [("other", "Other muscle")],
 }
 MUSCLE_CHOICES = list(
@@ -90,16 +131,33 @@ GUIDANCE_CHOICES = [
 ]
 SEVERITY_CHOICES = [("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")]
 
-# Signs of distant spread of toxin or of infection: the patient is told to get help now.
-RED_FLAG_REACTIONS = [
+# Red flags, in two tiers (docs/clinical-rules.md, "Red flags"): signs of distant spread of toxin,
+# of a severe allergic reaction or of infection. The patient's card names the tier first.
+GET_HELP_NOW = "now"
+CONTACT_CLINIC_TODAY = "today"
+RED_FLAG_TIER_LABELS = {
+    GET_HELP_NOW: "Get help now",
+    CONTACT_CLINIC_TODAY: "Contact your clinic today",
+}
+
+GET_HELP_NOW_REACTIONS = [
     ("breathing", "Difficulty breathing"),
+    ("cannot_swallow", "Cannot swallow food, drink or saliva, or choking"),
+    (
+        "allergic",
+        "Signs of a severe allergic reaction: swelling of the face, lips, tongue or throat, "
+        "hives spreading over the body, wheezing, feeling faint",
+    ),
+]
+CONTACT_CLINIC_REACTIONS = [
     ("swallowing_speaking_worse", "Swallowing or speaking is newly hard or getting worse"),
     ("generalised_weakness", "Weakness all over the body"),
     ("vision", "Double or blurred vision"),
     ("eyelid_droop_distant", "Drooping eyelids (away from where you were injected)"),
     ("bladder", "Loss of bladder control"),
-    ("infection", "Fever of 38 °C or more, spreading redness or discharge at a site"),
+    ("infection", "Fever of 38 °C or more, spreading redness, warmth or discharge at a site"),
 ]
+RED_FLAG_REACTIONS = GET_HELP_NOW_REACTIONS + CONTACT_CLINIC_REACTIONS
 COMMON_REACTIONS = [
     ("site_pain", "Pain where injected"),
     ("site_redness", "Redness where injected"),
@@ -112,6 +170,7 @@ COMMON_REACTIONS = [
 ]
 _EYE_REACTIONS = [
     ("ptosis", "Drooping eyelid (treated eye)"),
+    ("double_vision_local", "Double vision (after injections around the eye)"),
     ("dry_eye", "Dry eye"),
     ("watery_eye", "Watery eye"),
     ("light_sensitivity", "Sensitivity to light"),
@@ -119,7 +178,7 @@ _EYE_REACTIONS = [
 ]
 CONDITION_REACTIONS = {
     "cervical_dystonia": [
-        ("swallowing_mild", "Mild difficulty swallowing"),
+        ("swallowing_mild", "Difficulty swallowing"),
         ("neck_weakness", "Neck weakness or head drop"),
         ("neck_pain", "Neck pain"),
         ("dry_mouth", "Dry mouth"),
@@ -135,6 +194,12 @@ CONDITION_REACTIONS = {
         ("limb_weakness", "Weakness of the injected limb"),
         ("falls", "Falls"),
     ],
+    "hyperhidrosis": [
+        ("compensatory_sweating", "More sweating elsewhere on the body"),
+        ("hand_weakness", "Hand weakness (after palm injections)"),
+    ],
+    "tics": [("local_weakness", "Weakness near where injected")],
+    "neck_back_spasm": [("local_weakness", "Weakness near where injected")],
     "other": [],
 }
 REACTION_CHOICES = list(
@@ -145,7 +210,27 @@ REACTION_CHOICES = list(
     }.items()
 )
 REACTION_LABELS = dict(REACTION_CHOICES)
-RED_FLAG_CODES = frozenset(code for code, _ in RED_FLAG_REACTIONS)
+GET_HELP_NOW_CODES = frozenset(code for code, _ in GET_HELP_NOW_REACTIONS)
+CONTACT_CLINIC_CODES = frozenset(code for code, _ in CONTACT_CLINIC_REACTIONS)
+RED_FLAG_CODES = GET_HELP_NOW_CODES | CONTACT_CLINIC_CODES
+# Expected, and mild in most patients, after these injections; a red flag when rated severe:
+# swallowing, choking, breathing or voice reactions, and the eye-area's local effects.
+RED_FLAG_WHEN_SEVERE_CODES = frozenset(
+    {"swallowing_mild", "voice_change", "breathy_voice", "choking_liquids"}
+    | {"ptosis", "double_vision_local"}
+)
+
+
+def red_flag_tier(kind: str, severity: str) -> str | None:
+    """GET_HELP_NOW, CONTACT_CLINIC_TODAY, or None when the reaction is not a red flag."""
+    if kind in GET_HELP_NOW_CODES:
+        return GET_HELP_NOW
+    if kind in CONTACT_CLINIC_CODES:
+        return CONTACT_CLINIC_TODAY
+    if kind in RED_FLAG_WHEN_SEVERE_CODES and severity == "severe":
+        return CONTACT_CLINIC_TODAY
+    return None
+
 
 PENN_SPASM_FREQUENCY_CHOICES = [
     (0, "No spasms"),

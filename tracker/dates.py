@@ -7,6 +7,10 @@ from datetime import date, timedelta
 from django.http import Http404
 from rest_framework.exceptions import ValidationError
 
+# Botulinum toxin was first approved at the end of 1989: no diary date lies before this one.
+EARLIEST_DIARY_DATE = date(1990, 1, 1)
+DIARY_DATE_ERROR = "Enter a date from 1 January 1990 to today."
+
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 NOT_A_DAY = "Enter a real date as YYYY-MM-DD."
 

@@ -97,9 +97,13 @@ class ReactionRecord:
         return catalog.REACTION_LABELS.get(self.kind, self.kind)
 
     @property
+    def red_flag_tier(self) -> str | None:
+        return catalog.red_flag_tier(self.kind, self.severity)
+
+    @property
     def urgent(self) -> bool:
         """A red flag."""
-        return self.kind in catalog.RED_FLAG_CODES
+        return self.red_flag_tier is not None
 
     @property
     def pain_reliever_text(self) -> str:

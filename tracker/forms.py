@@ -192,24 +192,51 @@ class InjectionForm(forms.ModelForm):
         widget=ButtonRadioSelect(columns=2),
     )
 
+    dose_confirmed = forms.BooleanField(
+        label="I checked this dose on the treatment record: it is right.",
+        required=False,
+    )
+
     class Meta:
         model = Injection
-        fields = ["date", "product", "total_units", "guidance", "injector", "notes"]
+        fields = [
+            "date",
+            "product",
+            "total_units",
+            "dose_confirmed",
+            "guidance",
+            "injector",
+            "notes",
+        ]
         labels = {"injector": "Who injected (optional)", "notes": "Notes (optional)"}
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
-    def check_units(self, site_units: list[Decimal]) -> None:
-        """Check the total against the sites; with no total given, it is their sum."""
+    def check_units(self, sites: "BaseSiteFormSet") -> bool:
+        """Whether the units are right: the total and each site within the product's limits
+        (above the label's maximum only when confirmed), and the total the sum of the sites
+        (with no total given, it is their sum). Each error goes on its own field."""
+        site_units = sites.site_units()
         total = self.cleaned_data.get("total_units")
         if total is None:
             if not site_units:
                 self.add_error("total_units", "Enter the total units, or the units per muscle.")
-                return
+                return False
             total = sum(site_units, Decimal(0))
             self.instance.total_units = total
         product = self.cleaned_data.get("product", "")
-        for error in unit_errors(product, total) + site_total_errors(total, site_units):
+        confirmed = self.cleaned_data.get("dose_confirmed", False)
+        for error in unit_errors(product, total, confirmed) + site_total_errors(total, site_units):
             self.add_error("total_units", error)
+        for site in sites.kept_forms():
+            for error in unit_errors(product, site.cleaned_data["units"], confirmed):
+                site.add_error("units", error)
+        return not self.errors and not any(site.errors for site in sites.forms)
+
+    @property
+    def asks_dose_confirmation(self) -> bool:
+        """Shows the "I checked the dose" box: once a dose was found above the label's maximum,
+        or when it was ticked."""
+        return bool(self["dose_confirmed"].value()) or bool(self.errors.get("total_units"))
 
 
 class InjectionSiteForm(forms.ModelForm):
@@ -236,12 +263,12 @@ class InjectionSiteForm(forms.ModelForm):
 
 
 class BaseSiteFormSet(forms.BaseInlineFormSet):
+    def kept_forms(self) -> list[forms.Form]:
+        """The filled-in sites, less those to remove."""
+        return [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+
     def site_units(self) -> list[Decimal]:
-        return [
-            form.cleaned_data["units"]
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
+        return [form.cleaned_data["units"] for form in self.kept_forms()]
 
 
 SiteFormSet = forms.inlineformset_factory(

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from tracker import catalog, relief
 from tracker.catalog import format_units
+from tracker.dates import DIARY_DATE_ERROR, EARLIEST_DIARY_DATE
 
 
 class User(AbstractUser):
@@ -120,6 +121,13 @@ class Patient(models.Model):
     reminder_time = models.TimeField(null=True, blank=True)
     reminder_email = models.BooleanField(default=True)
     last_reminded_on = models.DateField(null=True, blank=True)
+    # The numbers on the urgent card: the emergency number of the patient's country unless
+    # they chose another, and their clinic's phone (docs/clinical-rules.md, "Red flags").
+    emergency_number = models.CharField(max_length=20, blank=True)
+    clinic_phone = models.CharField(max_length=30, blank=True)
+    spasticity_cause = models.CharField(
+        max_length=24, blank=True, choices=catalog.SPASTICITY_CAUSE_CHOICES
+    )
 
     objects = PatientQuerySet.as_manager()
 
@@ -198,9 +206,15 @@ class PatientCondition(models.Model):
         return self.get_condition_display()
 
 
-def validate_not_future(patient: Patient, day: date, field: str = "date") -> None:
-    if day and day > patient.today():
-        raise ValidationError({field: "This date is in the future."})
+def validate_diary_date(patient: Patient, day: date, field: str = "date") -> None:
+    """Every date a diary holds lies from EARLIEST_DIARY_DATE to the patient's today
+    (docs/clinical-rules.md, "Dates a diary may hold")."""
+    if day and not EARLIEST_DIARY_DATE <= day <= patient.today():
+        raise ValidationError({field: DIARY_DATE_ERROR})
+
+
+def on_or_after_earliest(field: str) -> Q:
+    return Q(**{f"{field}__gte": EARLIEST_DIARY_DATE})
 
 
 class DiaryRecord(models.Model):
@@ -290,6 +304,7 @@ class DailyLog(DiaryRecord):
             models.CheckConstraint(
                 condition=Q(severity__gte=0, severity__lte=10), name="severity_0_to_10"
             ),
+            models.CheckConstraint(condition=on_or_after_earliest("date"), name="log_date_bound"),
             models.CheckConstraint(
                 condition=Q(pain__isnull=True) | Q(pain__gte=0, pain__lte=10), name="pain_0_to_10"
             ),
@@ -304,7 +319,7 @@ class DailyLog(DiaryRecord):
         return f"{self.date}: {self.severity}/10"
 
     def clean(self) -> None:
-        validate_not_future(self.patient, self.date)
+        validate_diary_date(self.patient, self.date)
 
 
 class Injection(DiaryRecord):
@@ -322,12 +337,17 @@ class Injection(DiaryRecord):
     entered_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Above the product's label maximum, the person who entered the dose confirmed it.
+    dose_confirmed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-date", "-created_at"]
         indexes = [models.Index(fields=["patient", "date"])]
         constraints = [
-            models.CheckConstraint(condition=Q(total_units__gt=0), name="total_units_positive")
+            models.CheckConstraint(condition=Q(total_units__gt=0), name="total_units_positive"),
+            models.CheckConstraint(
+                condition=on_or_after_earliest("date"), name="injection_date_bound"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -342,22 +362,38 @@ class Injection(DiaryRecord):
         return catalog.PRODUCT_BY_CODE[self.product]
 
     def clean(self) -> None:
-        validate_not_future(self.patient, self.date)
-        errors = unit_errors(self.product, self.total_units)
+        validate_diary_date(self.patient, self.date)
+        errors = unit_errors(self.product, self.total_units, self.dose_confirmed)
         if errors:
             raise ValidationError({"total_units": errors})
 
 
-def unit_errors(product: str, units: Decimal | None) -> list[str]:
-    """What is wrong with a number of units of this product, if anything."""
+DOSE_NOT_CONFIRMED = "dose_not_confirmed"
+
+
+def unit_errors(product: str, units: Decimal | None, confirmed: bool = False) -> list[str]:
+    """What is wrong with a number of units of this product (a session's total or one site's),
+    if anything: above the label's maximum it must be confirmed, above three times that it is
+    refused as a likely typo (docs/clinical-rules.md, "Dose limits")."""
     if units is None:
         return []
     if units <= 0:
         return ["Units must be more than 0."]
     known = catalog.PRODUCT_BY_CODE.get(product)
-    if known and units > known.max_units:
+    if known is None:
+        return []
+    said = f"{format_units(units)} units of {known.label}"
+    if units > known.hard_stop_units:
         return [
-            f"{units:g} units of {known.label} is more than {known.max_units:,} – please check."
+            f"{said} is more than three times its label's maximum for one session "
+            f"({format_units(known.label_max_units)} units): this looks like a typo. "
+            "Check the number on the treatment record."
+        ]
+    if units > known.label_max_units and not confirmed:
+        return [
+            f"{said} is more than its label's maximum for one session "
+            f"({format_units(known.label_max_units)} units). Check the number on the treatment "
+            "record; if it is right, confirm the dose and save again."
         ]
     return []
 
@@ -389,12 +425,26 @@ class InjectionSite(models.Model):
         return f"{self.get_muscle_display()} ({self.get_side_display()}) {units} units"
 
 
+RED_FLAG = Q(kind__in=catalog.RED_FLAG_CODES) | Q(
+    kind__in=catalog.RED_FLAG_WHEN_SEVERE_CODES, severity="severe"
+)
+
+
 class ReactionQuerySet(models.QuerySet):
     def red_flags(self) -> "ReactionQuerySet":
-        return self.filter(kind__in=catalog.RED_FLAG_CODES)
+        """As catalog.red_flag_tier says, in one query."""
+        return self.filter(RED_FLAG)
+
+    def not_red_flags(self) -> "ReactionQuerySet":
+        return self.exclude(RED_FLAG)
 
     def open(self) -> "ReactionQuerySet":
         return self.filter(resolved_date__isnull=True)
+
+    def unhandled(self) -> "ReactionQuerySet":
+        """Not yet marked handled by a clinician: a red flag stays on top of the clinic's list
+        until then, whether or not the patient has said it is over."""
+        return self.filter(handled_at__isnull=True)
 
 
 class Reaction(DiaryRecord):
@@ -410,6 +460,13 @@ class Reaction(DiaryRecord):
     pain_reliever = models.CharField(max_length=120, blank=True)
     pain_reliever_dose = models.CharField(max_length=60, blank=True)
     note = models.TextField(blank=True, max_length=2000)
+    # A clinician's "we have seen this" on a red flag: who, when, and an optional note. The
+    # patient's resolved date is theirs; handled is the clinic's; neither replaces the other.
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_note = models.CharField(max_length=500, blank=True)
 
     objects = ReactionQuerySet.as_manager()
 
@@ -421,20 +478,31 @@ class Reaction(DiaryRecord):
                 condition=Q(resolved_date__isnull=True)
                 | Q(resolved_date__gte=models.F("onset_date")),
                 name="resolved_not_before_onset",
-            )
+            ),
+            models.CheckConstraint(
+                condition=on_or_after_earliest("onset_date"), name="reaction_onset_bound"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.onset_date} {self.get_kind_display()}"
 
     @property
+    def red_flag_tier(self) -> str | None:
+        return catalog.red_flag_tier(self.kind, self.severity)
+
+    @property
     def is_red_flag(self) -> bool:
-        return self.kind in catalog.RED_FLAG_CODES
+        return self.red_flag_tier is not None
+
+    @property
+    def red_flag_tier_label(self) -> str:
+        return catalog.RED_FLAG_TIER_LABELS.get(self.red_flag_tier, "")
 
     def clean(self) -> None:
-        validate_not_future(self.patient, self.onset_date, "onset_date")
+        validate_diary_date(self.patient, self.onset_date, "onset_date")
         if self.resolved_date:
-            validate_not_future(self.patient, self.resolved_date, "resolved_date")
+            validate_diary_date(self.patient, self.resolved_date, "resolved_date")
             if self.onset_date and self.resolved_date < self.onset_date:
                 raise ValidationError({"resolved_date": "It can't end before it started."})
         if self.injection_id and self.injection.patient_id != self.patient_id:
@@ -462,13 +530,14 @@ class GlobalImpression(DiaryRecord):
                 fields=["injection", "timepoint"], name="one_pgic_per_cycle_timepoint"
             ),
             models.CheckConstraint(condition=Q(score__gte=1, score__lte=7), name="pgic_1_to_7"),
+            models.CheckConstraint(condition=on_or_after_earliest("date"), name="pgic_date_bound"),
         ]
 
     def __str__(self) -> str:
         return f"{self.date} PGIC {self.score}"
 
     def clean(self) -> None:
-        validate_not_future(self.patient, self.date)
+        validate_diary_date(self.patient, self.date)
         if self.injection_id and self.injection.patient_id != self.patient_id:
             raise ValidationError({"injection": "Choose one of your own injections."})
 

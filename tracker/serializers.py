@@ -127,12 +127,18 @@ class InjectionSerializer(ClientIdSerializer):
             "guidance",
             "injector",
             "notes",
+            "dose_confirmed",
             "entered_by_clinic",
             *RECORD_FIELDS,
         ]
         read_only_fields = RECORD_READ_ONLY
         extra_kwargs = {
             "total_units": {"required": False},
+            "dose_confirmed": {
+                "default": False,
+                "help_text": "true when a dose above the product's label maximum was checked "
+                "on the treatment record (docs/clinical-rules.md, Dose limits)",
+            },
             "guidance": {"default": ""},
             "injector": {"default": ""},
             "notes": {"default": ""},
@@ -154,8 +160,17 @@ class InjectionSerializer(ClientIdSerializer):
                     {"total_units": [self.fields["total_units"].error_messages["required"]]}
                 )
         product = self.current(attrs, "product")
+        if "dose_confirmed" not in attrs:
+            # A confirmation holds for the dose it was given with: a PATCH that changes the dose
+            # confirms again, one that leaves it alone keeps the stored answer.
+            changes_dose = "total_units" in attrs or sites is not None
+            kept = self.instance is not None and not changes_dose
+            attrs["dose_confirmed"] = kept and self.instance.dose_confirmed
+        confirmed = attrs["dose_confirmed"]
         errors = self.model_errors(attrs)
-        site_errors = [{"units": unit_errors(product, site["units"])} for site in sites or []]
+        site_errors = [
+            {"units": unit_errors(product, site["units"], confirmed)} for site in sites or []
+        ]
         if any(error["units"] for error in site_errors):
             errors["sites"] = [error if error["units"] else {} for error in site_errors]
         elif "total_units" not in errors:

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
-from tracker.dates import api_day
-from tracker.models import DiaryRecord, Patient, validate_not_future
+from tracker.dates import DIARY_DATE_ERROR, NOT_A_DAY, NotADay, api_day, parse_day
+from tracker.models import DiaryRecord, Patient, validate_diary_date
 from tracker.serializers import (
     ID_IN_USE,
     DailyLogSerializer,
@@ -121,13 +121,12 @@ def sync_item(patient: Patient, user, item: dict, records: StoredRecords) -> dic
     key = item_key(kind, item["key"])
     if kind == "log":
         try:
-            day = api_day(item["key"])
-            validate_not_future(patient, day)
-        except (ValidationError, DjangoValidationError):
-            return {
-                "status": 400,
-                "errors": {"key": ["Enter a past or present date as YYYY-MM-DD."]},
-            }
+            day = parse_day(item["key"])
+            validate_diary_date(patient, day)
+        except NotADay:
+            return {"status": 400, "errors": {"key": [NOT_A_DAY]}}
+        except DjangoValidationError:
+            return {"status": 400, "errors": {"key": [DIARY_DATE_ERROR]}}
         data = item["data"]
     else:
         if key is None:

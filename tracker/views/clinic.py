@@ -108,16 +108,15 @@ def clinic_injection_new(request: HttpRequest, patient: Patient) -> HttpResponse
         prefix="sites",
         form_kwargs={"suggested_muscles": catalog.muscles_for(patient.condition_codes)},
     )
-    if request.method == "POST" and form.is_valid() and sites.is_valid():
-        form.check_units(sites.site_units())
-        if not form.errors:
-            saved = save_injection(form, sites, patient, request.user)
-            messages.success(
-                request,
-                f"Saved the injection of {saved.date:%-d %b %Y} for {patient.display_name}. "
-                "It shows in their diary as entered by your clinic.",
-            )
-            return redirect("clinic")
+    valid = request.method == "POST" and form.is_valid() and sites.is_valid()
+    if valid and form.check_units(sites):
+        saved = save_injection(form, sites, patient, request.user)
+        messages.success(
+            request,
+            f"Saved the injection of {saved.date:%-d %b %Y} for {patient.display_name}. "
+            "It shows in their diary as entered by your clinic.",
+        )
+        return redirect("clinic")
     context = {"form": form, "sites": sites, "injection": None, "patient": patient}
     return render(request, "tracker/clinic_injection_form.html", context)
 

@@ -181,20 +181,15 @@ def injection_edit(request: HttpRequest, patient: Patient, pk=None) -> HttpRespo
     if injection is None and patient.injections.filter(pk=client_id).exists():
         # The same form sent twice (a retry after a lost answer): it is already saved.
         return redirect("injection_detail", pk=client_id)
-    if request.method == "POST" and form.is_valid() and sites.is_valid():
-        form.check_units(sites.site_units())
-        if not form.errors:
-            if (
-                injection is None
-                and client_id
-                and not Injection.objects.filter(pk=client_id).exists()
-            ):
-                form.instance.pk = client_id
-            saved = save_injection(form, sites, patient, request.user)
-            if injection:
-                messages.success(request, "Injection updated.")
-                return redirect("injection_detail", pk=saved.pk)
-            return redirect(reverse("injection_detail", args=[saved.pk]) + "?saved=1")
+    valid = request.method == "POST" and form.is_valid() and sites.is_valid()
+    if valid and form.check_units(sites):
+        if injection is None and client_id and not Injection.objects.filter(pk=client_id).exists():
+            form.instance.pk = client_id
+        saved = save_injection(form, sites, patient, request.user)
+        if injection:
+            messages.success(request, "Injection updated.")
+            return redirect("injection_detail", pk=saved.pk)
+        return redirect(reverse("injection_detail", args=[saved.pk]) + "?saved=1")
     context = {
         "form": form,
         "sites": sites,
