@@ -276,6 +276,10 @@ CLINICIAN_SESSION_IDLE = 15 * 60
 # The product's named thresholds for the per-cycle relief figures (docs/clinical-rules.md).
 RELIEF_THRESHOLD_PERCENT = env.float("RELIEF_THRESHOLD_PERCENT", default=25.0)
 
+# How long a deleted diary record is remembered, so that an offline phone's old copy of it is
+# refused rather than saved again: longer than any phone stays offline.
+TOMBSTONE_DAYS = env.int("RELIEF_TOMBSTONE_DAYS", default=365)
+
 # Daily reminders (manage.py send_reminders, from cron). Links in emails start with SITE_URL.
 # Web Push is on only when all three VAPID settings are set (manage.py make_vapid_keys).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

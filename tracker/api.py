@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.http import Http404
 from django.urls import path, re_path
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,6 +32,9 @@ from tracker.models import (
     Patient,
     PushSubscription,
     Reaction,
+    Tombstone,
+    follow_tombstone,
+    may_recreate,
     relief_settings,
     validate_diary_date,
 )
@@ -45,7 +49,7 @@ from tracker.serializers import (
     SyncResponseSerializer,
     SyncSerializer,
 )
-from tracker.sync import sync_items
+from tracker.sync import GONE, sync_items, uuid_key
 
 
 def date_range_filterset(model: type[DiaryRecord], field: str) -> type[filters.FilterSet]:
@@ -74,6 +78,8 @@ class DiaryViewSet(viewsets.GenericViewSet):
         # The patient's own diary: anyone without a Patient record (a clinician) gets 404.
         return get_patient_for_user(self.request.user)
 
+    tombstone_kind = ""  # how a deleted record of this viewset's kind is remembered
+
     def own(self, records: QuerySet) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):  # the schema is made with no user
             return records.none()
@@ -100,12 +106,38 @@ class DiaryViewSet(viewsets.GenericViewSet):
             body = {"detail": detail, "current": self.get_serializer(current).data}
         return Response(body, status=status.HTTP_409_CONFLICT)
 
+    def tombstone(self, key: str | None) -> Tombstone | None:
+        """This patient's record of having deleted `key`: never another patient's."""
+        if key is None:
+            return None
+        return self.patient.tombstones.filter(kind=self.tombstone_kind, key=key).first()
+
+    def lookup_key(self) -> str | None:
+        """The record named by the URL, as a tombstone names it; None if it names none."""
+        raise NotImplementedError
+
+
+class DestroyMixin(mixins.DestroyModelMixin):
+    """Deleting what is already deleted (by another phone, or a retry) is done: 204."""
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().destroy(request, *args, **kwargs)
+        except Http404:
+            if self.tombstone(self.lookup_key()) is None:
+                raise
+            return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def gone() -> Response:
+    return Response({"detail": GONE}, status=status.HTTP_410_GONE)
+
 
 class ClientIdViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
+    DestroyMixin,
     DiaryViewSet,
 ):
     lookup_value_regex = "[^/]+"  # a malformed id is answered 404 in JSON, not by the URL resolver
@@ -120,9 +152,14 @@ class ClientIdViewSet(
             return None
         return self.get_queryset().filter(pk=pk).first()
 
+    def lookup_key(self) -> str | None:
+        return uuid_key(self.kwargs.get("pk"))
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if (stored := self.retried_create(request.data)) is not None:
             return Response(self.get_serializer(stored).data)
+        if isinstance(request.data, dict) and self.tombstone(uuid_key(request.data.get("id"))):
+            return gone()  # an old create sent again after the record was deleted
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if conflict := self.conflict(serializer, None):
@@ -146,7 +183,12 @@ class ClientIdViewSet(
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():
-            instance = self.get_object()
+            try:
+                instance = self.get_object()
+            except Http404:
+                if self.tombstone(self.lookup_key()) is None:
+                    raise
+                return gone()
             serializer = self.get_serializer(
                 instance, data=request.data, partial=kwargs.get("partial", False)
             )
@@ -157,16 +199,18 @@ class ClientIdViewSet(
         return Response(serializer.data)
 
 
-class LogViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, DiaryViewSet
-):
+class LogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DestroyMixin, DiaryViewSet):
     serializer_class = DailyLogSerializer
     filterset_class = date_range_filterset(DailyLog, "date")
     lookup_field = "date"
     lookup_value_regex = "[^/]+"  # anything, so a bad date is answered 400 rather than 404
+    tombstone_kind = Tombstone.Kind.LOG
 
     def get_queryset(self) -> QuerySet[DailyLog]:
         return self.own(DailyLog.objects.all())
+
+    def lookup_key(self) -> str | None:
+        return api_day(self.kwargs["date"]).isoformat()
 
     def get_object(self) -> DailyLog:
         log = get_object_or_404(self.get_queryset(), date=api_day(self.kwargs["date"]))
@@ -190,9 +234,16 @@ class LogViewSet(
     @transaction.atomic
     def write_day(self, serializer: DailyLogSerializer, day: dt.date) -> Response:
         log = self.get_queryset().select_for_update().filter(date=day).first()
-        if conflict := self.conflict(serializer, log):
+        base_version = serializer.validated_data.get("base_version")
+        tombstone = None if log else self.tombstone(day.isoformat())
+        if not may_recreate(Tombstone.Kind.LOG, tombstone, base_version):
+            return gone()
+        if tombstone is None and (conflict := self.conflict(serializer, log)):
             return conflict
         serializer.instance = log
+        if log is None and tombstone is not None:  # the day logged again, after a deletion
+            serializer.instance = DailyLog(patient=self.patient, date=day)
+            follow_tombstone(serializer.instance, tombstone)
         serializer.save(patient=self.patient, date=day)
         return Response(
             serializer.data, status=status.HTTP_200_OK if log else status.HTTP_201_CREATED
@@ -202,6 +253,7 @@ class LogViewSet(
 class InjectionViewSet(ClientIdViewSet):
     serializer_class = InjectionSerializer
     queryset = Injection.objects.none()  # for the schema: ids are UUIDs
+    tombstone_kind = Tombstone.Kind.INJECTION
 
     def get_queryset(self) -> QuerySet[Injection]:
         return self.own(Injection.objects.select_related("entered_by").prefetch_related("sites"))
@@ -213,6 +265,7 @@ class InjectionViewSet(ClientIdViewSet):
 class ReactionViewSet(ClientIdViewSet):
     serializer_class = ReactionSerializer
     queryset = Reaction.objects.none()
+    tombstone_kind = Tombstone.Kind.REACTION
     filterset_class = ReactionFilter
 
     def get_queryset(self) -> QuerySet[Reaction]:
@@ -407,6 +460,9 @@ CONFLICT = {
 }
 
 
+DIARY_ROUTES = ("/api/v1/logs/", "/api/v1/injections/", "/api/v1/reactions/")
+
+
 def document_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular hook: the answers every route may give besides success, so that the
     schema documents them (and schemathesis can hold the API to it)."""
@@ -421,6 +477,8 @@ def document_error_responses(result: dict, generator, request, public) -> dict:
             }
             if method in {"put", "patch", "post"} and not route.startswith("/api/v1/sync/"):
                 errors["409"] = ("Changed elsewhere since `base_version`", CONFLICT)
+            if method in {"put", "patch", "post"} and route.startswith(DIARY_ROUTES):
+                errors["410"] = ("Deleted since: a deleted record is not saved again", DETAIL)
             if method in {"put", "patch", "post", "delete"}:
                 errors["429"] = ("Too many writes: try again after `Retry-After` seconds", DETAIL)
             responses = operation.setdefault("responses", {})

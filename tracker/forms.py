@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.db import transaction
 
-from tracker import catalog
+from tracker import catalog, emergency
 from tracker.models import (
     DailyLog,
     GlobalImpression,
@@ -30,16 +30,30 @@ class ButtonsMixin:
 
     template_name = "tracker/widgets/buttons.html"
 
-    def __init__(self, *args, columns: int = 0, urgent_first: bool = False, **kwargs):
+    def __init__(
+        self, *args, columns: int = 0, group_help: dict[str, str] | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.columns = columns
-        self.urgent_first = urgent_first
+        # A line under a group's label; a group whose label is a red-flag tier is drawn urgent.
+        self.group_help = group_help or {}
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        grouped = any(group for group, _, _ in context["widget"]["optgroups"])
+        optgroups = context["widget"]["optgroups"]
         context["widget"].update(
-            columns=self.columns, urgent_first=self.urgent_first, grouped=grouped
+            columns=self.columns,
+            grouped=any(group for group, _, _ in optgroups),
+            groups=[
+                {
+                    "label": group,
+                    "options": options,
+                    "index": index,
+                    "help": self.group_help.get(group, ""),
+                    "urgent": group in URGENT_GROUP_HELP,
+                }
+                for group, options, index in optgroups
+            ],
         )
         return context
 
@@ -335,7 +349,9 @@ class ReactionForm(forms.ModelForm):
         groups = reaction_groups(patient.condition_codes)
         if "kind" in self.fields:
             self.fields["kind"].choices = groups
-            self.fields["kind"].widget = ButtonRadioSelect(choices=groups, urgent_first=True)
+            self.fields["kind"].widget = ButtonRadioSelect(
+                choices=groups, group_help=reaction_group_help(groups)
+            )
         injections = patient.injections.order_by("-date")
         self.fields["injection"].queryset = injections
         self.fields["injection"].empty_label = "Not after an injection"
@@ -362,7 +378,9 @@ class ReactionChecklistForm(ReactionForm):
         super().__init__(*args, patient=patient, **kwargs)
         groups = reaction_groups(patient.condition_codes)
         self.fields["kinds"].choices = groups
-        self.fields["kinds"].widget = ButtonCheckboxSelect(choices=groups, urgent_first=True)
+        self.fields["kinds"].widget = ButtonCheckboxSelect(
+            choices=groups, group_help=reaction_group_help(groups)
+        )
 
     @transaction.atomic
     def save_all(self, client_id: uuid.UUID | None = None) -> list[Reaction]:
@@ -375,6 +393,8 @@ class ReactionChecklistForm(ReactionForm):
             reaction = Reaction.objects.filter(pk=pk).first()
             if reaction is not None and reaction.patient_id != template.patient.pk:
                 reaction, pk = None, uuid.uuid4()  # someone else's id: not this form's to use
+            if reaction is None and template.patient.tombstones.filter(key=str(pk)).exists():
+                continue  # sent again after this tick's reaction was deleted: it stays deleted
             if reaction is None:
                 reaction = Reaction(
                     **{f: getattr(template, f) for f in ReactionForm.Meta.fields if f != "kind"},
@@ -393,16 +413,45 @@ def reaction_id(client_id: uuid.UUID, index: int) -> uuid.UUID:
 
 
 def reaction_groups(conditions: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The checklist: red flags first, then the patient's condition, then the common ones."""
+    """The checklist: the two tiers of red flags first, then the patient's condition, then the
+    common ones (docs/clinical-rules.md, "Red flags")."""
     condition_label = (
         " and ".join(catalog.CONDITION_LABELS[c] for c in conditions) or "your condition"
     )
     groups = [
-        ("Get help now", catalog.RED_FLAG_REACTIONS),
+        (catalog.RED_FLAG_TIER_LABELS[catalog.GET_HELP_NOW], catalog.GET_HELP_NOW_REACTIONS),
+        (
+            catalog.RED_FLAG_TIER_LABELS[catalog.CONTACT_CLINIC_TODAY],
+            catalog.CONTACT_CLINIC_REACTIONS,
+        ),
         (f"Common with {condition_label}", catalog.reactions_for(conditions)),
         ("Common after any injection", catalog.COMMON_REACTIONS),
     ]
     return [(label, choices) for label, choices in groups if choices]
+
+
+URGENT_GROUP_HELP = {
+    catalog.RED_FLAG_TIER_LABELS[catalog.GET_HELP_NOW]: (
+        "If you have any of these, call the emergency number or go to the nearest emergency "
+        "department now. Then tell your clinic, and log it here."
+    ),
+    catalog.RED_FLAG_TIER_LABELS[catalog.CONTACT_CLINIC_TODAY]: (
+        "If you have any of these, call your clinic today. Then log it here."
+    ),
+}
+WHEN_SEVERE_HELP = "If one of these is severe, call your clinic today."
+
+
+def reaction_group_help(groups: list[tuple[str, list[tuple[str, str]]]]) -> dict[str, str]:
+    """The line under each group: what to do now for the red flags, and for a group holding
+    reactions that are red flags when severe (a condition's swallowing, voice or eye ones)."""
+    help_texts = {}
+    for label, choices in groups:
+        if label in URGENT_GROUP_HELP:
+            help_texts[label] = URGENT_GROUP_HELP[label]
+        elif any(code in catalog.RED_FLAG_WHEN_SEVERE_CODES for code, _ in choices):
+            help_texts[label] = WHEN_SEVERE_HELP
+    return help_texts
 
 
 class ShareCodeForm(forms.Form):
@@ -454,6 +503,58 @@ class ReminderForm(forms.ModelForm):
         email = self.instance.user.email if self.instance.user_id else ""
         if email:
             self.fields["reminder_email"].help_text = f"To {email}."
+
+
+class PhoneNumbersForm(forms.ModelForm):
+    """The numbers on the urgent card (docs/clinical-rules.md, "Red flags")."""
+
+    class Meta:
+        model = Patient
+        fields = ["emergency_number", "clinic_phone"]
+        labels = {
+            "emergency_number": "Emergency number",
+            "clinic_phone": "Your clinic's phone number",
+        }
+        widgets = {
+            "emergency_number": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+            "clinic_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        usual = emergency.numbers_for(self.instance.time_zone)
+        where = f" in {usual.country}" if usual.country else ""
+        self.fields["emergency_number"].help_text = (
+            f"Leave empty to use {usual.emergency}, the number we know{where} from your time "
+            "zone. Change it if you live elsewhere or your country uses another number."
+        )
+        self.fields["clinic_phone"].help_text = (
+            "Shown on the warning card, so that you can call your clinic with one tap."
+        )
+
+    def clean_emergency_number(self) -> str:
+        return self._phone_number("emergency_number")
+
+    def clean_clinic_phone(self) -> str:
+        return self._phone_number("clinic_phone")
+
+    def _phone_number(self, field: str) -> str:
+        number = " ".join(self.cleaned_data[field].split())
+        if number and (error := emergency.phone_number_error(number)):
+            raise forms.ValidationError(error)
+        return number
+
+
+class HandledForm(forms.Form):
+    """A clinician's optional note on a red flag they mark as handled."""
+
+    note = forms.CharField(
+        label="Note (optional)",
+        help_text="For example: called the patient, seen in clinic. The patient does not see it.",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class DeleteAccountForm(forms.Form):

@@ -237,6 +237,83 @@ class DiaryRecord(models.Model):
                 kwargs["update_fields"] = {*update_fields, "version", "updated_at"}
         super().save(*args, **kwargs)
 
+    @property
+    def tombstone_key(self) -> str:
+        """How the record is named once deleted: its id (a log: its date)."""
+        return str(self.pk)
+
+    @transaction.atomic
+    def delete(self, *args, **kwargs):
+        """Deleted, and remembered as deleted: a create of the same record sent again later (an
+        offline phone's outbox, a retried request) is then answered 410 Gone, not saved anew."""
+        Tombstone.objects.update_or_create(
+            patient_id=self.patient_id,
+            kind=TOMBSTONE_KINDS[type(self).__name__],
+            key=self.tombstone_key,
+            defaults={"version": self.version, "deleted_at": timezone.now()},
+        )
+        return super().delete(*args, **kwargs)
+
+
+# The diary records a tombstone can name, by model.
+TOMBSTONE_KINDS = {
+    "DailyLog": "log",
+    "Injection": "injection",
+    "Reaction": "reaction",
+    "GlobalImpression": "impression",
+}
+
+
+class TombstoneQuerySet(models.QuerySet):
+    def expired(self, now=None) -> "TombstoneQuerySet":
+        """Kept longer than any phone stays offline (settings.TOMBSTONE_DAYS), then purged."""
+        now = now or timezone.now()
+        return self.filter(deleted_at__lt=now - timedelta(days=settings.TOMBSTONE_DAYS))
+
+
+def may_recreate(kind: str, tombstone: "Tombstone | None", base_version: int | None) -> bool:
+    """Whether a put may create a record that was deleted. A record named by its id never comes
+    back; a day may be logged again, by a change made from the deleted check-in's version (or
+    sent to overwrite whatever is there), not by an old create made before the deletion."""
+    if tombstone is None:
+        return True
+    return kind == Tombstone.Kind.LOG and base_version in {None, tombstone.version}
+
+
+def follow_tombstone(record: DiaryRecord, tombstone: "Tombstone | None") -> None:
+    """A day logged again after its check-in was deleted: its versions go on from the deleted
+    one's, so that an edit made from before the deletion is refused; the tombstone goes."""
+    if tombstone is not None:
+        record.version = tombstone.version + 1
+        tombstone.delete()
+
+
+class Tombstone(models.Model):
+    """A deleted diary record: which (kind and id, or a log's date), whose, when, and the
+    version it had. Never shown to anyone but its patient."""
+
+    class Kind(models.TextChoices):
+        LOG = "log", "Check-in"
+        INJECTION = "injection", "Injection"
+        REACTION = "reaction", "Reaction"
+        IMPRESSION = "impression", "PGIC answer"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="tombstones")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(max_length=64)
+    version = models.PositiveIntegerField()
+    deleted_at = models.DateTimeField(db_index=True)
+
+    objects = TombstoneQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "kind", "key"], name="one_tombstone_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.key}, deleted {self.deleted_at:%Y-%m-%d}"
+
 
 class DailyLogQuerySet(models.QuerySet):
     def between(self, start: date | None, end: date | None) -> "DailyLogQuerySet":
@@ -317,6 +394,10 @@ class DailyLog(DiaryRecord):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.severity}/10"
+
+    @property
+    def tombstone_key(self) -> str:
+        return self.date.isoformat()
 
     def clean(self) -> None:
         validate_diary_date(self.patient, self.date)

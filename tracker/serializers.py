@@ -324,12 +324,16 @@ class SyncResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     type = serializers.CharField()
     key = serializers.CharField()
-    status = serializers.IntegerField(help_text="200 saved or unchanged, 201 created, 400, 409")
+    status = serializers.IntegerField(
+        help_text="200 saved or unchanged (a delete of what is deleted too), 201 created, 400, "
+        "409 changed elsewhere, 410 deleted since: drop the change"
+    )
     record = serializers.DictField(required=False, help_text="the saved record")
     errors = serializers.DictField(required=False, help_text="field errors, with 400")
     current = serializers.DictField(
         required=False, allow_null=True, help_text="the server's copy, with 409"
     )
+    detail = serializers.CharField(required=False, help_text="why, with 410")
 
 
 class SyncResponseSerializer(serializers.Serializer):

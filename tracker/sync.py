@@ -14,7 +14,15 @@ from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
 from tracker.dates import DIARY_DATE_ERROR, NOT_A_DAY, NotADay, api_day, parse_day
-from tracker.models import DiaryRecord, Patient, validate_diary_date
+from tracker.models import (
+    DailyLog,
+    DiaryRecord,
+    Patient,
+    Tombstone,
+    follow_tombstone,
+    may_recreate,
+    validate_diary_date,
+)
 from tracker.serializers import (
     ID_IN_USE,
     DailyLogSerializer,
@@ -39,19 +47,29 @@ def sync_items(patient: Patient, user, items: list[dict]) -> list[dict]:
     return results
 
 
+GONE = "This record was deleted, on this or another device: it is not saved again."
+
+
 class StoredRecords:
     """The records a batch names that the server holds already, read and locked in one query
-    per kind instead of one per item, and kept current as the batch saves and deletes."""
+    per kind instead of one per item, and the batch's deleted records (tombstones) in one
+    more; kept current as the batch saves and deletes."""
 
     def __init__(self, patient: Patient, items: list[dict]) -> None:
         self.patient = patient
         self.records: dict[tuple[str, str], DiaryRecord] = {}
+        self.tombstones: dict[tuple[str, str], Tombstone] = {}
+        named = set()
         for kind in SYNC_SERIALIZERS:
             keys = {item_key(kind, item["key"]) for item in items if item["type"] == kind}
             keys.discard(None)
+            named |= keys
             if keys:
                 for record in self.locked(kind).filter(**{f"{KEY_FIELDS[kind]}__in": keys}):
                     self.records[kind, record_key(kind, record)] = record
+        if named:
+            for tombstone in patient.tombstones.filter(key__in=named):
+                self.tombstones[tombstone.kind, tombstone.key] = tombstone
 
     def locked(self, kind: str) -> QuerySet:
         records = SYNC_SERIALIZERS[kind].Meta.model.objects.filter(patient=self.patient)
@@ -67,6 +85,9 @@ class StoredRecords:
         record = self.locked(kind).filter(**{KEY_FIELDS[kind]: key}).first()
         self.keep(kind, key, record)
 
+    def tombstone(self, kind: str, key: str) -> Tombstone | None:
+        return self.tombstones.get((kind, key))
+
     def keep(self, kind: str, key: str, record: DiaryRecord | None) -> None:
         if record is None:
             self.records.pop((kind, key), None)
@@ -75,6 +96,14 @@ class StoredRecords:
 
 
 KEY_FIELDS = {"log": "date", "injection": "pk", "reaction": "pk"}
+
+
+def uuid_key(value: object) -> str | None:
+    """A UUID as the server writes it (lower case, with dashes), or None if it is not one."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def item_key(kind: str, key: str) -> str | None:
@@ -141,9 +170,14 @@ def sync_item(patient: Patient, user, item: dict, records: StoredRecords) -> dic
         if stored is not None:
             if base_version and stored.version != base_version:
                 return {"status": 409, "current": current()}
-            stored.delete()
+            stored.delete()  # and remembered: models.DiaryRecord.delete
             records.keep(kind, key, None)
+            records.tombstones[kind, key] = Tombstone(kind=kind, key=key, version=stored.version)
         return {"status": 200}
+
+    tombstone = None if stored else records.tombstone(kind, key)
+    if not may_recreate(kind, tombstone, base_version):
+        return {"status": 410, "detail": GONE}  # the outbox drops it: deleted elsewhere
 
     serializer = serializer_class(stored, data=data, context={"patient": patient})
     if not serializer.is_valid():
@@ -152,11 +186,16 @@ def sync_item(patient: Patient, user, item: dict, records: StoredRecords) -> dic
         return {"status": 200, "record": serializer.to_representation(stored)}
     # Made from another version than the stored one, or from a record deleted since.
     stale = base_version not in {None, stored.version} if stored else bool(base_version)
-    if stale:
+    if stale and tombstone is None:
         return {"status": 409, "current": current()}
     extra = {"patient": patient}
     if kind == "log":
         extra["date"] = day
+        if tombstone is not None:  # the day logged again, after a deletion
+            serializer.instance = DailyLog(patient=patient, date=day)
+            stone = patient.tombstones.filter(kind=kind, key=key).first()
+            follow_tombstone(serializer.instance, stone)
+            records.tombstones.pop((kind, key), None)
     elif kind == "injection" and stored is None:
         extra["entered_by"] = user
     records.keep(kind, key, serializer.save(**extra))

@@ -92,7 +92,12 @@ let sending = null;
 function sendOutbox() {
   if (!navigator.onLine || !syncUrl) return showOutbox();
   sending ??= ReliefOutbox.flush(user, csrfToken(), syncUrl)
-    .then(({ sent }) => { if (sent) announce(`Sent ${sent} saved ${sent === 1 ? "entry" : "entries"} to the server.`); })
+    .then(({ sent, gone = [] }) => {
+      const said = [];
+      if (sent) said.push(`Sent ${sent} saved ${sent === 1 ? "entry" : "entries"} to the server.`);
+      if (gone.length) said.push(`Not sent, as deleted on another device: ${gone.join("; ")}.`);
+      if (said.length) announce(said.join(" "));
+    })
     .catch(() => {})
     .finally(() => { sending = null; showOutbox(); });
   return sending;

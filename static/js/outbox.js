@@ -187,18 +187,23 @@
     if (!response.ok) throw new Error(`sync answered ${response.status}`);
     const { results } = await response.json();
     let sent = 0;
+    const gone = [];
     for (const result of results) {
       const entry = batch[result.index];
       if (result.status === 200 || result.status === 201) {
         await removeIfSent(entry);
         sent += 1;
+      } else if (result.status === 410) {
+        // Deleted on another device (or here) since this change was made: it stays deleted.
+        await removeIfSent(entry);
+        gone.push(entry.label);
       } else if (result.status === 409) {
         await update(entry.id, { state: "conflict", current: result.current || null });
       } else {
         await update(entry.id, { state: "rejected", errors: result.errors || {} });
       }
     }
-    return { sent, left: waiting.length - sent };
+    return { sent, gone, left: waiting.length - sent - gone.length };
   }
 
   scope.ReliefOutbox = { add, all, get, remove, clear, update, flush, entriesFromForm };

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from tracker import catalog, relief
 from tracker.access import patient_view
-from tracker.dates import days_between, page_day
+from tracker.dates import DIARY_DATE_ERROR, EARLIEST_DIARY_DATE, days_between, page_day
 from tracker.forms import (
     DailyLogForm,
     GlobalImpressionForm,
@@ -52,8 +52,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> HttpResponse:
     today = patient.today()
     the_day = page_day(day) if day else today
-    if the_day > today:
-        messages.info(request, "That day hasn't come yet.")
+    if not EARLIEST_DIARY_DATE <= the_day <= today:
+        messages.info(request, DIARY_DATE_ERROR)
         return redirect("today")
     log = patient.logs.filter(date=the_day).first()
     form = DailyLogForm(
@@ -82,7 +82,9 @@ def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> H
         "day": the_day,
         "today": today,
         "is_today": the_day == today,
-        "previous_url": day_url(the_day - timedelta(days=1), today),
+        "previous_url": (
+            day_url(the_day - timedelta(days=1), today) if the_day > EARLIEST_DIARY_DATE else None
+        ),
         "next_url": day_url(the_day + timedelta(days=1), today) if the_day < today else None,
         "last_injection": last_injection,
         "cycle_day": (the_day - last_injection.date).days if last_injection else None,
@@ -181,6 +183,10 @@ def injection_edit(request: HttpRequest, patient: Patient, pk=None) -> HttpRespo
     if injection is None and patient.injections.filter(pk=client_id).exists():
         # The same form sent twice (a retry after a lost answer): it is already saved.
         return redirect("injection_detail", pk=client_id)
+    if injection is None and client_id and patient.tombstones.filter(key=str(client_id)).exists():
+        # A form kept on the phone, sent after the injection it made was deleted: no return.
+        messages.info(request, "This injection was deleted, so it was not saved again.")
+        return redirect("injection_list")
     valid = request.method == "POST" and form.is_valid() and sites.is_valid()
     if valid and form.check_units(sites):
         if injection is None and client_id and not Injection.objects.filter(pk=client_id).exists():
@@ -254,6 +260,9 @@ def reaction_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         reactions = form.save_all(client_id)
         warn_about_red_flags(request, reactions)
+        if not reactions:  # every tick had been deleted since the form was made
+            messages.info(request, "These reactions were deleted, so they were not saved again.")
+            return redirect("reaction_list")
         messages.success(
             request, f"Saved {len(reactions)} reaction{'s' if len(reactions) > 1 else ''}."
         )
