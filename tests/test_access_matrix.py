@@ -32,7 +32,7 @@ from tracker.models import (
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
 SECRET = "Zyxwvut-secret-4c1e"  # the patient's last name and every note: unique in any page
-PUSH_ENDPOINT = "https://push.example.com/send/pat-phone"
+PUSH_ENDPOINT = "https://fcm.googleapis.com/fcm/send/pat-phone"
 
 PERSONAS = ["patient", "clinician", "stranger", "revoked", "other", "anonymous"]
 

@@ -74,7 +74,10 @@ def leaving(db, logged_in):
     )
     open_patient_for_clinician(clinician, patient.pk, AccessEvent.What.CSV, "/clinic/x")
     PushSubscription.objects.create(
-        patient=patient, endpoint="https://push.example.com/qz", p256dh="key", auth="secret"
+        patient=patient,
+        endpoint="https://fcm.googleapis.com/fcm/send/qz",
+        p256dh="key",
+        auth="secret",
     )
     admin = factories.UserFactory(username="admin", is_staff=True, is_superuser=True)
     AdminEntry.objects.log_actions(admin.pk, [user], CHANGE, change_message="Fixed the email")

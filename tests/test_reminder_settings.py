@@ -161,6 +161,12 @@ def test_anonymous_gets_403(anon_client):
         "https://[::1]/send/1",
         "https://localhost/send/1",
         "https://intranet/send/1",
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "https://push.example.com/send/1",  # on the web, but no browser's push service
+        "https://fcm.googleapis.com.evil.example/send/1",
+        "https://evil.example/fcm.googleapis.com/send/1",
+        "https://fcm.googleapis.com:8443/send/1",
+        "https://user:pass@fcm.googleapis.com/send/1",
         "not a url",
         "",
     ],
@@ -169,6 +175,20 @@ def test_only_a_push_service_on_the_web_is_accepted(patient_client, endpoint):
     response = patient_client.post(URL, subscription(endpoint), format="json")
     assert response.status_code == 400
     assert "endpoint" in response.json()
+    assert not PushSubscription.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://fcm.googleapis.com/fcm/send/abc",
+        "https://updates.push.services.mozilla.com/wpush/v2/abc",
+        "https://web.push.apple.com/QGn-abc",
+        "https://wns2-par02p.notify.windows.com/w/?token=abc",
+    ],
+)
+def test_the_browsers_push_services_are_accepted(patient_client, endpoint):
+    assert patient_client.post(URL, subscription(endpoint), format="json").status_code == 201
 
 
 def test_keys_are_required(patient_client):

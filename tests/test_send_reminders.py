@@ -33,7 +33,7 @@ def reminded_patient(reminder_time=ONE_PM, time_zone="Europe/London", **fields) 
 def subscribe(patient: Patient, name: str = "phone") -> PushSubscription:
     return PushSubscription.objects.create(
         patient=patient,
-        endpoint=f"https://push.example.com/send/{patient.pk}-{name}",
+        endpoint=f"https://fcm.googleapis.com/fcm/send/{patient.pk}-{name}",
         p256dh="BPhone-key",
         auth="phone-secret",
     )

@@ -47,6 +47,7 @@ from tracker.serializers import (
     PushSubscriptionSerializer,
     ReactionSerializer,
     SyncResponseSerializer,
+    SyncBatchSerializer,
     SyncSerializer,
 )
 from tracker.sync import GONE, sync_items, uuid_key
@@ -253,6 +254,7 @@ class LogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DestroyMixin,
 class InjectionViewSet(ClientIdViewSet):
     serializer_class = InjectionSerializer
     queryset = Injection.objects.none()  # for the schema: ids are UUIDs
+    filterset_class = date_range_filterset(Injection, "date")
     tombstone_kind = Tombstone.Kind.INJECTION
 
     def get_queryset(self) -> QuerySet[Injection]:
@@ -353,7 +355,7 @@ class SyncView(APIView):
     @extend_schema(request=SyncSerializer, responses=SyncResponseSerializer)
     def post(self, request: Request) -> Response:
         patient = get_patient_for_user(request.user)
-        batch = SyncSerializer(data=request.data)
+        batch = SyncBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
         results = sync_items(patient, request.user, batch.validated_data["items"])
         return Response({"results": results})

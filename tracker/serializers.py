@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from tracker import catalog
+from tracker.bad_input import MAX_SYNC_ITEMS
 from rest_framework import serializers
 
 from tracker.models import (
@@ -16,8 +18,12 @@ from tracker.models import (
     InjectionSite,
     Reaction,
     site_total_errors,
+from tracker.push_services import is_push_service
     unit_errors,
 )
+MAX_SITES = 50  # muscles and sides in one injection session
+# A version is a PositiveIntegerField: anything larger is not a version this server made.
+MAX_VERSION = 2**31 - 1
 
 ID_IN_USE = "This id is already in use."
 
@@ -37,7 +43,9 @@ class FieldsOnceSerializer(serializers.ModelSerializer):
 class DiaryRecordSerializer(FieldsOnceSerializer):
     """Adds `base_version`: the version the client's edit started from (0 or absent: none)."""
 
-    base_version = serializers.IntegerField(write_only=True, required=False, min_value=0)
+    base_version = serializers.IntegerField(
+        write_only=True, required=False, min_value=0, max_value=MAX_VERSION
+    )
 
     def current(self, attrs: dict[str, Any], name: str) -> Any:
         """The value a field will have once saved: the new one, or for a PATCH the stored one."""
@@ -113,7 +121,7 @@ class InjectionSiteSerializer(FieldsOnceSerializer):
 
 
 class InjectionSerializer(ClientIdSerializer):
-    sites = InjectionSiteSerializer(many=True, default=list)
+    sites = InjectionSiteSerializer(many=True, default=list, max_length=MAX_SITES)
     entered_by_clinic = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -297,9 +305,6 @@ class OverlaySerializer(serializers.Serializer):
     cycles = CycleLineSerializer(many=True)
 
 
-MAX_SYNC_ITEMS = 500
-
-
 class SyncItemSerializer(serializers.Serializer):
     """One change made on the phone: a day's check-in (key: its date) or an injection or
     reaction (key: its client-made UUID), to save (`put`) or to `delete`."""
@@ -329,6 +334,7 @@ class SyncResultSerializer(serializers.Serializer):
         "409 changed elsewhere, 410 deleted since: drop the change"
     )
     record = serializers.DictField(required=False, help_text="the saved record")
+        max_value=MAX_VERSION,
     errors = serializers.DictField(required=False, help_text="field errors, with 400")
     current = serializers.DictField(
         required=False, allow_null=True, help_text="the server's copy, with 409"
@@ -340,18 +346,21 @@ class SyncResponseSerializer(serializers.Serializer):
     results = SyncResultSerializer(many=True)
 
 
+class SyncBatchSerializer(serializers.Serializer):
+    """What the sync view reads: a list of items, each checked on its own (SyncItemSerializer)
+    so that one malformed item is answered 400 by itself and the rest of the batch goes on."""
+
+    items = serializers.ListField(
+        child=serializers.JSONField(), allow_empty=False, max_length=MAX_SYNC_ITEMS
+    )
+
+
 def validate_push_service(url: str) -> str:
-    """The server will send requests to this address: only to a push service on the web,
-    never to one of our own hosts or a private network."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    try:
-        ipaddress.ip_address(host)
-        is_address = True
-    except ValueError:
-        is_address = False
-    if parts.scheme != "https" or is_address or "." not in host:
-        raise serializers.ValidationError("Enter the https address of a push service.")
+    if not is_push_service(url):
+        raise serializers.ValidationError(
+            "Enter the https address of a browser's push service (Google, Mozilla, Apple or "
+            "Microsoft)."
+        )
     return url
 
 

@@ -28,6 +28,7 @@ from tracker.serializers import (
     DailyLogSerializer,
     InjectionSerializer,
     ReactionSerializer,
+    SyncItemSerializer,
 )
 
 SYNC_SERIALIZERS = {
@@ -38,12 +39,24 @@ SYNC_SERIALIZERS = {
 
 
 @transaction.atomic
-def sync_items(patient: Patient, user, items: list[dict]) -> list[dict]:
-    stored = StoredRecords(patient, items)
+def sync_items(patient: Patient, user, items: list) -> list[dict]:
+    """Each item checked on its own: a malformed one is answered 400 and the others saved."""
+    checked = [SyncItemSerializer(data=item) for item in items]
+    valid = [item.validated_data for item in checked if item.is_valid()]
+    stored = StoredRecords(patient, valid)
     results = []
-    for index, item in enumerate(items):
-        answer = {"index": index, "type": item["type"], "key": item["key"]}
-        results.append(answer | sync_item_in_savepoint(patient, user, item, stored))
+    for index, (item, raw) in enumerate(zip(checked, items, strict=True)):
+        said = raw if isinstance(raw, dict) else {}
+        answer = {
+            "index": index,
+            "type": str(said.get("type", "")),
+            "key": str(said.get("key", "")),
+        }
+        if item.errors:
+            results.append(answer | {"status": 400, "errors": item.errors})
+        else:
+            data = item.validated_data
+            results.append(answer | sync_item_in_savepoint(patient, user, data, stored))
     return results
 
 

@@ -7,7 +7,12 @@
 
   const DB_NAME = "relief-tracker";
   const STORE = "outbox";
-  const MAX_BATCH = 500;
+  // The server's limits for one batch, published on every page (base.html); a batch answered
+  // 413 is split in two and sent again, so that no entry waits forever behind a large one.
+  const limits = {
+    items: Number(self.document && document.body.dataset.syncMaxItems) || 500,
+    bytes: Number(self.document && document.body.dataset.syncMaxBytes) || 2_500_000,
+  };
 
   function openDb() {
     return new Promise((resolve, reject) => {
@@ -170,20 +175,37 @@
 
   // ---- Sending ----
 
+  function batchBody(batch) {
+    return JSON.stringify({
+      items: batch.map(({ type, op, key, base_version, data }) => ({ type, op, key, base_version, data })),
+    });
+  }
+
   // Sends what waits for `user`; an entry leaves the outbox only once the server confirmed it.
   // Resolves with counts; rejects when the server could not be reached (entries stay).
   async function flush(user, csrfToken, syncUrl) {
     const waiting = (await all()).filter((e) => e.user === user && e.state === "pending");
-    const batch = waiting.slice(0, MAX_BATCH);
+    let batch = waiting.slice(0, limits.items);
     if (!batch.length) return { sent: 0, left: 0 };
+    let body = batchBody(batch);
+    while (batch.length > 1 && new Blob([body]).size > limits.bytes * 0.9) {
+      batch = batch.slice(0, Math.ceil(batch.length / 2));
+      body = batchBody(batch);
+    }
     const response = await fetch(syncUrl, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
-      body: JSON.stringify({
-        items: batch.map(({ type, op, key, base_version, data }) => ({ type, op, key, base_version, data })),
-      }),
+      body,
     });
+    if (response.status === 413 && batch.length > 1) {
+      limits.items = Math.ceil(batch.length / 2);
+      return flush(user, csrfToken, syncUrl);
+    }
+    if (response.status === 413) {
+      await update(batch[0].id, { state: "rejected", errors: { entry: ["It is too large to send."] } });
+      return { sent: 0, gone: [], left: waiting.length - 1 };
+    }
     if (!response.ok) throw new Error(`sync answered ${response.status}`);
     const { results } = await response.json();
     let sent = 0;

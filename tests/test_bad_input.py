@@ -1,0 +1,160 @@
+"""One rule for bad input: a clear 400 (or 413 for a body too large), never a 500, never a
+half-saved batch, and an outbox never stuck behind one bad entry."""
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from tests import factories
+from tests.conftest import TODAY
+from tracker.bad_input import MAX_JSON_DEPTH, MAX_SYNC_ITEMS, depth
+from tracker.models import DailyLog, Injection
+
+pytestmark = pytest.mark.usefixtures("frozen_now")
+
+SYNC = "/api/v1/sync/"
+
+
+def log_item(days_ago: int, severity=3) -> dict:
+    key = str(TODAY - dt.timedelta(days=days_ago))
+    return {"type": "log", "key": key, "base_version": 0, "data": {"severity": severity}}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "bogus", "key": "x"},
+        {"type": "log"},
+        "a string, not an item",
+        ["a", "list"],
+        {"type": "log", "key": "2026-06-01", "base_version": 2**70, "data": {"severity": 3}},
+        {"type": "log", "key": "2026-06-01", "base_version": -1, "data": {"severity": 3}},
+        {"type": "log", "key": "2026-06-01", "data": "not an object"},
+    ],
+)
+def test_a_malformed_item_is_refused_alone_and_the_rest_of_the_batch_is_saved(patient_client, bad):
+    items = [log_item(1), bad, log_item(2)]
+    response = patient_client.post(SYNC, {"items": items}, format="json")
+    assert response.status_code == 200
+    statuses = [result["status"] for result in response.json()["results"]]
+    assert statuses == [201, 400, 201]
+    assert response.json()["results"][1]["errors"]
+    assert DailyLog.objects.count() == 2
+
+
+def test_a_body_too_large_is_answered_413_in_json_with_the_limits(patient_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    items = [log_item(n % 30) | {"data": {"severity": 3, "note": "x" * 500}} for n in range(40)]
+    response = patient_client.post(
+        SYNC, json.dumps({"items": items}), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "The request is too large: send fewer items in each request.",
+        "max_bytes": 10_000,
+        "max_items": MAX_SYNC_ITEMS,
+    }
+    assert not DailyLog.objects.exists()
+
+
+def test_every_page_publishes_the_batch_limits_for_the_outbox(web):
+    html = web.get(reverse("today")).content.decode()
+    assert f'data-sync-max-items="{MAX_SYNC_ITEMS}"' in html
+    assert 'data-sync-max-bytes="2621440"' in html
+
+
+@pytest.mark.parametrize("url", [SYNC, "/api/v1/injections/", "/api/v1/reactions/"])
+def test_json_nested_too_deep_is_a_400_not_a_crash(patient_client, url):
+    for levels in [MAX_JSON_DEPTH + 1, 1000, 100_000]:
+        body = "[" * levels + "]" * levels
+        response = patient_client.post(url, body, content_type="application/json")
+        assert response.status_code == 400
+        assert "nests too deep" in response.json()["detail"]
+
+
+def test_depth_is_counted_without_recursion():
+    deep = []
+    for _ in range(50_000):
+        deep = [deep]
+    assert depth(deep) == 50_001
+    assert depth({"a": [1, {"b": 2}]}) == 3
+    assert depth(7) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/clinic/?q=a%00b",
+        "/history/?page=%00",
+        "/share/accept/abc%00def/",
+        "/day/2026-06-01%00/",
+        "/api/v1/logs/?from=2026-01-01%00",
+        "/api/v1/push-subscriptions/?endpoint=https://fcm.googleapis.com/x%00",
+        "/relief/?range=%1b[31m",
+        "/injections/?x%00y=1",
+    ],
+)
+def test_a_control_character_in_the_address_is_a_400(logged_in, patient, clinician, url):
+    for user in [patient.user, clinician]:
+        client = logged_in(user)
+        method = client.delete if "push-subscriptions" in url else client.get
+        assert method(url).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "ok"),
+    [
+        ("limit=1000", True),
+        ("limit=1001", False),
+        ("limit=1000000000000", False),
+        ("limit=0", False),
+        ("limit=-1", False),
+        ("limit=ten", False),
+        ("offset=5", True),
+        ("offset=-5", False),
+        ("offset=99999999999999999999", False),
+    ],
+)
+def test_limit_and_offset_are_whole_numbers_within_bounds(patient_client, query, ok):
+    response = patient_client.get(f"/api/v1/logs/?{query}")
+    assert response.status_code == (200 if ok else 400)
+    if not ok:
+        assert set(response.json()) <= {"limit", "offset"}
+
+
+def test_the_injections_list_honours_from_and_to(patient_client, patient):
+    for days in [1, 20, 40]:
+        factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=days))
+    since, until = TODAY - dt.timedelta(days=30), TODAY - dt.timedelta(days=10)
+    response = patient_client.get(f"/api/v1/injections/?from={since}&to={until}")
+    assert [row["date"] for row in response.json()["results"]] == [
+        str(TODAY - dt.timedelta(days=20))
+    ]
+    assert patient_client.get("/api/v1/injections/?to=yesterday").status_code == 400
+
+
+def test_an_injection_takes_at_most_50_sites(patient_client):
+    def body(count: int) -> dict:
+        site = {"muscle": "trapezius", "side": "left", "units": "1"}
+        return {
+            "id": str(uuid.uuid4()),
+            "date": str(TODAY),
+            "product": "botox",
+            "sites": [site] * count,
+        }
+
+    assert patient_client.post("/api/v1/injections/", body(50), format="json").status_code == 201
+    response = patient_client.post("/api/v1/injections/", body(51), format="json")
+    assert response.status_code == 400
+    assert "sites" in response.json()
+    assert Injection.objects.count() == 1
+
+
+def test_a_base_version_past_any_version_is_a_400_not_a_409(patient_client):
+    url = f"/api/v1/logs/{TODAY}/"
+    response = patient_client.put(url, {"severity": 3, "base_version": 2**70}, format="json")
+    assert response.status_code == 400
+    assert "base_version" in response.json()
