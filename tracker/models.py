@@ -741,6 +741,8 @@ class AccessEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        ADMIN = "admin", "The admin site"
+        HANDLED = "handled", "Marking a warning sign as seen"
         ordering = ["-at"]
 
     def __str__(self) -> str:
