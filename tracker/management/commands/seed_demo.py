@@ -1,7 +1,18 @@
+"""The demo: a clinician and the patients who share with them, each diary drawn from a plan.
+
+One generator (`generate_diary`) turns a patient's `DemoPlan` into check-ins, injections and
+reactions. A plan lists its injection cycles, each with the days on which relief should start,
+peak and wear off; the generator draws a relief curve through them and daily scores around it
+(noise, missed days, a few flares). The plans are tuned so that the diaries, measured with
+tracker/relief.py as the app measures them, match the literature table of
+docs/clinical-rules.md ("Literature figures"): tests/test_demo_data.py holds them to it.
+"""
+
 import random
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import cycle, pairwise
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -28,45 +39,25 @@ CLINICIAN_TOTP_SECRET = "RELIEFTRACKERDEMOCLINICIANSECRET"
 INJECTOR = "Dr Sam Rivera"
 SEED = 2026
 
-DIARY_DAYS = 548  # about 18 months, up to and including the patient's today
 FIRST_INJECTION_DAY = 16  # so that cycle 1 has a 14-day baseline before it
-
-# Cervical dystonia figures from docs/clinical-rules.md ("Literature figures"): baseline ~7,
-# relief from ~day 10-14, best (~3) at ~4.5 weeks, symptoms back at ~74 days.
-BASELINE_SEVERITY = 7.0
-BEST_SEVERITY = 3.0
-NOISE_SD = 0.9
-MISSED_SHARE = 0.12
-
-NOTES = [
-    "Bad night",
-    "Busy day at work",
-    "Long drive, neck tired",
-    "Stressful day",
-    "Slept well",
-    "Walked the dog, felt OK",
-    "Pulling to the left again",
-    "Hard to read for long",
-]
-
-# Where the demo clinician injects a left-rotating torticollis, as shares of the total.
-SITE_PLAN = [
-    ("sternocleidomastoid", "left", 0.25),
-    ("splenius_capitis", "right", 0.35),
-    ("trapezius", "right", 0.20),
-    ("levator_scapulae", "right", 0.20),
-]
+THRESHOLD = 25.0  # meaningful relief, percent (relief.ReliefSettings): the curves cross it
+ONSET_RISE = 5.0  # percent a day, at least: relief comes over days, not weeks
+FADE_DAYS = 4  # from just below the threshold down to no relief at all
+OVERRUN_DAYS = 10  # a cycle that outlasts its next injection would wear off this much later
 
 
 @dataclass(frozen=True)
-class CycleShape:
-    """How one injection works for the demo patient, in days since the injection."""
+class CyclePlan:
+    """One injection and how it works, in days since it: the relief curve passes the
+    threshold on the way up at `onset`, is highest around `peak` and falls below the
+    threshold at `wears_off` (None: it still works when the next injection comes). relief.py
+    may measure other days: a baseline that still holds the last cycle's relief is lower."""
 
-    relief_starts: int  # the last day at baseline; the neck eases from the next day
-    full_relief: int  # the first day at its best
-    wears_off: int  # the last day at its best
-    relief_gone: int  # back at baseline from this day on
-    length: int  # days until the next injection
+    length: int  # days until the next injection (the current cycle's is never reached)
+    onset: int
+    peak: int
+    wears_off: int | None
+    units: int | None = None  # None: the plan's usual dose
 
 
 @dataclass(frozen=True)
@@ -75,397 +66,428 @@ class PlannedReaction:
     kind: str
     severity: str
     onset_after: int  # days after the injection
-    lasts: int  # days from onset to resolution
+    lasts: int | None  # days from onset to resolution; None: not over yet
     pain_reliever: str = ""
     pain_reliever_dose: str = ""
     note: str = ""
+    handled_note: str = ""  # a red flag the demo clinician has handled, the day it began
 
 
-REACTION_PLAN = [
-    PlannedReaction(0, "site_pain", "mild", 0, 3, "Paracetamol", "1 g"),
-    PlannedReaction(1, "site_bruising", "mild", 0, 4),
-    PlannedReaction(2, "swallowing_mild", "mild", 4, 10, note="Soft food for a week helped."),
-    PlannedReaction(2, "headache", "mild", 1, 2),
-    PlannedReaction(3, "site_redness", "mild", 0, 2),
-    PlannedReaction(
-        4,
-        "swallowing_speaking_worse",
-        "severe",
-        8,
-        5,
-        note="Choking on water and my voice went quiet. Rang the clinic, seen the same day; "
-        "settled over a few days.",
+@dataclass(frozen=True)
+class DemoPlan:
+    username: str
+    first_name: str
+    last_name: str
+    time_zone: str
+    condition: str
+    days: int  # of diary, up to and including the patient's today
+    product: str
+    units: int
+    unit_step: Decimal  # the smallest amount a site gets
+    sites: list[tuple[str, str, float]]  # muscle, side, share of the total
+    baseline: float  # the usual daily severity without relief
+    peak_relief: float  # percent
+    cycles: list[CyclePlan]
+    reactions: list[PlannedReaction] = field(default_factory=list)
+    spasticity_cause: str = ""
+    noise: float = 0.9  # standard deviation of a day's score
+    missed_share: float = 0.1
+    flares: int = 3  # bad spells of 2-4 days a year, on days without relief
+    recent_logs: int = 14  # how many of the last 14 days were logged
+    pain_share: float = 0.0  # of the days that also have a pain score
+    spasm_share: float = 0.0  # of the days that also have a Penn spasm frequency
+    guidance: str = ""
+    notes: tuple[str, ...] = ()
+
+
+ALEX = DemoPlan(
+    username=PATIENT_USERNAME,
+    first_name="Alex",
+    last_name="Morgan",
+    time_zone="Europe/London",
+    condition="cervical_dystonia",
+    days=548,  # about 18 months
+    product="botox",
+    units=220,
+    unit_step=Decimal(5),
+    # A left-rotating torticollis.
+    sites=[
+        ("sternocleidomastoid", "left", 0.25),
+        ("splenius_capitis", "right", 0.35),
+        ("trapezius", "right", 0.20),
+        ("levator_scapulae", "right", 0.20),
+    ],
+    baseline=7.0,
+    peak_relief=65.0,
+    cycles=[
+        # Still working at the next injection, so the next baseline is lower: relief measured
+        # against it comes later and goes sooner.
+        CyclePlan(91, onset=10, peak=30, wears_off=None, units=210),
+        CyclePlan(88, onset=10, peak=29, wears_off=76),
+        # The clinic had no appointment for 17 weeks: seven weeks without relief.
+        CyclePlan(119, onset=10, peak=30, wears_off=70, units=230),
+        CyclePlan(90, onset=10, peak=29, wears_off=75, units=240),
+        CyclePlan(84, onset=10, peak=29, wears_off=72, units=240),
+        # A lower dose after the swallowing problem: it wears off early.
+        CyclePlan(84, onset=11, peak=28, wears_off=50, units=200),
+    ],
+    reactions=[
+        PlannedReaction(0, "site_pain", "mild", 0, 3, "Paracetamol", "1 g"),
+        PlannedReaction(1, "site_bruising", "mild", 0, 4),
+        PlannedReaction(2, "swallowing_mild", "mild", 4, 10, note="Soft food for a week helped."),
+        PlannedReaction(2, "headache", "mild", 1, 2),
+        PlannedReaction(3, "site_redness", "mild", 0, 2),
+        PlannedReaction(
+            4,
+            "swallowing_speaking_worse",
+            "severe",
+            8,
+            5,
+            note="Choking on water and my voice went quiet. Rang the clinic, seen the same "
+            "day; settled over a few days.",
+            handled_note="Phoned back the same afternoon and seen in clinic: swallow safe on "
+            "thickened fluids, no breathing difficulty. Dose to be reviewed at the next visit.",
+        ),
+        PlannedReaction(5, "site_pain", "mild", 1, 3),
+    ],
+    missed_share=0.12,
+    pain_share=0.5,
+    spasm_share=0.3,
+    guidance="emg",
+    notes=(
+        "Bad night",
+        "Busy day at work",
+        "Long drive, neck tired",
+        "Stressful day",
+        "Slept well",
+        "Walked the dog, felt OK",
+        "Pulling to the left again",
+        "Hard to read for long",
     ),
-    PlannedReaction(5, "site_pain", "mild", 1, 3),
+)
+
+# The demo clinician's other patients, with other conditions.
+OTHER_PATIENTS = [
+    DemoPlan(
+        username="demo-priya",
+        first_name="Priya",
+        last_name="Shah",
+        time_zone="Europe/London",
+        condition="blepharospasm",
+        days=420,
+        product="xeomin",
+        units=50,
+        unit_step=Decimal("2.5"),
+        sites=[
+            ("orbicularis_oculi_pretarsal", "left", 0.25),
+            ("orbicularis_oculi_pretarsal", "right", 0.25),
+            ("orbicularis_oculi_preseptal", "left", 0.2),
+            ("orbicularis_oculi_preseptal", "right", 0.2),
+            ("procerus", "midline", 0.1),
+        ],
+        baseline=6.5,
+        peak_relief=75.0,
+        cycles=[
+            CyclePlan(84, onset=3, peak=11, wears_off=None),
+            CyclePlan(91, onset=3, peak=11, wears_off=78),
+            CyclePlan(98, onset=3, peak=12, wears_off=80),
+            CyclePlan(91, onset=3, peak=10, wears_off=76),
+            CyclePlan(91, onset=3, peak=11, wears_off=79),
+        ],
+        reactions=[PlannedReaction(0, "dry_eye", "mild", 2, 12, note="Drops helped.")],
+        notes=("Could not read the paper", "Bright sun, eyes clamped", "Good day"),
+    ),
+    DemoPlan(
+        username="demo-tom",
+        first_name="Tom",
+        last_name="Becker",
+        time_zone="America/New_York",
+        condition="spasmodic_dysphonia",
+        days=344,
+        product="botox",
+        units=3,
+        unit_step=Decimal("0.5"),
+        sites=[("thyroarytenoid", "left", 0.5), ("thyroarytenoid", "right", 0.5)],
+        baseline=7.0,
+        peak_relief=75.0,
+        cycles=[
+            CyclePlan(105, onset=2, peak=6, wears_off=72),
+            CyclePlan(98, onset=2, peak=6, wears_off=78),
+            CyclePlan(112, onset=2, peak=6, wears_off=70),
+            CyclePlan(105, onset=2, peak=6, wears_off=74),
+        ],
+        reactions=[
+            PlannedReaction(0, "breathy_voice", "moderate", 1, 11),
+            PlannedReaction(1, "breathy_voice", "mild", 1, 9),
+            PlannedReaction(
+                3,
+                "breathing",
+                "moderate",
+                9,
+                None,
+                note="Short of breath climbing stairs since Tuesday.",
+            ),
+        ],
+        noise=0.7,
+        guidance="emg",
+        notes=("Phone calls were hard", "Voice OK at the meeting"),
+    ),
+    DemoPlan(
+        username="demo-maria",
+        first_name="Maria",
+        last_name="Costa",
+        time_zone="Europe/Madrid",
+        condition="limb_spasticity",
+        spasticity_cause="stroke",
+        days=548,
+        product="dysport",
+        units=1000,
+        unit_step=Decimal(50),
+        sites=[
+            ("biceps", "right", 0.3),
+            ("brachioradialis", "right", 0.2),
+            ("flexor_digitorum", "right", 0.25),
+            ("flexor_carpi", "right", 0.25),
+        ],
+        baseline=6.0,
+        peak_relief=65.0,
+        cycles=[
+            CyclePlan(112, onset=13, peak=35, wears_off=None),
+            CyclePlan(105, onset=13, peak=35, wears_off=86),
+            CyclePlan(112, onset=14, peak=36, wears_off=92),
+            CyclePlan(105, onset=12, peak=34, wears_off=88),
+            CyclePlan(105, onset=13, peak=37, wears_off=90),
+        ],
+        reactions=[PlannedReaction(0, "limb_weakness", "mild", 10, 14)],
+        recent_logs=3,
+        pain_share=0.3,
+        spasm_share=1.0,
+    ),
+    DemoPlan(
+        username="demo-kofi",
+        first_name="Kofi",
+        last_name="Mensah",
+        time_zone="Europe/Dublin",
+        condition="limb_spasticity",
+        spasticity_cause="multiple_sclerosis",
+        days=300,
+        product="botox",
+        units=300,
+        unit_step=Decimal(5),
+        sites=[
+            ("gastrocnemius", "left", 0.35),
+            ("soleus", "left", 0.35),
+            ("tibialis_posterior", "left", 0.3),
+        ],
+        baseline=6.5,
+        peak_relief=65.0,
+        cycles=[
+            CyclePlan(110, onset=12, peak=33, wears_off=88),
+            CyclePlan(110, onset=14, peak=36, wears_off=85),
+            CyclePlan(110, onset=13, peak=35, wears_off=90),
+        ],
+        reactions=[PlannedReaction(1, "falls", "moderate", 6, 0, note="Tripped on the step.")],
+        spasm_share=1.0,
+        guidance="ultrasound",
+    ),
 ]
+PLANS = [ALEX, *OTHER_PATIENTS]
 
 
-def cycle_shape(rng: random.Random) -> CycleShape:
-    relief_starts = rng.randint(5, 8)
-    wears_off = rng.randint(60, 72)
-    relief_gone = wears_off + rng.randint(10, 14)
-    # The clinic books 12-14 weeks ahead, and by then this patient's relief has gone: the
-    # gap between wearing off and the next injection is what the demo should show.
-    length = max(rng.randint(84, 98), relief_gone + 7)
-    return CycleShape(relief_starts, rng.randint(28, 35), wears_off, relief_gone, length)
+def relief_curve(day: int, plan: CyclePlan, peak_relief: float) -> float:
+    """The relief (percent) the patient feels on this day of the cycle, along straight lines:
+    up through the threshold at the onset, at least ONSET_RISE a day for 3 days, and on to
+    the peak; at its highest for the 5 days around the peak; halfway down to a holding level
+    in the week after; slowly to the holding level, then over about two weeks through the
+    threshold as it wears off; and to nothing FADE_DAYS later. The lines run straight for the
+    smoothing's half-window (3 days) either side of each crossing, so that the smoothed
+    relief crosses on the same day."""
+    wears_off = plan.wears_off or plan.length + OVERRUN_DAYS
+    rise = max(ONSET_RISE, (peak_relief - THRESHOLD) / (plan.peak - 2 - plan.onset))
+    rising_for = min(3, (peak_relief - THRESHOLD) / rise)
+    holding = THRESHOLD + 20
+    points = [
+        (plan.onset - THRESHOLD / rise, 0.0),
+        (plan.onset + rising_for, THRESHOLD + rise * rising_for),
+        (plan.peak - 2, peak_relief),
+        (plan.peak + 2, peak_relief),
+        (plan.peak + 9, (peak_relief + holding) / 2),
+        # Half a day early: below the threshold (not at it) on the day it wears off.
+        (wears_off - 10.5, holding),
+        (wears_off + 2.5, THRESHOLD - 6),
+        (wears_off + 2.5 + FADE_DAYS, 0.0),
+    ]
+    for (day_a, relief_a), (day_b, relief_b) in pairwise(points):
+        if day_a <= day < day_b:
+            return relief_a + (relief_b - relief_a) * (day - day_a) / (day_b - day_a)
+    return 0.0
 
 
-def relief_fraction(day: int, shape: CycleShape) -> float:
-    """How much of the full effect the patient feels on this day of the cycle (0 to 1)."""
-    if day <= shape.relief_starts or day >= shape.relief_gone:
-        return 0.0
-    if day < shape.full_relief:
-        progress = (day - shape.relief_starts) / (shape.full_relief - shape.relief_starts)
-        return 1 - (1 - progress) ** 2  # eases quickly at first, then levels off
-    if day <= shape.wears_off:
-        return 1.0
-    return 1 - (day - shape.wears_off) / (shape.relief_gone - shape.wears_off)
+def schedule(plan: DemoPlan, days: int) -> list[tuple[int, CyclePlan]]:
+    """Each injection's day in the diary (0 its first day) with its cycle. A diary longer
+    than the plan repeats the plan's cycles."""
+    planned = []
+    day = FIRST_INJECTION_DAY
+    for cycle_plan in cycle(plan.cycles):
+        if day >= days:
+            return planned
+        planned.append((day, cycle_plan))
+        day += cycle_plan.length
+    return planned
 
 
-def expected_severity(day_of_cycle: int | None, shape: CycleShape | None) -> float:
-    if day_of_cycle is None or shape is None:
-        return BASELINE_SEVERITY
-    return BASELINE_SEVERITY - (BASELINE_SEVERITY - BEST_SEVERITY) * relief_fraction(
-        day_of_cycle, shape
-    )
+def planned_relief(day: int, injections: list[tuple[int, CyclePlan]], peak_relief: float) -> float:
+    """The relief on a day of the diary, from the latest injection and what is left of the one
+    before (a cycle that outlasts the next injection): each relieves its share of what the
+    other leaves."""
+    started = [(start, plan) for start, plan in injections if start <= day][-2:]
+    left = 1.0
+    for start, plan in started:
+        left *= 1 - relief_curve(day - start, plan, peak_relief) / 100
+    return (1 - left) * 100
 
 
 def clamp(value: float, low: int, high: int) -> int:
     return min(high, max(low, round(value)))
 
 
-def severity_on(day_of_cycle: int | None, shape: CycleShape | None, rng: random.Random) -> int:
-    return clamp(rng.gauss(expected_severity(day_of_cycle, shape), NOISE_SD), 0, 10)
-
-
-def missed_days(day_count: int, rng: random.Random) -> set[int]:
-    """Indexes of the days with no log: a few runs of 3-5 days (a holiday, a flu), the
-    rest scattered, about 12 % in all."""
+def missed_days(plan: DemoPlan, days: int, rng: random.Random) -> set[int]:
+    """The days with no log: a few runs of 3-5 days (a holiday, a flu), the rest scattered;
+    of the last 14 days, all but `recent_logs`."""
     missed: set[int] = set()
     for _ in range(rng.randint(3, 4)):
-        start = rng.randrange(day_count - 5)
+        start = rng.randrange(days - 5)
         missed.update(range(start, start + rng.randint(3, 5)))
-    target = round(day_count * MISSED_SHARE)
-    while len(missed) < target:
-        missed.add(rng.randrange(day_count))
+    while len(missed) < round(days * plan.missed_share):
+        missed.add(rng.randrange(days))
+    recent = range(days - 14, days)
+    missed.update(rng.sample(recent, 14 - plan.recent_logs))
     return missed
 
 
-def split_dose(total: int, rng: random.Random) -> list[tuple[str, str, Decimal]]:
-    """The total split across SITE_PLAN in multiples of 5 units, summing exactly to it."""
-    sites = []
-    remaining = total
-    for muscle, side, share in SITE_PLAN[:-1]:
-        units = 5 * round(total * share * rng.uniform(0.9, 1.1) / 5)
-        sites.append((muscle, side, Decimal(units)))
+def flare_days(
+    plan: DemoPlan, injections: list[tuple[int, CyclePlan]], days: int, rng: random.Random
+) -> dict[int, int]:
+    """A few bad spells of 2-4 days (a cold, a stressful week): day -> extra severity. Only
+    on days without relief, so that a flare never passes for wearing off."""
+    calm = [day for day in range(days) if planned_relief(day, injections, plan.peak_relief) == 0]
+    extra = {}
+    for _ in range(round(plan.flares * days / 365)):
+        start, worse, length = rng.choice(calm), rng.randint(2, 3), rng.randint(2, 4)
+        extra |= {day: worse for day in range(start, start + length) if day in calm}
+    return extra
+
+
+def split_dose(plan: DemoPlan, total: int, rng: random.Random) -> list[tuple[str, str, Decimal]]:
+    """The total split across the plan's sites in multiples of its step, adding up to it."""
+    sites, remaining, step = [], Decimal(total), float(plan.unit_step)
+    for muscle, side, share in plan.sites[:-1]:
+        units = plan.unit_step * round(total * share * rng.uniform(0.9, 1.1) / step)
+        sites.append((muscle, side, units))
         remaining -= units
-    muscle, side, _ = SITE_PLAN[-1]
-    sites.append((muscle, side, Decimal(remaining)))
-    return sites
-
-
-def plan_injections(start: date, today: date, rng: random.Random) -> list[tuple[date, CycleShape]]:
-    planned = []
-    day = start + timedelta(days=FIRST_INJECTION_DAY)
-    while day <= today:
-        shape = cycle_shape(rng)
-        planned.append((day, shape))
-        day += timedelta(days=shape.length)
-    return planned
+    muscle, side, _ = plan.sites[-1]
+    return [*sites, (muscle, side, remaining)]
 
 
 def daily_logs(
     patient: Patient,
+    plan: DemoPlan,
     start: date,
-    today: date,
-    injections: list[tuple[date, CycleShape]],
+    days: int,
+    injections: list[tuple[int, CyclePlan]],
     rng: random.Random,
 ) -> list[DailyLog]:
-    day_count = (today - start).days + 1
-    missed = missed_days(day_count, rng)
+    missed = missed_days(plan, days, rng)
+    flares = flare_days(plan, injections, days, rng)
     logs = []
-    cycle_index = -1
-    for offset in range(day_count):
-        day = start + timedelta(days=offset)
-        while cycle_index + 1 < len(injections) and injections[cycle_index + 1][0] <= day:
-            cycle_index += 1
+    for day in range(days):
+        relief = planned_relief(day, injections, plan.peak_relief)
+        expected = plan.baseline * (1 - relief / 100) + flares.get(day, 0)
         # Drawn even on missed days, so that one missed day does not reshuffle the rest.
-        if cycle_index >= 0:
-            injected_on, shape = injections[cycle_index]
-            severity = severity_on((day - injected_on).days, shape, rng)
-        else:
-            severity = severity_on(None, None, rng)
-        pain = clamp(rng.gauss(severity * 0.8, 1.0), 0, 10) if rng.random() < 0.5 else None
-        spasms = clamp(severity / 2.5 + rng.gauss(0, 0.5), 0, 4) if rng.random() < 0.3 else None
-        note = rng.choice(NOTES) if rng.random() < 0.06 else ""
-        if offset in missed:
-            continue
-        logs.append(
-            DailyLog(
-                patient=patient,
-                date=day,
-                severity=severity,
-                pain=pain,
-                spasm_frequency=spasms,
-                note=note,
+        severity = clamp(rng.gauss(expected, plan.noise), 0, 10)
+        pain = clamp(rng.gauss(severity * 0.8, 1.0), 0, 10)
+        spasms = clamp(severity / 2.5 + rng.gauss(0, 0.5), 0, 4)
+        has_pain, has_spasms = rng.random() < plan.pain_share, rng.random() < plan.spasm_share
+        note = rng.choice(plan.notes) if plan.notes and rng.random() < 0.06 else ""
+        if day not in missed:
+            logs.append(
+                DailyLog(
+                    patient=patient,
+                    date=start + timedelta(days=day),
+                    severity=severity,
+                    pain=pain if has_pain else None,
+                    spasm_frequency=spasms if has_spasms else None,
+                    note=note,
+                )
             )
-        )
     return logs
 
 
-def planned_reactions(patient: Patient, injections: list[Injection], today: date) -> list[Reaction]:
+def planned_reactions(
+    patient: Patient, plan: DemoPlan, injections: list[Injection], clinician: User | None
+) -> list[Reaction]:
+    today = patient.today()
     reactions = []
-    for plan in REACTION_PLAN:
-        if plan.injection_number >= len(injections):
+    for planned in plan.reactions:
+        if planned.injection_number >= len(injections):
             continue
-        injection = injections[plan.injection_number]
-        onset = injection.date + timedelta(days=plan.onset_after)
+        injection = injections[planned.injection_number]
+        onset = injection.date + timedelta(days=planned.onset_after)
         if onset > today:
             continue
-        resolved = onset + timedelta(days=plan.lasts)
+        resolved = None if planned.lasts is None else onset + timedelta(days=planned.lasts)
+        handled = clinician and planned.handled_note
         reactions.append(
             Reaction(
                 patient=patient,
                 injection=injection,
-                kind=plan.kind,
-                severity=plan.severity,
+                kind=planned.kind,
+                severity=planned.severity,
                 onset_date=onset,
-                resolved_date=resolved if resolved <= today else None,
-                pain_reliever=plan.pain_reliever,
-                pain_reliever_dose=plan.pain_reliever_dose,
-                note=plan.note,
+                resolved_date=resolved if resolved and resolved <= today else None,
+                pain_reliever=planned.pain_reliever,
+                pain_reliever_dose=planned.pain_reliever_dose,
+                note=planned.note,
+                handled_at=datetime.combine(onset, time(16, 30), patient.zone) if handled else None,
+                handled_by=clinician if handled else None,
+                handled_note=planned.handled_note if handled else "",
             )
         )
     return reactions
 
 
-def generate_diary(patient: Patient, days: int = DIARY_DAYS) -> list[Injection]:
-    """Fill an empty diary with `days` days of logs, injections and reactions."""
-    rng = random.Random(SEED)
-    today = patient.today()
-    start = today - timedelta(days=days - 1)
-    planned = plan_injections(start, today, rng)
+def generate_diary(
+    patient: Patient, days: int | None = None, plan: DemoPlan = ALEX, clinician: User | None = None
+) -> list[Injection]:
+    """Fill an empty diary with `days` (by default the plan's) days of logs, injections and
+    reactions up to the patient's today; `clinician` has handled the plan's handled red flags."""
+    days = days or plan.days
+    rng = random.Random(f"{SEED}/{plan.username}")
+    start = patient.today() - timedelta(days=days - 1)
+    planned = schedule(plan, days)
 
-    injections = []
-    sites = []
-    for injected_on, _shape in planned:
-        total = rng.choice([200, 210, 220, 230, 240])
+    injections, sites = [], []
+    for day, cycle_plan in planned:
+        total = cycle_plan.units or plan.units
         injection = Injection(
             patient=patient,
-            date=injected_on,
-            product="botox",
+            date=start + timedelta(days=day),
+            product=plan.product,
             total_units=Decimal(total),
-            guidance="emg" if rng.random() < 0.5 else "",
+            guidance=plan.guidance if rng.random() < 0.6 else "",
             injector=INJECTOR,
             entered_by=patient.user,
         )
         injections.append(injection)
         sites += [
             InjectionSite(injection=injection, muscle=muscle, side=side, units=units)
-            for muscle, side, units in split_dose(total, rng)
+            for muscle, side, units in split_dose(plan, total, rng)
         ]
     Injection.objects.bulk_create(injections)
     InjectionSite.objects.bulk_create(sites)
-    DailyLog.objects.bulk_create(daily_logs(patient, start, today, planned, rng))
-    Reaction.objects.bulk_create(planned_reactions(patient, injections, today))
+    DailyLog.objects.bulk_create(daily_logs(patient, plan, start, days, planned, rng))
+    Reaction.objects.bulk_create(planned_reactions(patient, plan, injections, clinician))
     return injections
-
-
-# More patients of the demo clinician, with other conditions: ~4 months each, so that the clinic
-# list has something to sort. Figures from docs/clinical-rules.md ("Literature figures").
-
-
-@dataclass(frozen=True)
-class DemoPatient:
-    username: str
-    first_name: str
-    last_name: str
-    time_zone: str
-    condition: str
-    product: str
-    total_units: Decimal
-    sites: list[tuple[str, str, Decimal]]  # muscle, side, units: adding up to the total
-    baseline: float
-    best: float
-    relief_starts: tuple[int, int]  # ranges, in days since the injection
-    full_relief: tuple[int, int]
-    wears_off: tuple[int, int]
-    cycle_length: int
-    reactions: list[PlannedReaction]
-    open_red_flag: str = ""  # a red-flag reaction the patient reported 3 days ago
-    recent_logs: int = 14  # how many of the last 14 days were logged
-    penn: bool = False  # logs the spasm frequency every day
-
-
-EXTRA_DAYS = 120
-OTHER_PATIENTS = [
-    DemoPatient(
-        username="demo-priya",
-        first_name="Priya",
-        last_name="Shah",
-        time_zone="Europe/London",
-        condition="blepharospasm",
-        product="xeomin",
-        total_units=Decimal(50),
-        sites=[
-            ("orbicularis_oculi_pretarsal", "left", Decimal("12.5")),
-            ("orbicularis_oculi_pretarsal", "right", Decimal("12.5")),
-            ("orbicularis_oculi_preseptal", "left", Decimal(10)),
-            ("orbicularis_oculi_preseptal", "right", Decimal(10)),
-            ("procerus", "midline", Decimal(5)),
-        ],
-        baseline=6.5,
-        best=2.0,
-        relief_starts=(2, 4),
-        full_relief=(10, 14),
-        wears_off=(72, 80),
-        cycle_length=91,
-        reactions=[PlannedReaction(0, "dry_eye", "mild", 2, 12, note="Drops helped.")],
-    ),
-    DemoPatient(
-        username="demo-tom",
-        first_name="Tom",
-        last_name="Becker",
-        time_zone="America/New_York",
-        condition="spasmodic_dysphonia",
-        product="botox",
-        total_units=Decimal(3),
-        sites=[
-            ("thyroarytenoid", "left", Decimal("1.5")),
-            ("thyroarytenoid", "right", Decimal("1.5")),
-        ],
-        baseline=7.0,
-        best=2.5,
-        relief_starts=(1, 2),
-        full_relief=(6, 8),
-        wears_off=(40, 48),
-        cycle_length=84,
-        reactions=[
-            PlannedReaction(0, "breathy_voice", "moderate", 1, 11),
-            PlannedReaction(1, "breathy_voice", "mild", 1, 9),
-        ],
-        open_red_flag="breathing",
-    ),
-    DemoPatient(
-        username="demo-maria",
-        first_name="Maria",
-        last_name="Costa",
-        time_zone="Europe/Madrid",
-        condition="limb_spasticity",
-        product="dysport",
-        total_units=Decimal(1000),
-        sites=[
-            ("biceps", "right", Decimal(300)),
-            ("brachioradialis", "right", Decimal(200)),
-            ("flexor_digitorum", "right", Decimal(250)),
-            ("flexor_carpi", "right", Decimal(250)),
-        ],
-        baseline=6.0,
-        best=3.0,
-        relief_starts=(8, 12),
-        full_relief=(30, 38),
-        wears_off=(75, 85),
-        cycle_length=98,
-        reactions=[PlannedReaction(0, "limb_weakness", "mild", 10, 14)],
-        recent_logs=3,
-        penn=True,
-    ),
-]
-
-
-def generate_other_diary(patient: Patient, plan: DemoPatient, seed: int) -> None:
-    """Fill an empty diary with EXTRA_DAYS days for one of OTHER_PATIENTS."""
-    rng = random.Random(seed)
-    today = patient.today()
-    start = today - timedelta(days=EXTRA_DAYS - 1)
-    planned = []
-    day = start + timedelta(days=FIRST_INJECTION_DAY)
-    while day <= today:
-        wears_off = rng.randint(*plan.wears_off)
-        shape = CycleShape(
-            relief_starts=rng.randint(*plan.relief_starts),
-            full_relief=rng.randint(*plan.full_relief),
-            wears_off=wears_off,
-            relief_gone=wears_off + rng.randint(6, 10),
-            length=plan.cycle_length,
-        )
-        planned.append((day, shape))
-        day += timedelta(days=shape.length)
-
-    injections = [
-        Injection(
-            patient=patient,
-            date=injected_on,
-            product=plan.product,
-            total_units=plan.total_units,
-            injector=INJECTOR,
-            guidance="emg" if plan.condition == "spasmodic_dysphonia" else "",
-            entered_by=patient.user,
-        )
-        for injected_on, _ in planned
-    ]
-    Injection.objects.bulk_create(injections)
-    InjectionSite.objects.bulk_create(
-        InjectionSite(injection=injection, muscle=muscle, side=side, units=units)
-        for injection in injections
-        for muscle, side, units in plan.sites
-    )
-
-    recent_from = today - timedelta(days=13)
-    recent_logged = set(rng.sample(range(14), plan.recent_logs))
-    logs = []
-    cycle_index = -1
-    for offset in range(EXTRA_DAYS):
-        day = start + timedelta(days=offset)
-        while cycle_index + 1 < len(planned) and planned[cycle_index + 1][0] <= day:
-            cycle_index += 1
-        fraction = 0.0
-        if cycle_index >= 0:
-            injected_on, shape = planned[cycle_index]
-            fraction = relief_fraction((day - injected_on).days, shape)
-        expected = plan.baseline - (plan.baseline - plan.best) * fraction
-        severity = clamp(rng.gauss(expected, NOISE_SD), 0, 10)
-        spasms = clamp(severity / 2.5 + rng.gauss(0, 0.5), 0, 4) if plan.penn else None
-        if day >= recent_from:
-            logged = (day - recent_from).days in recent_logged
-        else:
-            logged = rng.random() >= 0.1
-        if logged:
-            logs.append(
-                DailyLog(patient=patient, date=day, severity=severity, spasm_frequency=spasms)
-            )
-    DailyLog.objects.bulk_create(logs)
-
-    reactions = []
-    for reaction_plan in plan.reactions:
-        if reaction_plan.injection_number < len(injections):
-            injection = injections[reaction_plan.injection_number]
-            onset = injection.date + timedelta(days=reaction_plan.onset_after)
-            resolved = onset + timedelta(days=reaction_plan.lasts)
-            if onset <= today:
-                reactions.append(
-                    Reaction(
-                        patient=patient,
-                        injection=injection,
-                        kind=reaction_plan.kind,
-                        severity=reaction_plan.severity,
-                        onset_date=onset,
-                        resolved_date=resolved if resolved <= today else None,
-                        note=reaction_plan.note,
-                    )
-                )
-    if plan.open_red_flag:
-        reactions.append(
-            Reaction(
-                patient=patient,
-                injection=injections[-1],
-                kind=plan.open_red_flag,
-                severity="moderate",
-                onset_date=max(injections[-1].date, today - timedelta(days=3)),
-                note="Short of breath climbing stairs since Tuesday.",
-            )
-        )
-    Reaction.objects.bulk_create(reactions)
 
 
 def clear_diary(patient: Patient) -> None:
@@ -482,18 +504,13 @@ def demo_user(username: str, role: str, first_name: str, last_name: str) -> User
     """The demo account, created or put back as the demo expects, with a verified email so
     it can log in at once although email verification is mandatory."""
     email = f"{username}@example.com"
-    user, created = User.objects.get_or_create(
-        username=username,
-        defaults={"role": role, "first_name": first_name, "last_name": last_name, "email": email},
-    )
-    if not created and (user.role, user.first_name, user.last_name, user.email) != (
-        role,
-        first_name,
-        last_name,
-        email,
-    ):
-        user.role, user.first_name, user.last_name, user.email = role, first_name, last_name, email
-        user.save(update_fields=["role", "first_name", "last_name", "email"])
+    wanted = {"role": role, "first_name": first_name, "last_name": last_name, "email": email}
+    user, _ = User.objects.get_or_create(username=username, defaults=wanted)
+    changed = [name for name, value in wanted.items() if getattr(user, name) != value]
+    if changed:
+        for name in changed:
+            setattr(user, name, wanted[name])
+        user.save(update_fields=changed)
     if not user.check_password(PASSWORD):
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
@@ -514,11 +531,27 @@ def give_demo_authenticator(clinician: User) -> None:
     )
 
 
+def seed_patient(plan: DemoPlan, clinician: User, reset: bool) -> Patient:
+    """The plan's patient, sharing with the clinician, with their diary unless they have one."""
+    user = demo_user(plan.username, User.Role.PATIENT, plan.first_name, plan.last_name)
+    patient, _ = Patient.objects.get_or_create(user=user, defaults={"time_zone": plan.time_zone})
+    if patient.spasticity_cause != plan.spasticity_cause:
+        patient.spasticity_cause = plan.spasticity_cause
+        patient.save(update_fields=["spasticity_cause"])
+    PatientCondition.objects.get_or_create(patient=patient, condition=plan.condition)
+    Share.objects.active().get_or_create(patient=patient, clinician=clinician)
+    if reset:
+        clear_diary(patient)
+    if reset or not has_diary(patient):
+        generate_diary(patient, plan=plan, clinician=clinician)
+    return patient
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo accounts demo-patient and demo-clinician (password "
         f"{PASSWORD}) and about 18 months of the patient's diary, shared with the "
-        "clinician, plus three patients with other conditions (4 months each) who share "
+        f"clinician, plus {len(OTHER_PATIENTS)} patients with other conditions who share "
         "with the clinician too. Safe to run again: existing data is kept unless --reset "
         "is given."
     )
@@ -527,7 +560,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset",
             action="store_true",
-            help="Delete the demo patient's diary and generate it afresh, dated up to today.",
+            help="Delete the demo patients' diaries and generate them afresh, dated up to today.",
         )
         parser.add_argument(
             "--force",
@@ -542,31 +575,9 @@ class Command(BaseCommand):
                 "DEBUG on (DJANGO_DEBUG=1). Use --force if you really mean it."
             )
         with transaction.atomic():
-            patient_user = demo_user(PATIENT_USERNAME, User.Role.PATIENT, "Alex", "Morgan")
             clinician = demo_user(CLINICIAN_USERNAME, User.Role.CLINICIAN, "Sam", "Rivera")
             give_demo_authenticator(clinician)
-            patient, _ = Patient.objects.get_or_create(
-                user=patient_user, defaults={"time_zone": "Europe/London"}
-            )
-            PatientCondition.objects.get_or_create(patient=patient, condition="cervical_dystonia")
-            Share.objects.active().get_or_create(patient=patient, clinician=clinician)
-            if reset:
-                clear_diary(patient)
-            if reset or not has_diary(patient):
-                generate_diary(patient)
-            for number, plan in enumerate(OTHER_PATIENTS, start=1):
-                other = demo_user(plan.username, User.Role.PATIENT, plan.first_name, plan.last_name)
-                other_patient, _ = Patient.objects.get_or_create(
-                    user=other, defaults={"time_zone": plan.time_zone}
-                )
-                PatientCondition.objects.get_or_create(
-                    patient=other_patient, condition=plan.condition
-                )
-                Share.objects.active().get_or_create(patient=other_patient, clinician=clinician)
-                if reset:
-                    clear_diary(other_patient)
-                if reset or not has_diary(other_patient):
-                    generate_other_diary(other_patient, plan, SEED + number)
+            patient, *_ = [seed_patient(plan, clinician, reset) for plan in PLANS]
 
         first_log = patient.logs.order_by("date").first()
         days = (patient.today() - first_log.date).days + 1 if first_log else 0
