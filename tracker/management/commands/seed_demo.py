@@ -122,12 +122,12 @@ ALEX = DemoPlan(
     cycles=[
         # Still working at the next injection, so the next baseline is lower: relief measured
         # against it comes later and goes sooner.
-        CyclePlan(91, onset=10, peak=30, wears_off=None, units=210),
+        CyclePlan(84, onset=10, peak=30, wears_off=None, units=210),
         CyclePlan(88, onset=10, peak=29, wears_off=76),
         # The clinic had no appointment for 17 weeks: seven weeks without relief.
-        CyclePlan(119, onset=10, peak=30, wears_off=70, units=230),
+        CyclePlan(119, onset=10, peak=30, wears_off=77, units=230),
         CyclePlan(90, onset=10, peak=29, wears_off=75, units=240),
-        CyclePlan(84, onset=10, peak=29, wears_off=72, units=240),
+        CyclePlan(91, onset=10, peak=29, wears_off=80, units=240),
         # A lower dose after the swallowing problem: it wears off early.
         CyclePlan(84, onset=11, peak=28, wears_off=50, units=200),
     ],
@@ -213,7 +213,7 @@ OTHER_PATIENTS = [
         cycles=[
             CyclePlan(105, onset=2, peak=6, wears_off=72),
             CyclePlan(98, onset=2, peak=6, wears_off=78),
-            CyclePlan(112, onset=2, peak=6, wears_off=70),
+            CyclePlan(112, onset=2, peak=6, wears_off=76),
             CyclePlan(105, onset=2, peak=6, wears_off=74),
         ],
         reactions=[
