@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.http import content_disposition_header
 
-from tracker import catalog
 from tracker.catalog import format_units
 from tracker.dates import days_between
 from tracker.diary import Answer, Diary, InjectionRecord, Log, ReactionRecord, read_diary
@@ -165,7 +164,8 @@ def fhir_bundle(patient: Patient, diary: Diary) -> dict:
     subject = reference(patient_id)
     resources = [_patient(patient, patient_id)]
     procedure_ids = {}
-    conditions = [{"text": catalog.CONDITION_LABELS[c]} for c in patient.condition_codes]
+    # The Procedure's reason: "Limb spasticity (stroke)" when the cause is recorded.
+    conditions = [{"text": label} for label in patient.condition_labels]
     for injection in diary.injections:
         procedure_ids[injection.id] = stable_id("injection", injection.id)
         resources += _injection(injection, procedure_ids[injection.id], subject, conditions)

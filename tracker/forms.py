@@ -156,10 +156,18 @@ class ConditionsForm(forms.ModelForm):
         help_text="Your day starts and ends at midnight here.",
         choices=sorted((zone, zone.replace("_", " ")) for zone in zoneinfo.available_timezones()),
     )
+    # Clinicians compare like with like: spasticity after a stroke is not spasticity with MS.
+    spasticity_cause = forms.ChoiceField(
+        label="What caused the limb spasticity?",
+        help_text="Only if you are treated for limb spasticity.",
+        choices=[*catalog.SPASTICITY_CAUSE_CHOICES, ("", "Not sure")],
+        required=False,
+        widget=ButtonRadioSelect(columns=1),
+    )
 
     class Meta:
         model = Patient
-        fields = ["time_zone"]
+        fields = ["time_zone", "spasticity_cause"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -168,6 +176,12 @@ class ConditionsForm(forms.ModelForm):
         else:
             self.fields["time_zone"].widget.attrs["data-guess"] = ""
         self.initial.setdefault("time_zone", self.instance.time_zone or settings.TIME_ZONE)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "limb_spasticity" not in cleaned.get("conditions", []):
+            cleaned["spasticity_cause"] = ""  # a cause only for the condition it belongs to
+        return cleaned
 
     @transaction.atomic
     def save(self, commit: bool = True) -> Patient:

@@ -148,8 +148,19 @@ class Patient(models.Model):
 
     @property
     def conditions_label(self) -> str:
-        """ "Cervical dystonia, Blepharospasm" """
-        return ", ".join(c.get_condition_display() for c in self.conditions.all())
+        """ "Cervical dystonia, Limb spasticity (stroke)" """
+        return ", ".join(self.condition_labels)
+
+    @property
+    def condition_labels(self) -> list[str]:
+        """Each condition's label, limb spasticity's with its cause when recorded."""
+        cause = self.get_spasticity_cause_display().lower() if self.spasticity_cause else ""
+        return [
+            f"{c.get_condition_display()} ({cause})"
+            if c.condition == "limb_spasticity" and cause
+            else c.get_condition_display()
+            for c in self.conditions.all()
+        ]
 
     @property
     def condition_codes(self) -> list[str]:
