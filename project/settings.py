@@ -241,20 +241,28 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Messages ("Saved: 7 out of 10") stay on the server, not in a cookie anyone can read.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
-# After 5 failed log-ins for one username (whoever tries, from wherever: clinics share IP
-# addresses), that username is locked for 15 minutes, whether or not the account exists.
+# Failed log-ins (tracker/lockout.py): 5 for one name from one address pause that name there for
+# 15 minutes; 50 from one address pause it for an hour; an account's own count brings growing
+# waits from the 10th and, at 100, no more tries until its password is reset; an account is
+# never paused at an address it has logged in from. The same whether or not the account exists.
+AXES_HANDLER = "tracker.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "login"  # allauth's log-in form
-AXES_USERNAME_CALLABLE = "tracker.middleware.login_username"
-AXES_LOCKOUT_CALLABLE = "tracker.middleware.lockout_response"
+AXES_USERNAME_CALLABLE = "tracker.lockout.login_username"
+AXES_LOCKOUT_CALLABLE = "tracker.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "tracker.lockout.client_address"
 AXES_RESET_ON_SUCCESS = True
-# Axes counts failures per username; allauth's own per-username limit would answer first, so
-# allauth keeps only its per-address limits (these also slow one address trying many names).
-ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip"}
-# axes.W006 asks for a lockout by address too: that would lock a whole clinic out at once.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# The client's address, for the counts above, allauth's rate limits and the record of sessions
+# (tracker.lockout.client_address): with N proxies in front (the load balancer: 1), each adding
+# to X-Forwarded-For, the address the outermost one was reached from. 0 reads REMOTE_ADDR and
+# no X-Forwarded-For, which anyone can write; behind a load balancer every client would then
+# share its address.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+# allauth's own limits on failed log-ins are its defaults (ACCOUNT_RATE_LIMITS unset): 10 a
+# minute per address, and 5 in 5 minutes per key. For a password the key is the name and the
+# address (tracker/adapters.py), for a second-factor code it is the account.
 
 # Throttles per user (tracker/throttles.py), counted in the shared cache; 429 + Retry-After.
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["tracker.throttles.WriteThrottle"]

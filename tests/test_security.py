@@ -1,5 +1,5 @@
 """The production headers at the values the Mozilla HTTP Observatory grades A+; cookies;
-log-in lockouts (django-axes); throttles; and the health check."""
+throttles; and the health check. Failed log-ins: tests/test_lockout.py."""
 
 import datetime as dt
 import re
@@ -284,74 +284,7 @@ def test_a_form_sent_without_its_csrf_token_is_refused_with_a_page_of_the_app(pa
     assert not patient.logs.exists()
 
 
-# Failed log-ins: 5 for one username lock that username for 15 minutes.
-
-
-def log_in(client: Client, login: str, password: str, address: str = "10.0.0.1"):
-    return client.post(
-        reverse("account_login"), {"login": login, "password": password}, REMOTE_ADDR=address
-    )
-
-
-def without_tokens(response, login: str) -> str:
-    page = response.content.decode()
-    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
-    return page.replace(f'value="{login}"', "")
-
-
-@pytest.fixture
-def owner(patient):
-    return verified(patient.user)
-
-
-def test_five_wrong_passwords_lock_the_username_for_fifteen_minutes(owner, frozen_now):
-    client = Client()
-    answers = [log_in(client, "pat", "wrong") for _ in range(5)]
-    assert [a.status_code for a in answers] == [200, 200, 200, 200, 429]
-    locked = answers[-1]
-    assert locked["Retry-After"] == "900"
-    page = locked.content.decode()
-    assert "Log-in paused for 15 minutes" in page
-    assert '<main id="main"' in page  # a page of the app
-    # The right password does not help while locked, and each try restarts the pause.
-    frozen_now.shift(dt.timedelta(minutes=10))
-    assert log_in(client, "pat", PASSWORD).status_code == 429
-    frozen_now.shift(dt.timedelta(minutes=14))
-    assert log_in(client, "pat", PASSWORD).status_code == 429
-    frozen_now.shift(dt.timedelta(minutes=15, seconds=1))
-    response = log_in(client, "pat", PASSWORD)
-    assert response.status_code == 302
-    assert response["Location"] == reverse("home")
-
-
-def test_a_lockout_answers_the_same_whether_or_not_the_account_exists(owner, frozen_now):
-    known = [log_in(Client(), "pat", "wrong") for _ in range(5)]
-    unknown = [log_in(Client(), "nobody-here", "wrong") for _ in range(5)]
-    for mine, theirs in zip(known[:4], unknown[:4], strict=True):
-        assert mine.status_code == theirs.status_code == 200
-        assert without_tokens(mine, "pat") == without_tokens(theirs, "nobody-here")
-    assert known[4].status_code == unknown[4].status_code == 429
-    assert known[4].content == unknown[4].content
-    assert known[4]["Retry-After"] == unknown[4]["Retry-After"]
-    assert log_in(Client(), "nobody-here", "anything").status_code == 429
-
-
-def test_the_lock_follows_the_username_not_the_address(owner, other_patient, frozen_now):
-    verified(other_patient.user)
-    for n in range(5):
-        log_in(Client(), "pat", "wrong", address=f"10.0.0.{n}")  # a new address each time
-    assert log_in(Client(), "PAT ", PASSWORD, address="192.0.2.7").status_code == 429
-    assert log_in(Client(), owner.email.upper(), PASSWORD).status_code == 429  # same account
-    # The clinic's shared address is not locked for everyone else.
-    assert log_in(Client(), "other", PASSWORD, address="10.0.0.4").status_code == 302
-
-
-def test_a_good_log_in_clears_earlier_failures(owner, frozen_now):
-    for _ in range(4):
-        log_in(Client(), "pat", "wrong")
-    assert log_in(Client(), "pat", PASSWORD).status_code == 302
-    for _ in range(4):
-        assert log_in(Client(), "pat", "wrong").status_code == 200
+# Failed log-ins: tests/test_lockout.py.
 
 
 # Throttles: writes and sync through the API, and whole-diary downloads, per person.

@@ -1,9 +1,10 @@
-"""Who may stay logged in, and for how long; and the second factor clinicians need before they
-open any patient's data."""
+"""Who may stay logged in, and for how long; the second factor clinicians need before they open
+any patient's data; and the end of a lockout when a password is reset."""
 
 import datetime as dt
 from dataclasses import dataclass
 
+from allauth.account.signals import password_reset
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -13,6 +14,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+
+from tracker import lockout
 
 LOGGED_IN_AT = "security.logged_in_at"
 SEEN_AT = "security.seen_at"
@@ -84,6 +87,13 @@ def start_session_clock(sender, request: HttpRequest | None, user, **kwargs) -> 
         now = timezone.now().timestamp()
         request.session[LOGGED_IN_AT] = request.session[SEEN_AT] = now
         request.session.set_expiry(expiry_date(now, limits_for(user)))
+
+
+@receiver(password_reset)
+def end_lockout(sender, request: HttpRequest, user, **kwargs) -> None:
+    """A new password set through the emailed link is the way out of any lockout of the account
+    (templates/account/lockout.html says so)."""
+    lockout.forget_failures(user)
 
 
 def expiry_date(logged_in_at: float, limits: SessionLimits) -> dt.datetime:
