@@ -409,9 +409,13 @@ def test_add_clinician_needs_a_password_when_there_is_no_terminal(monkeypatch):
 
 @pytest.fixture
 def admin_client(client, demo_patient):
+    from allauth.mfa.models import Authenticator
+
     superuser = models.User.objects.create_superuser(
         "root", "root@example.com", "tall-river-lamp-42"
     )
+    # Staff open the admin with a second factor only (tracker/security.py).
+    Authenticator.objects.create(user=superuser, type="totp", data={"secret": "JBSWY3DPEHPK3PXP"})
     client.force_login(superuser)
     return client
 

@@ -363,9 +363,12 @@ def test_ending_a_share_and_deleting_a_reaction_are_recorded(patient, clinician,
     assert not Reaction.objects.filter(pk=reaction.pk).exists()
 
 
-def test_the_admin_shows_the_change_history(patient, admin_client):
+def test_the_admin_shows_the_change_history(patient, admin_user, logged_in):
+    Authenticator.objects.create(
+        user=admin_user, type=Authenticator.Type.TOTP, data={"secret": factories.TOTP_SECRET}
+    )
     reaction = factories.ReactionFactory(patient=patient)
-    response = admin_client.get(reverse("admin:auditlog_logentry_changelist"))
+    response = logged_in(admin_user).get(reverse("admin:auditlog_logentry_changelist"))
     assert response.status_code == 200
     assert escape(str(reaction)) in response.content.decode()
 

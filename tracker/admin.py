@@ -1,13 +1,55 @@
+from collections.abc import Iterable
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
 from tracker import catalog, models
+from tracker.lockout import client_address
 
 PATIENT_SEARCH = [
     "patient__user__username",
     "patient__user__first_name",
     "patient__user__last_name",
 ]
+
+
+def record_admin_access(request: HttpRequest, patient_ids: Iterable[int]) -> None:
+    """An administrator's look at patients' data, written to each one's access history as a
+    clinician's is (tracker/access.py): who, when, which page and from where."""
+    models.AccessEvent.objects.bulk_create(
+        models.AccessEvent(
+            patient_id=patient_id,
+            clinician=request.user,
+            what=models.AccessEvent.What.ADMIN,
+            path=request.get_full_path()[:300],
+            address=client_address(request),
+        )
+        for patient_id in sorted(set(patient_ids))
+    )
+
+
+class PatientDataAdmin(admin.ModelAdmin):
+    """The admin of records that are patients' data: each record opened (to read, change,
+    delete or see its history) and each list shown is in the access history of the patients
+    it shows. The admin site itself asks staff for a second factor first
+    (tracker/security.py)."""
+
+    def patient_id_of(self, record) -> int:
+        return record.patient_id
+
+    def get_object(self, request, object_id, from_field=None):
+        record = super().get_object(request, object_id, from_field)
+        if record is not None:
+            record_admin_access(request, [self.patient_id_of(record)])
+        return record
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        shown = getattr(response, "context_data", {}).get("cl")
+        if shown is not None:  # not a redirect, nor the page of an action
+            record_admin_access(request, map(self.patient_id_of, shown.result_list))
+        return response
 
 
 @admin.register(models.User)
@@ -45,16 +87,19 @@ class PatientConditionInline(admin.TabularInline):
 
 
 @admin.register(models.Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(PatientDataAdmin):
     list_display = ["display_name", "user", "time_zone", "created_at"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     autocomplete_fields = ["user"]
     inlines = [PatientConditionInline]
 
+    def patient_id_of(self, record: models.Patient) -> int:
+        return record.pk
+
 
 @admin.register(models.DailyLog)
-class DailyLogAdmin(admin.ModelAdmin):
+class DailyLogAdmin(PatientDataAdmin):
     list_display = ["date", "patient", "severity", "pain", "spasm_frequency", "note"]
     list_select_related = ["patient__user"]
     list_filter = ["severity"]
@@ -70,7 +115,7 @@ class InjectionSiteInline(admin.TabularInline):
 
 
 @admin.register(models.Injection)
-class InjectionAdmin(admin.ModelAdmin):
+class InjectionAdmin(PatientDataAdmin):
     list_display = ["date", "patient", "product", "total_units", "guidance", "injector"]
     list_select_related = ["patient__user"]
     list_filter = ["product", "guidance"]
@@ -98,7 +143,7 @@ class RedFlagFilter(admin.SimpleListFilter):
 
 
 @admin.register(models.Reaction)
-class ReactionAdmin(admin.ModelAdmin):
+class ReactionAdmin(PatientDataAdmin):
     list_display = ["onset_date", "patient", "kind", "severity", "red_flag", "resolved_date"]
     list_select_related = ["patient__user"]
     list_filter = [RedFlagFilter, "severity", "kind"]
@@ -113,7 +158,7 @@ class ReactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Share)
-class ShareAdmin(admin.ModelAdmin):
+class ShareAdmin(PatientDataAdmin):
     list_display = ["patient", "clinician", "created_at", "revoked_at"]
     list_select_related = ["patient__user", "clinician"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]

@@ -1,5 +1,5 @@
-"""Who may stay logged in, and for how long; the second factor clinicians need before they open
-any patient's data; and the end of a lockout when a password is reset."""
+"""Who may stay logged in, and for how long; the second factor clinicians and staff need before
+they open any patient's data; and the end of a lockout when a password is reset."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -42,8 +42,9 @@ def has_two_factor(user) -> bool:
 
 
 def require_two_factor(user) -> None:
-    """For clinicians: raise TwoFactorRequired unless they have an authenticator app."""
-    if user.is_authenticated and user.is_clinician and not has_two_factor(user):
+    """For clinicians and staff: raise TwoFactorRequired unless they have an authenticator
+    app."""
+    if user.is_authenticated and (user.is_clinician or user.is_staff) and not has_two_factor(user):
         raise TwoFactorRequired
 
 
@@ -103,7 +104,8 @@ def expiry_date(logged_in_at: float, limits: SessionLimits) -> dt.datetime:
 class SessionSecurityMiddleware:
     """Ends sessions past their limits: clinicians after 15 idle minutes or 12 hours in all,
     patients after 30 days (settings.py). Also turns TwoFactorRequired on a page into a
-    redirect to the authenticator app's set-up."""
+    redirect to the authenticator app's set-up, and asks it before any page of the admin site
+    (its log-in page included: Django's own form there would skip the second factor)."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -134,6 +136,14 @@ class SessionSecurityMiddleware:
         expires = expiry_date(session[LOGGED_IN_AT], limits)
         if session.get_expiry_date() != expires:
             session.set_expiry(expires)
+
+    def process_view(self, request: HttpRequest, view, args, kwargs) -> HttpResponse | None:
+        if request.resolver_match.namespace == "admin" and request.user.is_staff:
+            try:
+                require_two_factor(request.user)
+            except TwoFactorRequired as exception:
+                return self.process_exception(request, exception)
+        return None
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         if isinstance(exception, TwoFactorRequired):
