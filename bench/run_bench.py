@@ -57,6 +57,7 @@ SYNC_LOGS, SYNC_INJECTIONS, SYNC_REACTIONS = 400, 40, 60  # 500 items in one bat
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    os.environ.setdefault("DJANGO_SECURE", "0")  # the test client asks over plain HTTP
     django.setup()
     parser = argparse.ArgumentParser(
         prog="python -m bench.run_bench", description=__doc__.split("\n\n")[0]

@@ -216,9 +216,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # Production (README "Production deployment"): HTTPS only, behind a load balancer that
-# terminates TLS and says so in X-Forwarded-Proto. Off by default so that local runs, the
-# tests and the benchmark work over plain HTTP; `check --deploy` fails without it.
-SECURE = env.bool("DJANGO_SECURE", default=False)
+# terminates TLS and says so in X-Forwarded-Proto. On whenever DEBUG is off, unless
+# DJANGO_SECURE=0 turns it off (the test suite, the benchmark's server on loopback).
+SECURE = env.bool("DJANGO_SECURE", default=not DEBUG)
 if SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = SECURE

@@ -1,5 +1,6 @@
-"""The production configuration: `check --deploy` passes with it; the database pool and the
-shared cache follow the environment; `migrate` makes the cache table."""
+"""The production configuration: `check --deploy` passes with it, and with no more than a secret
+key and the host names (HTTPS only is the default); the database pool and the shared cache follow
+the environment; `migrate` makes the cache table."""
 
 import os
 import runpy
@@ -13,15 +14,19 @@ from django.core.cache import cache
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 
-from tests.test_security import PRODUCTION_ENV
+from tests.test_security import PRODUCTION_ENV, TESTS_ONLY_ENV
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Of this process's environment, what is not the app's configuration (PATH and the like).
+NOT_CONFIGURATION = {
+    name: value
+    for name, value in os.environ.items()
+    if name not in TESTS_ONLY_ENV and not name.startswith(("DJANGO_", "DATABASE_", "REDIS_"))
+}
 
 
-def check_deploy(tmp_path: Path, **changes: str | None) -> subprocess.CompletedProcess:
-    env = os.environ | PRODUCTION_ENV | {"DJANGO_DATA_DIR": str(tmp_path)}
-    env["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
-    env |= changes
+def check_deploy(environment: dict[str, str | None]) -> subprocess.CompletedProcess:
+    env = NOT_CONFIGURATION | environment
     env = {name: value for name, value in env.items() if value is not None}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -33,21 +38,40 @@ def check_deploy(tmp_path: Path, **changes: str | None) -> subprocess.CompletedP
     )
 
 
+def production(tmp_path: Path, **changes: str | None) -> dict[str, str | None]:
+    return PRODUCTION_ENV | {
+        "DJANGO_DATA_DIR": str(tmp_path),
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        **changes,
+    }
+
+
 def test_check_deploy_passes_with_the_production_environment(tmp_path):
-    result = check_deploy(tmp_path)
+    result = check_deploy(production(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_fails_without_https(tmp_path):
-    result = check_deploy(tmp_path, DJANGO_SECURE=None)
+def test_check_deploy_passes_with_only_a_secret_key_and_allowed_hosts():
+    # HTTPS only, its cookies and HSTS are the default once DEBUG is off.
+    only = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "relief.example",
+    }
+    result = check_deploy(only)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_when_https_is_turned_off(tmp_path):
+    result = check_deploy(production(tmp_path, DJANGO_SECURE="0"))
     assert result.returncode != 0
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stderr
 
 
 def test_check_deploy_fails_with_a_short_secret_key(tmp_path):
-    result = check_deploy(tmp_path, DJANGO_SECRET_KEY="short")
+    result = check_deploy(production(tmp_path, DJANGO_SECRET_KEY="short"))
     assert result.returncode != 0
     assert "security.W009" in result.stderr
 
@@ -55,7 +79,7 @@ def test_check_deploy_fails_with_a_short_secret_key(tmp_path):
 def settings_with(monkeypatch, tmp_path, **env: str) -> dict:
     """The settings settings.py makes from this environment."""
     monkeypatch.setenv("DJANGO_DATA_DIR", str(tmp_path))
-    for name in ("DATABASE_URL", "REDIS_URL"):
+    for name in ("DATABASE_URL", "REDIS_URL", *TESTS_ONLY_ENV):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -89,6 +113,33 @@ def test_the_shared_cache_is_the_database_unless_redis_is_given(monkeypatch, tmp
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://cache.internal:6379/0",
     }
+
+
+def test_with_debug_off_https_only_is_on_unless_turned_off(monkeypatch, tmp_path):
+    made = settings_with(monkeypatch, tmp_path)
+    assert made["DEBUG"] is False
+    assert made["SECURE_SSL_REDIRECT"] is True
+    assert made["SESSION_COOKIE_SECURE"] is made["CSRF_COOKIE_SECURE"] is True
+    assert made["SECURE_HSTS_SECONDS"] == 365 * 24 * 3600
+    assert made["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert made["SECURE_REDIRECT_EXEMPT"] == [r"^healthz$"]  # the load balancer's probe
+    turned_off = settings_with(monkeypatch, tmp_path, DJANGO_SECURE="0")
+    assert turned_off["SECURE_SSL_REDIRECT"] is False
+    assert turned_off["SESSION_COOKIE_SECURE"] is False
+    assert turned_off["SECURE_HSTS_SECONDS"] == 0
+
+
+def test_local_development_is_plain_http(monkeypatch, tmp_path):
+    made = settings_with(monkeypatch, tmp_path, DJANGO_DEBUG="1")
+    assert made["SECURE_SSL_REDIRECT"] is False
+    assert made["SESSION_COOKIE_SECURE"] is False
+
+
+def test_no_proxy_is_trusted_unless_counted(monkeypatch, tmp_path):
+    assert settings_with(monkeypatch, tmp_path)["TRUSTED_PROXY_COUNT"] == 0
+    made = settings_with(monkeypatch, tmp_path, DJANGO_TRUSTED_PROXY_COUNT="1")
+    assert made["TRUSTED_PROXY_COUNT"] == 1
+    assert made["AXES_CLIENT_IP_CALLABLE"] == "tracker.lockout.client_address"
 
 
 def test_sessions_live_in_the_database_and_messages_in_the_session(settings):

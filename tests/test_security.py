@@ -22,23 +22,27 @@ from tests.conftest import TODAY, client_for
 
 HOST = "relief.example.org"
 PASSWORD = "correct horse battery"  # tests/factories.py
-# What an operator sets (README "Production deployment"); settings.py is run with it.
+# What an operator sets (README "Production deployment"); settings.py is run with it. HTTPS
+# only is the default, not set here.
 PRODUCTION_ENV = {
-    "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": "t3st-0nly-5ecret-that-is-long-and-random-enough-XyZ-8e1f0c9a7b2d4",
     "DJANGO_ALLOWED_HOSTS": HOST,
     "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://{HOST}",
-    "DJANGO_SECURE": "1",
+    "DJANGO_TRUSTED_PROXY_COUNT": "1",
 }
+# What the test suite sets that an operator does not (pyproject.toml).
+TESTS_ONLY_ENV = ["DJANGO_DEBUG", "DJANGO_SECURE"]
 SECURITY_SETTINGS = re.compile(
     r"SECURE_.*|SESSION_COOKIE_.*|CSRF_COOKIE_.*|CONTENT_SECURITY_POLICY|X_FRAME_OPTIONS"
-    r"|ALLOWED_HOSTS|CSRF_TRUSTED_ORIGINS|MIDDLEWARE"
+    r"|ALLOWED_HOSTS|CSRF_TRUSTED_ORIGINS|MIDDLEWARE|TRUSTED_PROXY_COUNT"
 )
 
 
 @pytest.fixture
 def production(settings, monkeypatch):
     """This process's settings as settings.py makes them with the production environment."""
+    for name in TESTS_ONLY_ENV:
+        monkeypatch.delenv(name, raising=False)
     for name, value in PRODUCTION_ENV.items():
         monkeypatch.setenv(name, value)
     made = runpy.run_path(str(Path(settings.BASE_DIR) / "project" / "settings.py"))
