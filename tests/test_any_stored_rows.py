@@ -278,3 +278,16 @@ def test_a_log_dated_9999_does_not_make_the_csv_a_row_for_every_day_until_then(p
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[1].startswith((TODAY - dt.timedelta(days=2)).isoformat())
     assert len(lines) < 10
+
+
+def test_marking_over_a_reaction_stored_as_starting_after_today_asks_to_correct_it(
+    patient, readers
+):
+    reaction = factories.ReactionFactory(patient=patient, onset_date=TODAY + dt.timedelta(days=3))
+    patient_browser, _ = readers
+    response = patient_browser.post(reverse("reaction_resolve", args=[reaction.pk]), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("reaction_edit", args=[reaction.pk])
+    assert "after today" in response.content.decode()
+    reaction.refresh_from_db()
+    assert reaction.resolved_date is None

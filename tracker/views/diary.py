@@ -295,7 +295,16 @@ def reaction_edit(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
 @patient_view
 def reaction_resolve(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
     reaction = get_object_or_404(patient.reactions, pk=pk, resolved_date__isnull=True)
-    reaction.resolved_date = patient.today()
+    today = patient.today()
+    if reaction.onset_date > today:
+        # Stored as starting after today (an import, a move to a time zone further west): it
+        # can't be over before it began, and the dates are the patient's to correct.
+        started = f"{reaction.onset_date:%-d %b %Y}"
+        messages.info(
+            request, f"This says it started on {started}, after today. Change when it started."
+        )
+        return redirect("reaction_edit", pk=reaction.pk)
+    reaction.resolved_date = today
     reaction.save(update_fields=["resolved_date"])
     messages.success(request, f"Marked “{reaction.get_kind_display()}” as over today.")
     return redirect("reaction_list")
