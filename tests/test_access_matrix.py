@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from tests import factories
 from tests.conftest import TODAY, reauthenticate
+from tests.cycles import wearing_off_diary
 from tracker.models import (
     DailyLog,
     GlobalImpression,
@@ -132,6 +133,7 @@ class Route:
     own_version_for: frozenset = frozenset()
     shows_secret: frozenset = frozenset()  # methods whose answer to the owner has the secret
     api: bool = False
+    prepare: Callable | None = None  # world -> None: adds what the route needs to answer
 
 
 GET = {"get": None}
@@ -179,6 +181,16 @@ MATRIX = {
         lambda w: reverse("log_day", args=[w.log.date.isoformat()]),
         {"get": None, "post": lambda w: {"severity": "3"}},
         {"get"},
+    ),
+    # A calendar file only once there is a wearing-off forecast: two earlier cycles wore off.
+    "next_appointment_ics": Route(
+        lambda w: reverse("next_appointment_ics"),
+        GET,
+        "patient",
+        MINE,
+        prepare=lambda w: wearing_off_diary(
+            w.patient, [TODAY - dt.timedelta(days=n) for n in (210, 120, 30)], [69, 70]
+        ),
     ),
     "global_impression": page(
         lambda w: reverse("global_impression"),
@@ -400,6 +412,8 @@ def ask(world, route: Route, method: str, persona: str):
 @pytest.mark.parametrize(("name", "method"), CASES)
 def test_only_the_patient_or_a_clinician_with_access_gets_the_data(world, name, method):
     route = MATRIX[name]
+    if route.prepare:
+        route.prepare(world)
     before = fingerprint(world)
     # The owner goes last: only their request may change anything.
     for persona in sorted(PERSONAS, key=lambda p: p == route.owner):

@@ -21,7 +21,6 @@ from tracker.relief import (
     day_of_cycle,
     duration_days,
     expected_next_injection,
-    forecast_wearing_off_day,
     gap_days,
     onset_day,
     overlay,
@@ -33,6 +32,7 @@ from tracker.relief import (
     smoothed_relief,
     smoothed_severity,
     wearing_off_day,
+    wearing_off_forecast,
 )
 
 INJECTED = date(2025, 3, 3)
@@ -488,10 +488,11 @@ def test_a_realistic_cycle_shows_onset_peak_wearing_off_and_gap():
     assert second.ongoing
     assert second.relief == {day: 0.0 for day in range(6)}
     assert second.reason_code == "no_onset"
-    assert forecast_wearing_off_day([first, second]) is None
+    products = {"shot-0": "Botox", "shot-90": "Botox"}
+    assert wearing_off_forecast([first, second], products).day is None  # needs two that wore off
 
 
-# Overlay and forecast.
+# Overlay (the forecast: tests/test_forecast.py).
 
 
 @pytest.mark.parametrize(
@@ -519,24 +520,6 @@ def test_overlay_counts_only_the_cycles_with_a_value_on_that_day():
 
 def test_overlay_of_no_cycles_is_empty():
     assert overlay([]) == []
-
-
-@pytest.mark.parametrize(
-    ("earlier_wearing_off_days", "expected"),
-    [([], None), ([70], None), ([70, 80], 75.0), ([70, 80, 74], 74)],
-)
-def test_forecast_is_the_median_wearing_off_of_at_least_two_finished_cycles(
-    earlier_wearing_off_days, expected
-):
-    earlier = [make_cycle(wearing_off_day=day) for day in earlier_wearing_off_days]
-    current = make_cycle(ongoing=True, length_days=None, wearing_off_day=10)
-    assert forecast_wearing_off_day([*earlier, current]) == expected
-
-
-def test_forecast_ignores_finished_cycles_that_never_wore_off():
-    cycles = [make_cycle(wearing_off_day=70), make_cycle(), make_cycle()]
-    assert forecast_wearing_off_day(cycles) is None
-    assert forecast_wearing_off_day(cycles, ReliefSettings(forecast_min_cycles=1)) == 70
 
 
 # Properties over random diaries.
@@ -664,7 +647,7 @@ def test_current_status_gives_the_latest_smoothed_relief_of_the_ongoing_cycle():
     cycles = compute_cycles([InjectionPoint("a", INJECTED)], logs, today=on(12))
     status = current_status(cycles)
     assert (status.day, status.relief, status.reason) == (12, 50.0, None)
-    assert status.forecast_wearing_off_day is None
+    assert status.forecast is None  # no products given
 
 
 def test_current_status_says_why_when_there_is_no_baseline():

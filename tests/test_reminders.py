@@ -30,15 +30,16 @@ def test_a_reminder_is_due_once_a_day_after_the_chosen_time_until_logged(
         (None, None, None),
         (0, None, "Injection day: note any reactions"),
         (3, None, "Day 3 after your injection: note any reactions"),
-        (21, 70.0, "Day 21 after your injection"),
-        (22, None, None),
-        (40, 70.0, None),
-        (63, 70.0, "wore off around day 70"),
-        (77, 70.5, "wore off around day 70"),
-        (78, 70.0, None),
+        (21, 70, "Day 21 after your injection"),
+        (28, 30, "Day 28 after your injection"),  # the first four weeks come first
+        (29, None, None),
+        (40, 70, None),
+        (63, 70, "Your relief usually wears off around day 70"),
+        (77, 70, "Your relief usually wears off around day 70"),
+        (78, 70, None),
     ],
 )
-def test_extra_prompts_come_in_the_first_three_weeks_and_around_wearing_off(
+def test_extra_prompts_come_in_the_first_four_weeks_and_around_wearing_off(
     cycle_day, forecast, extra
 ):
     reminder = compose(cycle_day, forecast)
@@ -47,6 +48,23 @@ def test_extra_prompts_come_in_the_first_three_weeks_and_around_wearing_off(
         assert "\n" not in reminder.body
     else:
         assert extra in reminder.body
+
+
+@pytest.mark.parametrize(("cycle_day", "named"), [(-1, False), (0, True), (28, True), (29, False)])
+def test_for_four_weeks_after_an_injection_the_reminder_names_the_get_help_now_signs(
+    cycle_day, named
+):
+    body = compose(cycle_day, None, "999").body
+    signs = (
+        "Get help now (call 999) if you have difficulty breathing, cannot swallow or are "
+        "choking, or signs of a severe allergic reaction."
+    )
+    assert (signs in body) is named
+    assert ("Get help now" in body) is named
+
+
+def test_without_a_number_the_get_help_now_signs_say_to_call_the_emergency_number():
+    assert "Get help now (call your emergency number) if" in compose(3, None).body
 
 
 def test_the_reminder_times_are_every_half_hour_of_the_day():

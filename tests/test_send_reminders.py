@@ -185,11 +185,29 @@ def test_no_reminder_for_a_patient_who_cannot_or_does_not_want_one(db, change):
     assert patient.last_reminded_on is None
 
 
-def test_the_first_three_weeks_after_an_injection_ask_about_reactions(db):
+def test_the_first_four_weeks_after_an_injection_ask_about_reactions_and_warning_signs(db):
     patient = reminded_patient(ONE_PM)
-    factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=3))
+    factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=28))
     notify.send_due_reminders()
-    assert "Day 3 after your injection: note any reactions" in mail.outbox[0].body
+    body = mail.outbox[0].body
+    assert "Day 28 after your injection: note any reactions" in body
+    # The emergency number of the patient's country, from their time zone.
+    assert "Get help now (call 999) if you have difficulty breathing" in body
+
+
+def test_the_patients_own_emergency_number_is_the_one_named(db):
+    patient = reminded_patient(ONE_PM, emergency_number="112")
+    factories.InjectionFactory(patient=patient, date=TODAY)
+    notify.send_due_reminders()
+    assert "Injection day: note any reactions" in mail.outbox[0].body
+    assert "Get help now (call 112)" in mail.outbox[0].body
+
+
+def test_after_four_weeks_the_warning_signs_are_no_longer_named(db):
+    patient = reminded_patient(ONE_PM)
+    factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=29))
+    notify.send_due_reminders()
+    assert "Get help now" not in mail.outbox[0].body
 
 
 def make_cycles(patient: Patient, injected: list[dt.date], wears_off_on_day: int) -> None:
@@ -212,13 +230,25 @@ def test_around_the_forecast_wearing_off_day_the_reminder_says_so(db):
     patient = reminded_patient(ONE_PM)
     injected = [TODAY - dt.timedelta(days=d) for d in (246, 156, 66)]
     make_cycles(patient, injected, wears_off_on_day=70)
-    forecast = relief.forecast_wearing_off_day(patient.relief_cycles(), relief_settings())
-    assert forecast is not None and abs(66 - forecast) <= 7
+    cycles, products = patient.relief_cycles_and_products()
+    forecast = relief.wearing_off_forecast(cycles, products, relief_settings())
+    assert forecast.day is not None and abs(66 - forecast.day) <= 7
 
     notify.send_due_reminders()
 
     body = mail.outbox[0].body
-    assert f"Your earlier cycles wore off around day {round(forecast)}" in body
+    assert f"Your relief usually wears off around day {forecast.day}:" in body
+
+
+def test_earlier_cycles_of_another_product_give_the_reminder_no_forecast(db):
+    patient = reminded_patient(ONE_PM)
+    injected = [TODAY - dt.timedelta(days=d) for d in (246, 156, 66)]
+    make_cycles(patient, injected, wears_off_on_day=70)
+    patient.injections.filter(date=injected[-1]).update(product="dysport")
+
+    notify.send_due_reminders()
+
+    assert "\n" not in mail.outbox[0].body.split("\n\n")[1]  # the prompt alone
 
 
 def test_push_goes_to_every_phone_of_the_patient(db, vapid, push_service):
@@ -333,7 +363,7 @@ def test_the_query_count_does_not_grow_with_the_number_of_patients(db, vapid, pu
     assert (outcome.reminded, outcome.emails, outcome.pushes) == (count, count, count)
     # 1 the patients who may be due, with their user, last log and whether they have a phone;
     # 2-5 the claim: savepoint, the free ones locked, their day written, release;
-    # 6 the injections; 7 the logs of those past three weeks (for the forecast);
+    # 6 the injections; 7 the logs of those past four weeks (for the forecast);
     # 8 the push subscriptions; 9 their last success written.
     assert len(queries) == 9, [query["sql"] for query in queries]
 

@@ -26,6 +26,7 @@ from tracker import relief
 from tracker.access import get_patient_for_user
 from tracker.dates import api_day
 from tracker.models import (
+    PRODUCT_LABELS,
     DailyLog,
     DiaryRecord,
     Injection,
@@ -311,11 +312,17 @@ class CycleViewSet(viewsets.ViewSet):
     @extend_schema(responses=OverlaySerializer)
     @action(detail=False)
     def overlay(self, request: Request) -> Response:
-        cycles, _ = self.cycles()
+        cycles, injections = self.cycles()
         settings = relief_settings()
+        products = {pk: PRODUCT_LABELS.get(row["product"], "") for pk, row in injections.items()}
+        forecast = relief.wearing_off_forecast(cycles, products, settings)
         body = {
             "threshold": settings.threshold,
-            "forecast_wearing_off_day": relief.forecast_wearing_off_day(cycles, settings),
+            "forecast_wearing_off_day": forecast.day if forecast else None,
+            "forecast_date": forecast.date if forecast else None,
+            "forecast_earliest_day": forecast.earliest if forecast else None,
+            "forecast_latest_day": forecast.latest if forecast else None,
+            "forecast_reason": forecast.reason if forecast else "No injection logged yet.",
             "days": [
                 {
                     **dataclasses.asdict(day),

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from tracker import catalog, emergency
 from tracker.models import (
@@ -399,14 +399,19 @@ class ReactionChecklistForm(ReactionForm):
     @transaction.atomic
     def save_all(self, client_id: uuid.UUID | None = None) -> list[Reaction]:
         """One reaction per tick. With the form's client id, each gets the id the offline
-        outbox would give it, and a tick already saved (the form sent twice) is kept as is."""
+        outbox would give it, and a tick already saved (the form sent twice, one after the
+        other or both at once, or by the outbox and the form) is kept as is."""
         template = self.save(commit=False)
         reactions = []
         for index, kind in enumerate(self.cleaned_data["kinds"]):
             pk = reaction_id(client_id, index) if client_id else uuid.uuid4()
             reaction = Reaction.objects.filter(pk=pk).first()
-            if reaction is not None and reaction.patient_id != template.patient.pk:
-                reaction, pk = None, uuid.uuid4()  # someone else's id: not this form's to use
+            if reaction is not None and (
+                reaction.patient_id != template.patient.pk or reaction.kind != kind
+            ):
+                # Someone else's id, or this form's sent again with other ticks: saved anew,
+                # so that neither record is lost.
+                reaction, pk = None, uuid.uuid4()
             if reaction is None and template.patient.tombstones.filter(key=str(pk)).exists():
                 continue  # sent again after this tick's reaction was deleted: it stays deleted
             if reaction is None:
@@ -416,7 +421,13 @@ class ReactionChecklistForm(ReactionForm):
                     patient=template.patient,
                     kind=kind,
                 )
-                reaction.save(force_insert=True)
+                try:
+                    with transaction.atomic():
+                        reaction.save(force_insert=True)
+                except IntegrityError:
+                    # The same form, sent twice at once: the other request saved this tick
+                    # first (on PostgreSQL the insert waited for it to commit). Keep that one.
+                    reaction = Reaction.objects.get(pk=pk, patient=template.patient)
             reactions.append(reaction)
         return reactions
 

@@ -69,6 +69,9 @@ def normalise_share_code(text: str) -> str:
     return re.sub(r"[\s-]", "", text).upper()
 
 
+PRODUCT_LABELS = dict(catalog.PRODUCT_CHOICES)
+
+
 def relief_settings() -> relief.ReliefSettings:
     return relief.ReliefSettings(threshold=settings.RELIEF_THRESHOLD_PERCENT)
 
@@ -168,12 +171,19 @@ class Patient(models.Model):
 
     def relief_cycles(self, today: date | None = None) -> list[relief.Cycle]:
         """The patient's injection cycles with their relief figures (two queries)."""
-        injections = [
-            relief.InjectionPoint(id=pk, date=day)
-            for pk, day in self.injections.values_list("pk", "date")
-        ]
+        return self.relief_cycles_and_products(today)[0]
+
+    def relief_cycles_and_products(
+        self, today: date | None = None
+    ) -> tuple[list[relief.Cycle], dict[object, str]]:
+        """The cycles, and each injection's product label by id, for the wearing-off forecast
+        (two queries)."""
+        rows = self.injections.values_list("pk", "date", "product")
+        injections = [relief.InjectionPoint(id=pk, date=day) for pk, day, _ in rows]
+        products = {pk: PRODUCT_LABELS.get(code, code) for pk, _, code in rows}
         logs = self.logs.values_list("date", "severity")
-        return relief.compute_cycles(injections, logs, today or self.today(), relief_settings())
+        today = today or self.today()
+        return relief.compute_cycles(injections, logs, today, relief_settings()), products
 
     def last_injection(self, on_or_before: date | None = None) -> "Injection | None":
         day = on_or_before or self.today()

@@ -19,8 +19,16 @@ from django.utils import timezone
 from py_vapid import Vapid
 
 from tracker import relief
-from tracker.models import DailyLog, Injection, Patient, PushSubscription, relief_settings
-from tracker.reminders import REACTION_WATCH_DAYS, Reminder, compose, reminder_due
+from tracker.emergency import emergency_number_for
+from tracker.models import (
+    PRODUCT_LABELS,
+    DailyLog,
+    Injection,
+    Patient,
+    PushSubscription,
+    relief_settings,
+)
+from tracker.reminders import WARNING_SIGNS_DAYS, Reminder, compose, reminder_due
 
 logger = logging.getLogger(__name__)
 
@@ -128,25 +136,32 @@ def claim(due: dict[Patient, date]) -> dict[Patient, date]:
 
 def compose_reminders(claimed: dict[Patient, date]) -> dict[int, Reminder]:
     """Each patient's message, with its extra prompt for their day of the injection cycle
-    (one query for the injections, one more for the logs of patients past three weeks)."""
-    injections = defaultdict(list)
-    rows = Injection.objects.filter(patient__in=claimed).values_list("patient_id", "pk", "date")
-    for patient_id, pk, day in rows:
+    (one query for the injections, one more for the logs of patients past the first four
+    weeks, for the wearing-off forecast)."""
+    injections, products = defaultdict(list), defaultdict(dict)
+    rows = Injection.objects.filter(patient__in=claimed).values_list(
+        "patient_id", "pk", "date", "product"
+    )
+    for patient_id, pk, day, product in rows:
         injections[patient_id].append(relief.InjectionPoint(id=pk, date=day))
+        products[patient_id][pk] = PRODUCT_LABELS.get(product, product)
     cycle_days = {
         patient.pk: relief.day_of_cycle((point.date for point in injections[patient.pk]), day)
         for patient, day in claimed.items()
     }
-    # The forecast wearing-off day only matters after the first three weeks.
-    later = [pk for pk, n in cycle_days.items() if n is not None and n > REACTION_WATCH_DAYS]
+    # The forecast only matters once the warning signs are no longer named.
+    later = [pk for pk, n in cycle_days.items() if n is not None and n > WARNING_SIGNS_DAYS]
     logs = DailyLog.objects.filter(patient__in=later).severities_by_patient() if later else {}
     reminders, settings_ = {}, relief_settings()
     for patient, day in claimed.items():
         forecast = None
         if patient.pk in logs:
             cycles = relief.compute_cycles(injections[patient.pk], logs[patient.pk], day, settings_)
-            forecast = relief.forecast_wearing_off_day(cycles, settings_)
-        reminders[patient.pk] = compose(cycle_days[patient.pk], forecast)
+            forecast = relief.wearing_off_forecast(cycles, products[patient.pk], settings_)
+        emergency = patient.emergency_number or emergency_number_for(patient.time_zone)
+        reminders[patient.pk] = compose(
+            cycle_days[patient.pk], forecast.day if forecast else None, emergency
+        )
     return reminders
 
 

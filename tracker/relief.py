@@ -3,7 +3,8 @@
 Each public function implements one of the product's definitions of per-cycle metrics
 (docs/clinical-rules.md, "Cycles" to "Wearing-off forecast"); `compute_cycles` puts them
 together. Pure date and number maths with no Django: callers fetch the rows and format the
-numbers, nothing here is rounded.
+numbers. Nothing here is rounded but the wearing-off forecast's day, rounded once here so that
+every page, the API and the reminder give the same day.
 
 Days are counted from a cycle's injection: day 0 is the injection day, day -1 the day before.
 """
@@ -14,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -27,6 +29,7 @@ class ReliefSettings:
     smoothing_min_logs: int = 2
     wearing_off_confirm_days: int = 3  # next 3 days that have a smoothed value
     forecast_min_cycles: int = 2
+    forecast_max_cycles: int = 3  # the last few finished cycles of the same product
 
 
 DEFAULT_SETTINGS = ReliefSettings()
@@ -313,15 +316,82 @@ def _overlay_day(day: int, values: list[float]) -> OverlayDay:
     return OverlayDay(day=day, median=median, p25=p25, p75=p75, cycle_count=len(values))
 
 
-def forecast_wearing_off_day(
-    cycles: Sequence[Cycle], settings: ReliefSettings = DEFAULT_SETTINGS
-) -> float | None:
-    """Median wearing-off day of the finished cycles that wore off, once there are enough of
-    them. With an even count it can fall between two days (e.g. 72.5): callers round."""
-    days = [c.wearing_off_day for c in cycles if not c.ongoing and c.wearing_off_day is not None]
-    if len(days) < settings.forecast_min_cycles:
+@dataclass(frozen=True)
+class Forecast:
+    """When the current cycle will likely wear off: one figure, shown the same everywhere."""
+
+    product: str  # the current cycle's product, as given: "Botox"
+    day: int | None  # a day of the current cycle, rounded once; None: no forecast
+    date: date | None  # the current injection's date + `day`
+    earliest: int | None  # the range: the earliest and the latest wearing-off day of the
+    latest: int | None  # cycles used
+    cycles_used: tuple[int, ...]  # their indexes, oldest first
+    reason: str | None  # why there is no forecast, in plain words
+
+
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def whole_day(value: float) -> int:
+    """Rounded half away from zero (72.5 -> 73), as the pages' floatformat rounds."""
+    return int(Decimal(repr(value)).to_integral_value(ROUND_HALF_UP))
+
+
+def cycle_product(cycle: Cycle, products: Mapping[object, str]) -> str:
+    """The cycle's product; "Botox + Dysport" for a mix given on the same day."""
+    return " + ".join(sorted({products.get(pk, "") for pk in cycle.injection_ids} - {""}))
+
+
+def wearing_off_forecast(
+    cycles: Iterable[Cycle],
+    products: Mapping[object, str],
+    settings: ReliefSettings = DEFAULT_SETTINGS,
+) -> Forecast | None:
+    """The median wearing-off day of the last (up to `forecast_max_cycles`) finished cycles of
+    the current cycle's product that have one, once there are `forecast_min_cycles` of them,
+    with their range; else no day, and the reason. None without an ongoing cycle.
+
+    `products` gives each injection's product by id: units and effect do not carry across
+    products. The cycles may come in any order."""
+    by_date = sorted(cycles, key=lambda cycle: cycle.injection_date)
+    current = next((cycle for cycle in reversed(by_date) if cycle.ongoing), None)
+    if current is None:
         return None
-    return statistics.median(days)
+    product = cycle_product(current, products)
+    used = [
+        cycle
+        for cycle in by_date
+        if not cycle.ongoing
+        and cycle.injection_date < current.injection_date
+        and cycle.wearing_off_day is not None
+        and cycle_product(cycle, products) == product
+    ][-settings.forecast_max_cycles :]
+    if not product or len(used) < settings.forecast_min_cycles:
+        needed = NUMBER_WORDS.get(settings.forecast_min_cycles, settings.forecast_min_cycles)
+        so_far = len(used) if product else 0
+        return Forecast(
+            product=product,
+            day=None,
+            date=None,
+            earliest=None,
+            latest=None,
+            cycles_used=(),
+            reason=(
+                f"Needs {needed} finished cycles of {product or 'the same product'} that wore "
+                f"off; {so_far or 'none'} so far."
+            ),
+        )
+    days = [cycle.wearing_off_day for cycle in used]
+    day = whole_day(statistics.median(days))
+    return Forecast(
+        product=product,
+        day=day,
+        date=current.injection_date + timedelta(days=day),
+        earliest=min(days),
+        latest=max(days),
+        cycles_used=tuple(cycle.index for cycle in used),
+        reason=None,
+    )
 
 
 def day_of_cycle(injection_dates: Iterable[date], day: date) -> int | None:
@@ -364,12 +434,16 @@ class CycleStatus:
     day: int
     relief: float | None  # the latest smoothed relief of the last few days
     reason: str | None  # why there is no relief figure
-    forecast_wearing_off_day: float | None
+    forecast: Forecast | None  # None when no products were given
 
 
 def current_status(
-    cycles: Sequence[Cycle], settings: ReliefSettings = DEFAULT_SETTINGS
+    cycles: Sequence[Cycle],
+    settings: ReliefSettings = DEFAULT_SETTINGS,
+    products: Mapping[object, str] | None = None,
 ) -> CycleStatus | None:
+    """The ongoing cycle's day and latest relief, and, given each injection's product, its
+    wearing-off forecast."""
     if not cycles or not cycles[-1].ongoing:
         return None
     cycle = cycles[-1]
@@ -380,7 +454,7 @@ def current_status(
         day=day,
         relief=latest,
         reason=None if latest is not None else cycle.reason,
-        forecast_wearing_off_day=forecast_wearing_off_day(cycles, settings),
+        forecast=None if products is None else wearing_off_forecast(cycles, products, settings),
     )
 
 

@@ -300,7 +300,21 @@ class CycleLineSerializer(serializers.Serializer):
 
 class OverlaySerializer(serializers.Serializer):
     threshold = serializers.FloatField(help_text="meaningful relief, percent")
-    forecast_wearing_off_day = serializers.FloatField(allow_null=True)
+    # docs/clinical-rules.md, "Wearing-off forecast": the same figures as every page shows.
+    forecast_wearing_off_day = serializers.IntegerField(
+        allow_null=True,
+        help_text="day of the current cycle when relief usually wears off, rounded once",
+    )
+    forecast_date = serializers.DateField(allow_null=True)
+    forecast_earliest_day = serializers.IntegerField(
+        allow_null=True, help_text="the earliest wearing-off day of the cycles used"
+    )
+    forecast_latest_day = serializers.IntegerField(
+        allow_null=True, help_text="the latest wearing-off day of the cycles used"
+    )
+    forecast_reason = serializers.CharField(
+        allow_null=True, help_text="why there is no forecast; null when there is one"
+    )
     days = OverlayDaySerializer(many=True)
     cycles = CycleLineSerializer(many=True)
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("today/", diary.log_day, name="today"),
     path("day/<str:day>/", diary.log_day, name="log_day"),
     path("impression/", diary.global_impression, name="global_impression"),
+    path("next-appointment.ics", diary.next_appointment_ics, name="next_appointment_ics"),
     path("history/", diary.history, name="history"),
     path("injections/", diary.injection_list, name="injection_list"),
     path("injections/new/", diary.injection_edit, name="injection_new"),

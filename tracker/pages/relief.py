@@ -142,7 +142,7 @@ class ReliefPage:
     rows: list[CycleRow]
     cycle_count: int
     has_logs: bool
-    status: relief.CycleStatus | None  # where the current cycle stands today
+    status: relief.CycleStatus | None  # where the current cycle stands today, its forecast
     settings: relief.ReliefSettings  # for the glossary's figures
 
 
@@ -188,18 +188,19 @@ def relief_page(
     )
     reaction_counts = relief.count_per_cycle(cycles, (reaction.date for reaction in reactions))
     impressions = [Impression(a.injection_id, a.timepoint_label, a.answer) for a in diary.answers]
+    products = {i.id: i.product_label for i in diary.injections}
+    status = relief.current_status(cycles, settings, products)
+    forecast = status.forecast if status else None
     return ReliefPage(
         range=choice,
         timeline=chart,
-        overlay=overlay_chart(
-            cycles, relief.forecast_wearing_off_day(cycles, settings), settings.threshold
-        )
+        overlay=overlay_chart(cycles, forecast.day if forecast else None, settings.threshold)
         if any(cycle.smoothed for cycle in cycles)
         else None,
         rows=cycle_rows(cycles, labels, reaction_counts, impressions),
         cycle_count=len(cycles),
         has_logs=bool(logs),
-        status=relief.current_status(cycles, settings),
+        status=status,
         settings=settings,
     )
 

@@ -4,19 +4,20 @@ reactions."""
 import math
 import uuid
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.db.models import Min
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
 
-from tracker import catalog, relief
+from tracker import catalog, emergency, relief
 from tracker.access import patient_view
 from tracker.dates import DIARY_DATE_ERROR, EARLIEST_DIARY_DATE, days_between, page_day
 from tracker.forms import (
@@ -34,6 +35,7 @@ from tracker.models import (
     Patient,
     relief_settings,
 )
+from tracker.reminders import AFTERCARE_DAYS, BOOKING_NOTICE_DAYS, WARNING_SIGNS_DAYS
 
 HISTORY_DAYS_PER_PAGE = 28
 
@@ -59,7 +61,54 @@ def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> H
     form = DailyLogForm(
         request.POST or None, instance=log or DailyLog(patient=patient, date=the_day)
     )
-    if request.method == "POST" and form.is_valid():
+    # Today's PGIC question is part of the same form: one Save keeps both answers.
+    answer = None
+    if request.method == "POST" and request.POST.get(f"{PGIC_PREFIX}-score"):
+        answer = GlobalImpressionForm(
+            request.POST, prefix=PGIC_PREFIX, patient=patient, use_required_attribute=False
+        )
+    if request.method == "POST" and all([form.is_valid(), answer is None or answer.is_valid()]):
+        return save_day(request, form, answer, log, the_day, today)
+    last_injection = patient.last_injection(the_day)
+    is_today = the_day == today
+    status = pgic = None
+    if is_today and last_injection:
+        cycles, products = patient.relief_cycles_and_products(today)
+        status = relief.current_status(cycles, relief_settings(), products)
+        pgic = answer or pgic_question(patient, last_injection, cycles, today)
+    cycle_day = (the_day - last_injection.date).days if last_injection else None
+    forecast = status.forecast if status else None
+    context = {
+        "patient": patient,
+        "form": form,
+        "log": log,
+        "day": the_day,
+        "today": today,
+        "is_today": is_today,
+        "previous_url": (
+            day_url(the_day - timedelta(days=1), today) if the_day > EARLIEST_DIARY_DATE else None
+        ),
+        "next_url": day_url(the_day + timedelta(days=1), today) if the_day < today else None,
+        "last_injection": last_injection,
+        "cycle_day": cycle_day,
+        "open_red_flags": list(patient.reactions.red_flags().open()),
+        "status": status,
+        "forecast": forecast,
+        "pgic": pgic,
+        **(after_injection(patient, cycle_day, forecast, today) if is_today else {}),
+    }
+    return render(request, "tracker/today.html", context)
+
+
+PGIC_PREFIX = "pgic"
+
+
+def save_day(request, form, answer, log, the_day: date, today: date) -> HttpResponse:
+    """Saves the check-in and, when answered, the PGIC: the answer first, so that it is kept
+    even when another device saved this day a moment ago."""
+    if answer is not None:
+        answer.save()
+    if log is None or form.has_changed():
         try:
             with transaction.atomic():
                 form.save()
@@ -67,32 +116,85 @@ def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> H
             # Another device saved this day a moment ago: keep theirs, show it, lose nothing typed.
             messages.error(request, "This day was just saved elsewhere. Check it and save again.")
             return redirect(day_url(the_day, today))
-        messages.success(request, f"Saved: {form.instance.severity} out of 10. Thank you.")
-        return redirect(day_url(the_day, today))
-    last_injection = patient.last_injection(the_day)
-    status = pgic = None
-    if the_day == today and last_injection:
-        cycles = patient.relief_cycles(today)
-        status = relief.current_status(cycles, relief_settings())
-        pgic = pgic_question(patient, last_injection, cycles, today)
-    context = {
-        "patient": patient,
-        "form": form,
-        "log": log,
-        "day": the_day,
-        "today": today,
-        "is_today": the_day == today,
-        "previous_url": (
-            day_url(the_day - timedelta(days=1), today) if the_day > EARLIEST_DIARY_DATE else None
-        ),
-        "next_url": day_url(the_day + timedelta(days=1), today) if the_day < today else None,
-        "last_injection": last_injection,
-        "cycle_day": (the_day - last_injection.date).days if last_injection else None,
-        "open_red_flags": list(patient.reactions.red_flags().open()),
-        "status": status,
-        "pgic": pgic,
+    answered = ", and your answer about this cycle" if answer is not None else ""
+    messages.success(request, f"Saved: {form.instance.severity} out of 10{answered}. Thank you.")
+    return redirect(day_url(the_day, today))
+
+
+# The red flags of both tiers, for the "watch for" list (docs/clinical-rules.md, "Aftercare").
+WATCH_FOR = [
+    (tier, catalog.RED_FLAG_TIER_LABELS[tier], [label for _, label in reactions])
+    for tier, reactions in [
+        (catalog.GET_HELP_NOW, catalog.GET_HELP_NOW_REACTIONS),
+        (catalog.CONTACT_CLINIC_TODAY, catalog.CONTACT_CLINIC_REACTIONS),
+    ]
+]
+
+
+def watch_numbers(patient: Patient) -> emergency.Numbers:
+    """The numbers the warning signs give to call: the patient's, or their country's."""
+    return emergency.numbers_for(patient.time_zone, patient.emergency_number, patient.clinic_phone)
+
+
+def after_injection(
+    patient: Patient, cycle_day: int | None, forecast: relief.Forecast | None, today: date
+) -> dict:
+    """What Today adds in the days after an injection (docs/clinical-rules.md, "Aftercare" and
+    "Wearing-off forecast"): the aftercare on the injection day and the next, the warning
+    signs for four weeks, and the suggestion to book once the forecast date is near."""
+    days_to_forecast = (forecast.date - today).days if forecast and forecast.date else None
+    recent = cycle_day is not None and 0 <= cycle_day <= WARNING_SIGNS_DAYS
+    return {
+        "aftercare": cycle_day is not None and 0 <= cycle_day <= AFTERCARE_DAYS,
+        "voice_patient": "spasmodic_dysphonia" in patient.condition_codes,
+        "watch_for": WATCH_FOR if recent else None,
+        "watch_numbers": watch_numbers(patient) if recent else None,
+        "book_next": days_to_forecast is not None and days_to_forecast <= BOOKING_NOTICE_DAYS,
+        "days_to_forecast": days_to_forecast,
     }
-    return render(request, "tracker/today.html", context)
+
+
+@require_safe
+@patient_view
+def next_appointment_ics(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The forecast wearing-off date as an all-day calendar event, to book the next
+    appointment around it; 404 while there is no forecast."""
+    cycles, products = patient.relief_cycles_and_products()
+    forecast = relief.wearing_off_forecast(cycles, products, relief_settings())
+    if forecast is None or forecast.date is None:
+        raise Http404("No wearing-off forecast yet.")
+    uid = uuid.uuid5(uuid.NAMESPACE_URL, f"relief-tracker:next-appointment:{patient.pk}")
+    response = HttpResponse(
+        appointment_calendar(forecast.date, uid, timezone.now()),
+        content_type="text/calendar; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="next-appointment.ics"'
+    return response
+
+
+def appointment_calendar(day: date, uid: uuid.UUID, stamp: datetime) -> str:
+    """An iCalendar (RFC 5545) file of one all-day event on `day`, and no health data but
+    its title. The same uid each time: a calendar updates the event rather than adding one."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Relief Tracker//Next appointment//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+        f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
+        f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}",
+        f"SUMMARY:{APPOINTMENT_TITLE}",
+        "TRANSP:TRANSPARENT",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(f"{line}\r\n" for line in lines)
+
+
+APPOINTMENT_TITLE = "Botulinum toxin appointment (relief usually wears off around here)"
 
 
 def pgic_question(patient: Patient, injection: Injection, cycles, today: date):
@@ -101,7 +203,11 @@ def pgic_question(patient: Patient, injection: Injection, cycles, today: date):
     timepoint = relief.pgic_timepoint_due(injection.date, expected, today)
     if timepoint is None or injection.global_impressions.filter(timepoint=timepoint).exists():
         return None
-    return GlobalImpressionForm(initial={"injection": injection.pk, "timepoint": timepoint})
+    return GlobalImpressionForm(
+        initial={"injection": injection.pk, "timepoint": timepoint},
+        prefix=PGIC_PREFIX,
+        use_required_attribute=False,  # the check-in can be saved without it
+    )
 
 
 @require_POST
@@ -220,10 +326,14 @@ def injection_detail(request: HttpRequest, patient: Patient, pk) -> HttpResponse
         patient.injections.select_related("entered_by").prefetch_related("sites", "reactions"),
         pk=pk,
     )
+    days_since = (patient.today() - injection.date).days
     context = {
         "injection": injection,
         "just_saved": request.GET.get("saved") == "1",
         "voice_patient": "spasmodic_dysphonia" in patient.condition_codes,
+        "days_since": days_since,
+        "watch_for": WATCH_FOR if 0 <= days_since <= WARNING_SIGNS_DAYS else None,
+        "numbers": watch_numbers(patient),
     }
     return render(request, "tracker/injection_detail.html", context)
 

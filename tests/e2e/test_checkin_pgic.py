@@ -1,0 +1,105 @@
+"""Today in the browser: the check-in and the PGIC answer saved together, with and without
+JavaScript, and the days after an injection (aftercare, warning signs, booking) usable on a
+phone."""
+
+import datetime as dt
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
+
+from tests import factories
+from tests.cycles import wearing_off_diary
+from tests.e2e.conftest import PASSWORD, PHONE
+from tests.e2e.test_accessibility import RULE_TAGS, SMALL_TARGETS
+from tracker.models import DailyLog, GlobalImpression
+
+SAVED_BOTH = "Saved: 4 out of 10, and your answer about this cycle."
+
+
+def choose_and_save(page: Page) -> None:
+    severity = page.get_by_role("group", name="How bad were your spasms today?")
+    severity.get_by_role("radio", name="4", exact=True).check()
+    question = page.get_by_role("group", name="how is your condition overall?")
+    question.get_by_role("radio", name="Much improved", exact=True).check()
+    page.get_by_role("button", name="Save", exact=True).click()
+
+
+def test_choosing_a_severity_and_a_pgic_answer_then_saving_stores_both(
+    patient_page: Page, live_server, patient
+):
+    factories.InjectionFactory(patient=patient, date=patient.today() - dt.timedelta(days=30))
+    page = patient_page
+    page.goto(f"{live_server.url}/today/")
+
+    choose_and_save(page)
+
+    expect(
+        page.get_by_text("Saved: 4 out of 10, and your answer about this cycle.")
+    ).to_be_visible()
+    assert DailyLog.objects.get(patient=patient).severity == 4
+    assert GlobalImpression.objects.get(patient=patient).score == 2  # "Much improved"
+    expect(page.get_by_text("A question for this cycle")).to_have_count(0)
+
+
+def test_without_javascript_the_same_one_save_stores_both(browser: Browser, live_server, patient):
+    factories.InjectionFactory(patient=patient, date=patient.today() - dt.timedelta(days=30))
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("input[name=login]").fill(patient.user.username)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("input[name=password]").press("Enter")
+    expect(page).to_have_url(f"{live_server.url}/today/")
+
+    choose_and_save(page)
+
+    expect(
+        page.get_by_text("Saved: 4 out of 10, and your answer about this cycle.")
+    ).to_be_visible()
+    assert DailyLog.objects.get(patient=patient).severity == 4
+    assert GlobalImpression.objects.get(patient=patient).score == 2
+    context.close()
+
+
+def test_the_days_after_an_injection_are_accessible_on_a_phone(
+    patient_page: Page, live_server, patient
+):
+    # Earlier cycles that wore off on days 70 and 71, and an injection today: the aftercare,
+    # the warning signs and (with the forecast 71 days away) no booking yet.
+    today = patient.today()
+    injected = [today - dt.timedelta(days=n) for n in (180, 90, 0)]
+    wearing_off_diary(patient, injected, worse_from=[69, 70], today=today)
+    page = patient_page
+    page.goto(f"{live_server.url}/today/")
+    expect(page.get_by_role("heading", name="Aftercare for today")).to_be_visible()
+    page.get_by_text("Warning signs to watch for").click()
+    expect(page.get_by_role("heading", name="Get help now")).to_be_visible()
+    expect(page.get_by_role("heading", name="Contact your clinic today")).to_be_visible()
+    page.screenshot(path="/tmp/today-injection-day.png", full_page=True)
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": RULE_TAGS}})
+    assert results.violations_count == 0, results.generate_report()
+    assert page.evaluate(SMALL_TARGETS) == []
+
+
+def test_the_booking_suggestion_is_accessible_and_offers_the_calendar_file(
+    patient_page: Page, live_server, patient
+):
+    today = patient.today()
+    injected = [today - dt.timedelta(days=n) for n in (240, 150, 60)]
+    wearing_off_diary(patient, injected, worse_from=[69, 70], today=today)
+    page = patient_page
+    page.goto(f"{live_server.url}/today/")
+    expect(page.get_by_role("heading", name="Time to book your next appointment")).to_be_visible()
+    page.screenshot(path="/tmp/today-booking.png", full_page=True)
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": RULE_TAGS}})
+    assert results.violations_count == 0, results.generate_report()
+    assert page.evaluate(SMALL_TARGETS) == []
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="to your calendar").click()
+    assert download.value.suggested_filename == "next-appointment.ics"
+    body = download.value.path().read_text(encoding="utf-8")
+    assert "BEGIN:VEVENT" in body
+    assert f"DTSTART;VALUE=DATE:{today + dt.timedelta(days=11):%Y%m%d}" in body
