@@ -270,6 +270,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "write": env.str("RELIEF_THROTTLE_WRITE", default="600/min"),  # any unsafe API method
     "sync": env.str("RELIEF_THROTTLE_SYNC", default="60/min"),  # POST /api/v1/sync/
     "export": env.str("RELIEF_THROTTLE_EXPORT", default="30/hour"),  # CSV and FHIR downloads
+    # Wrong share codes (tracker.throttles.Guesses): per person, and per address.
+    "share_code": env.str("RELIEF_THROTTLE_SHARE_CODE", default="10/hour"),
+    "share_code_address": env.str("RELIEF_THROTTLE_SHARE_CODE_ADDRESS", default="30/hour"),
 }
 
 # Account security (tracker/security.py): clinicians use two factors (TOTP, with recovery

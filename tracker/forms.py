@@ -491,11 +491,24 @@ class ShareCodeForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args, minutes_to_wait: int = 0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # After too many wrong codes (tracker.throttles.Guesses), no code is looked up.
+        self.minutes_to_wait = minutes_to_wait
+
     def clean_code(self) -> User:
+        if self.minutes_to_wait:
+            raise forms.ValidationError(
+                f"Too many wrong codes. Try again in {self.minutes_to_wait} minute"
+                f"{'s' if self.minutes_to_wait != 1 else ''}.",
+                code="too_many",
+            )
         code = normalise_share_code(self.cleaned_data["code"])
         clinician = User.objects.filter(role=User.Role.CLINICIAN, share_code=code).first()
         if clinician is None:
-            raise forms.ValidationError("No clinician has this code. Check it with your clinic.")
+            raise forms.ValidationError(
+                "No clinician has this code. Check it with your clinic.", code="unknown"
+            )
         return clinician
 
 

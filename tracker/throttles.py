@@ -1,6 +1,6 @@
-"""How often one person may write through the API, sync, or download a whole diary. Counted in
-the shared cache, so the limits hold across app servers; the rates are settings
-(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]), read on every request."""
+"""How often one person may write through the API, sync, download a whole diary, or guess a
+share code wrong. Counted in the shared cache, so the limits hold across app servers; the rates
+are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]), read on every request."""
 
 import math
 from collections.abc import Callable
@@ -11,6 +11,8 @@ from django.shortcuts import render
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from tracker.lockout import client_address
 
 
 class ScopeThrottle(SimpleRateThrottle):
@@ -66,3 +68,49 @@ def throttled(scope: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+class MissThrottle(ScopeThrottle):
+    """A scope's rate of misses (a share code that is no one's) for one identity. A try that
+    hits is not counted: the rate limits guessing, not use. allow_request() says whether
+    another try may be made; miss() counts one that missed."""
+
+    def __init__(self, scope: str, ident: str) -> None:
+        super().__init__(scope)
+        self.ident = ident
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.ident}
+
+    def throttle_success(self) -> bool:
+        return True  # not counted until it misses
+
+    def miss(self) -> None:
+        if self.rate is not None:
+            self.history.insert(0, self.now)
+            self.cache.set(self.key, self.history, self.duration)
+
+
+class Guesses:
+    """Wrong guesses of one kind, limited per person (the scope's rate) and per address (the
+    `<scope>_address` rate), so that neither many accounts nor many addresses guess faster."""
+
+    def __init__(self, request: HttpRequest, scope: str) -> None:
+        self.request = request
+        self.counts = [
+            MissThrottle(scope, f"user-{request.user.pk}"),
+            MissThrottle(f"{scope}_address", f"address-{client_address(request)}"),
+        ]
+
+    def minutes_to_wait(self) -> int:
+        """0 while another guess may be tried, else the minutes until one may."""
+        waits = [
+            count.wait() or 60
+            for count in self.counts
+            if not count.allow_request(self.request, None)
+        ]
+        return math.ceil(max(waits) / 60) if waits else 0
+
+    def missed(self) -> None:
+        for count in self.counts:
+            count.miss()

@@ -20,6 +20,7 @@ from tracker.models import (
     Patient,
     share_diary,
 )
+from tracker.throttles import Guesses
 
 ACCESS_EVENTS_PER_PAGE = 20
 
@@ -41,10 +42,20 @@ def sharing(request: HttpRequest, patient: Patient, code_form=None) -> HttpRespo
 
 @patient_view
 def share_code(request: HttpRequest, patient: Patient) -> HttpResponse:
-    """A clinician's share code: GET shows whom it belongs to and asks; POST shares."""
-    form = ShareCodeForm(request.POST if request.method == "POST" else request.GET)
+    """A clinician's share code: GET shows whom it belongs to and asks; POST shares. Wrong
+    codes are limited per person and per address; beyond, 429 and when to try again."""
+    guesses = Guesses(request, "share_code")
+    minutes = guesses.minutes_to_wait()
+    data = request.POST if request.method == "POST" else request.GET
+    form = ShareCodeForm(data, minutes_to_wait=minutes)
     if not form.is_valid():
-        return sharing(request, code_form=form)
+        if form.has_error("code", "unknown"):
+            guesses.missed()
+        response = sharing(request, code_form=form)
+        if minutes:
+            response.status_code = 429
+            response["Retry-After"] = str(minutes * 60)
+        return response
     clinician = form.cleaned_data["code"]
     if request.method == "POST":
         share_diary(patient, clinician)
@@ -69,16 +80,16 @@ def share_revoke(request: HttpRequest, patient: Patient, pk: int) -> HttpRespons
 
 def share_accept(request: HttpRequest, token: str) -> HttpResponse:
     """The link of a clinician's invitation (their QR code), opened on the patient's phone."""
+    user = request.user
+    if user.is_authenticated and user.is_clinician:  # whatever the token: it tells them nothing
+        return render(request, "tracker/share_invalid.html", {"for_clinician": True}, status=404)
     invitation = Invitation.objects.select_related("clinician").filter(token=token).first()
     if invitation is None or not invitation.is_open:
         # Unknown, expired or used up: the same answer, which tells nothing about the token.
         return render(request, "tracker/share_invalid.html", status=404)
-    user = request.user
     if not user.is_authenticated:
         context = {"clinician": invitation.clinician, "next": urlencode({"next": request.path})}
         return render(request, "tracker/share_invitation.html", context)
-    if user.is_clinician:
-        return render(request, "tracker/share_invalid.html", {"for_clinician": True}, status=404)
     patient = Patient.objects.filter(user=user).first()
     if patient is None:  # signed up just now: onboarding first, then back here
         return redirect(f"{reverse('onboarding')}?{urlencode({'next': request.path})}")
