@@ -206,6 +206,9 @@ def test_any_stored_rows_leave_every_page_answering(
         store(patient, clinician, logs, injections, reactions, impressions)
         assert_every_page_answers(patient_browser, patient_pages(patient))
         assert_every_page_answers(clinic_browser, clinician_pages(patient))
+        for reaction in patient.reactions.filter(resolved_date=None)[:1]:  # "It's over"
+            url = reverse("reaction_resolve", args=[reaction.pk])
+            assert patient_browser.post(url).status_code == 302
         transaction.set_rollback(True)  # the next example starts from an empty diary
 
 

@@ -77,9 +77,9 @@ def sync_one(api, item: dict) -> dict:
     return response.json()["results"][0]
 
 
-def form_errors(response, field: str, form: str = "form") -> list[str]:
+def form_errors(response, field: str) -> list[str]:
     assert response.status_code == 200, "a refused form is shown again"
-    return response.context[form].errors.get(field, [])
+    return response.context["form"].errors.get(field, [])
 
 
 def site_management(count: int) -> dict:
