@@ -1,15 +1,17 @@
 """A patient's copy of all their data, and the deletion of their account."""
 
 import csv
+import datetime as dt
 import io
 import json
 from types import SimpleNamespace
 
 import pytest
-from allauth.account.models import EmailAddress
+from allauth.account.models import EmailAddress, EmailConfirmation
 from allauth.mfa.models import Authenticator
 from auditlog.context import set_actor
 from auditlog.models import LogEntry as ChangeEntry
+from axes.models import AccessAttempt, AccessAttemptExpiration, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.contrib.admin.models import CHANGE
 from django.contrib.admin.models import LogEntry as AdminEntry
@@ -22,7 +24,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests import factories
-from tests.conftest import TODAY
+from tests.conftest import NOW, TODAY
 from tracker.access import open_patient_for_clinician
 from tracker.models import (
     AccessEvent,
@@ -42,6 +44,7 @@ USERNAME = "qz-leaving-patient"
 EMAIL = "qz.leaving@example.org"
 LAST_NAME = "Quazzlewick"
 NOTE = "Xylo-note-7f3a"
+ADDRESS = "203.0.113.77"  # the clinician's, as the access history keeps it
 
 
 @pytest.fixture
@@ -72,7 +75,8 @@ def leaving(db, logged_in):
     GlobalImpression.objects.create(
         patient=patient, injection=injection, timepoint="peak", date=TODAY, score=2
     )
-    open_patient_for_clinician(clinician, patient.pk, AccessEvent.What.CSV, "/clinic/x")
+    factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=1)).delete()
+    open_patient_for_clinician(clinician, patient.pk, AccessEvent.What.CSV, "/clinic/x", ADDRESS)
     PushSubscription.objects.create(
         patient=patient,
         endpoint="https://fcm.googleapis.com/fcm/send/qz",
@@ -86,6 +90,12 @@ def leaving(db, logged_in):
     Client().post(login, {"login": EMAIL, "password": "wrong"})
     Client().post(login, {"login": USERNAME, "password": "correct horse battery"})
     Client().post(login, {"login": EMAIL, "password": "wrong again"})
+    for attempt in AccessAttempt.objects.all():  # as when AXES_USE_ATTEMPT_EXPIRATION is on
+        AccessAttemptExpiration.objects.create(access_attempt=attempt, expires_at=NOW)
+    AccessFailureLog.objects.create(  # as when AXES_ENABLE_ACCESS_FAILURE_LOG is on
+        username=USERNAME, ip_address="192.0.2.8", user_agent="", http_accept="", path_info=login
+    )
+    EmailConfirmation.create(EmailAddress.objects.get(user=user))  # a link to confirm it
     # Someone else, who must lose nothing.
     other = factories.PatientFactory(user__username="other")
     factories.ShareFactory(patient=other, clinician=clinician)
@@ -182,6 +192,25 @@ def test_deleting_the_account_leaves_nothing_of_theirs_in_any_table(leaving):
         keys = [str(pk) for pk in pks]
         assert not ChangeEntry.objects.filter(content_type=types[model], object_pk__in=keys)
         assert not AdminEntry.objects.filter(content_type=types[model], object_id__in=keys)
+
+
+def test_deleting_the_account_deletes_their_log_in_history(leaving):
+    names = [USERNAME, EMAIL]
+    assert AccessAttempt.objects.filter(username__in=names).exists()
+    assert AccessLog.objects.filter(username__in=names).exists()
+    assert AccessFailureLog.objects.filter(username__in=names).exists()
+    leaving.phone.post(reverse("account_delete"), {"confirm": "on"})
+    for model in [AccessAttempt, AccessFailureLog, AccessLog]:
+        assert not model.objects.filter(username__in=names).exists(), model
+    assert not AccessAttemptExpiration.objects.exists()
+
+
+def test_the_invitation_they_used_stays_the_clinicians_without_a_link_to_them(leaving):
+    invitation = leaving.clinician.invitations.get()
+    assert invitation.used_by == leaving.patient
+    leaving.phone.post(reverse("account_delete"), {"confirm": "on"})
+    invitation.refresh_from_db()
+    assert (invitation.used_by, invitation.used_at) == (None, NOW)  # used, by nobody now
 
 
 def test_deleting_the_account_ends_every_session_and_share(leaving):

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from tracker.lockout import client_address
 from tracker.models import AccessEvent, Patient
 from tracker.security import require_two_factor
 
@@ -34,14 +35,19 @@ def get_patient_for_user(user, patient_id: int | None = None) -> Patient:
     return patient
 
 
-def open_patient_for_clinician(clinician, patient_id: int, what: str, path: str) -> Patient:
-    """A shared patient's record for a clinician, the access written to the patient's history:
-    the one way into a patient's data from the clinic side (pages, API, PDF and exports)."""
+def open_patient_for_clinician(
+    clinician, patient_id: int, what: str, path: str, address: str | None = None
+) -> Patient:
+    """A shared patient's record for a clinician, the access written to the patient's history
+    with the address it came from (`client_address(request)`): the one way into a patient's
+    data from the clinic side (pages, API, PDF and exports)."""
     if not clinician.is_authenticated or not clinician.is_clinician:
         raise Http404("No such patient.")
     require_two_factor(clinician)
     patient = get_patient_for_user(clinician, patient_id)
-    AccessEvent.objects.create(patient=patient, clinician=clinician, what=what, path=path[:300])
+    AccessEvent.objects.create(
+        patient=patient, clinician=clinician, what=what, path=path[:300], address=address
+    )
     return patient
 
 
@@ -85,7 +91,7 @@ def clinician_patient_view(what: str) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, patient_id: int, *args, **kwargs) -> HttpResponse:
             patient = open_patient_for_clinician(
-                request.user, patient_id, what, request.get_full_path()
+                request.user, patient_id, what, request.get_full_path(), client_address(request)
             )
             return view(request, patient, *args, **kwargs)
 
