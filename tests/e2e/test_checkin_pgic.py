@@ -75,7 +75,6 @@ def test_the_days_after_an_injection_are_accessible_on_a_phone(
     page.get_by_text("Warning signs to watch for").click()
     expect(page.get_by_role("heading", name="Get help now")).to_be_visible()
     expect(page.get_by_role("heading", name="Contact your clinic today")).to_be_visible()
-    page.screenshot(path="/tmp/today-injection-day.png", full_page=True)
 
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": RULE_TAGS}})
     assert results.violations_count == 0, results.generate_report()
@@ -91,7 +90,6 @@ def test_the_booking_suggestion_is_accessible_and_offers_the_calendar_file(
     page = patient_page
     page.goto(f"{live_server.url}/today/")
     expect(page.get_by_role("heading", name="Time to book your next appointment")).to_be_visible()
-    page.screenshot(path="/tmp/today-booking.png", full_page=True)
 
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": RULE_TAGS}})
     assert results.violations_count == 0, results.generate_report()
