@@ -752,6 +752,8 @@ class AccessEvent(models.Model):
         CSV = "csv", "CSV export"
         FHIR = "fhir", "FHIR export"
         ENTRY = "entry", "Recording an injection"
+        ADMIN = "admin", "The admin site"
+        HANDLED = "handled", "Marking a warning sign as seen"
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="access_events")
     clinician = models.ForeignKey(
@@ -760,10 +762,11 @@ class AccessEvent(models.Model):
     what = models.CharField(max_length=8, choices=What.choices)
     path = models.CharField(max_length=300)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Where the request came from (the client's address, as tracker.lockout reads it): the
+    # patient's copy of their data says who looked, when and from where.
+    address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
-        ADMIN = "admin", "The admin site"
-        HANDLED = "handled", "Marking a warning sign as seen"
         ordering = ["-at"]
 
     def __str__(self) -> str:

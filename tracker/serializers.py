@@ -1,16 +1,14 @@
 import copy
-import ipaddress
 import uuid
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from tracker import catalog
-from tracker.bad_input import MAX_SYNC_ITEMS
 from rest_framework import serializers
 
+from tracker import catalog
+from tracker.bad_input import MAX_SYNC_ITEMS
 from tracker.models import (
     DailyLog,
     DiaryRecord,
@@ -18,14 +16,14 @@ from tracker.models import (
     InjectionSite,
     Reaction,
     site_total_errors,
-from tracker.push_services import is_push_service
     unit_errors,
 )
+from tracker.push_services import is_push_service
+
+ID_IN_USE = "This id is already in use."
 MAX_SITES = 50  # muscles and sides in one injection session
 # A version is a PositiveIntegerField: anything larger is not a version this server made.
 MAX_VERSION = 2**31 - 1
-
-ID_IN_USE = "This id is already in use."
 
 
 class FieldsOnceSerializer(serializers.ModelSerializer):
@@ -226,6 +224,13 @@ class OwnInjectionField(serializers.PrimaryKeyRelatedField):
 class ReactionSerializer(ClientIdSerializer):
     injection = OwnInjectionField(allow_null=True, default=None)
     is_red_flag = serializers.BooleanField(read_only=True)
+    red_flag_tier = serializers.ChoiceField(
+        choices=list(catalog.RED_FLAG_TIER_LABELS.items()),
+        read_only=True,
+        allow_null=True,
+        help_text='"now": get help now; "today": contact your clinic today; null: not a red '
+        "flag (docs/clinical-rules.md, Red flags)",
+    )
 
     class Meta:
         model = Reaction
@@ -234,6 +239,7 @@ class ReactionSerializer(ClientIdSerializer):
             "injection",
             "kind",
             "is_red_flag",
+            "red_flag_tier",
             "severity",
             "onset_date",
             "resolved_date",
@@ -328,6 +334,7 @@ class SyncItemSerializer(serializers.Serializer):
     key = serializers.CharField(max_length=64)
     base_version = serializers.IntegerField(
         min_value=0,
+        max_value=MAX_VERSION,
         required=False,
         allow_null=True,
         help_text="the version the change was made from: 0 for a new record, absent to overwrite",
@@ -339,6 +346,15 @@ class SyncSerializer(serializers.Serializer):
     items = SyncItemSerializer(many=True, allow_empty=False, max_length=MAX_SYNC_ITEMS)
 
 
+class SyncBatchSerializer(serializers.Serializer):
+    """What the sync view reads: a list of items, each checked on its own (SyncItemSerializer)
+    so that one malformed item is answered 400 by itself and the rest of the batch goes on."""
+
+    items = serializers.ListField(
+        child=serializers.JSONField(), allow_empty=False, max_length=MAX_SYNC_ITEMS
+    )
+
+
 class SyncResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     type = serializers.CharField()
@@ -348,7 +364,6 @@ class SyncResultSerializer(serializers.Serializer):
         "409 changed elsewhere, 410 deleted since: drop the change"
     )
     record = serializers.DictField(required=False, help_text="the saved record")
-        max_value=MAX_VERSION,
     errors = serializers.DictField(required=False, help_text="field errors, with 400")
     current = serializers.DictField(
         required=False, allow_null=True, help_text="the server's copy, with 409"
@@ -358,15 +373,6 @@ class SyncResultSerializer(serializers.Serializer):
 
 class SyncResponseSerializer(serializers.Serializer):
     results = SyncResultSerializer(many=True)
-
-
-class SyncBatchSerializer(serializers.Serializer):
-    """What the sync view reads: a list of items, each checked on its own (SyncItemSerializer)
-    so that one malformed item is answered 400 by itself and the rest of the batch goes on."""
-
-    items = serializers.ListField(
-        child=serializers.JSONField(), allow_empty=False, max_length=MAX_SYNC_ITEMS
-    )
 
 
 def validate_push_service(url: str) -> str:
