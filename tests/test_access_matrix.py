@@ -66,6 +66,9 @@ def world(db):
         injection=injection,
         log=factories.DailyLogFactory(patient=patient, date=TODAY, note=SECRET),
         reaction=factories.ReactionFactory(patient=patient, injection=injection, note=SECRET),
+        red_flag=factories.ReactionFactory(
+            patient=patient, kind="breathing", severity="severe", note=SECRET
+        ),
         stranger_code=users["stranger"].ensure_share_code(),
         push=PushSubscription.objects.create(
             patient=patient, endpoint=PUSH_ENDPOINT, p256dh="phone-key", auth="phone-secret"
@@ -82,12 +85,17 @@ def fingerprint(world) -> dict:
             Injection.objects.filter(patient=patient).values_list("id", "version", "notes")
         ),
         "reactions": list(
-            Reaction.objects.filter(patient=patient).values_list("id", "version", "resolved_date")
+            Reaction.objects.filter(patient=patient).values_list(
+                "id", "version", "resolved_date", "handled_at", "handled_note"
+            )
         ),
         "impressions": GlobalImpression.objects.filter(patient=patient).count(),
         "shares": list(Share.objects.filter(patient=patient).values_list("id", "revoked_at")),
         "conditions": patient.condition_codes,
         "reminder": Patient.objects.values_list("reminder_time", "reminder_email").get(
+            pk=patient.pk
+        ),
+        "numbers": Patient.objects.values_list("emergency_number", "clinic_phone").get(
             pk=patient.pk
         ),
         "push": list(patient.push_subscriptions.values_list("endpoint", "p256dh")),
@@ -252,6 +260,10 @@ MATRIX = {
         lambda w: reverse("reminder_settings"),
         {"post": lambda w: {"reminder_time": "07:30", "reminder_email": "False"}},
     ),
+    "numbers_settings": page(
+        lambda w: reverse("numbers_settings"),
+        {"post": lambda w: {"emergency_number": "112", "clinic_phone": "020 7946 0000"}},
+    ),
     # The clinic: a patient's data by their id, for a clinician with an active share.
     "clinic": Route(
         lambda w: reverse("clinic"),
@@ -271,6 +283,11 @@ MATRIX = {
         lambda w: reverse("clinic_export_fhir", args=[w.patient.pk]), shows=("get", "post")
     ),
     "clinic_report": clinic_page(lambda w: reverse("clinic_report", args=[w.patient.pk]), GET),
+    "clinic_reaction_handled": clinic_page(
+        lambda w: reverse("clinic_reaction_handled", args=[w.patient.pk, w.red_flag.pk]),
+        {"post": lambda w: {"note": "Called the patient"}},
+        shows=(),
+    ),
     "clinic_summary": clinic_page(lambda w: reverse("clinic_summary", args=[w.patient.pk]), GET),
     # The PDF's text is compressed: that it holds the data is tested in tests/test_report.py.
     "clinic_summary_pdf": clinic_page(

@@ -188,7 +188,8 @@ def test_the_report_groups_reactions_notes_and_answers_by_cycle(
         f"Cycle 1, from {diary[0].date.day} {diary[0].date:%b %Y}: Botox 200 U",
         "Before the first injection",
     ]
-    assert "Urgent</span> <strong>Difficulty breathing</strong> (severe)" in reactions
+    assert "Get help now</span> <strong>Difficulty breathing</strong> (severe)" in reactions
+    assert "Not yet handled." in reactions
     assert "(day 27), not over" in reactions and "Short of breath" in reactions
     notes = html[html.index('id="notes-heading"') : html.index('id="impressions-heading"')]
     assert notes.count("<li>") == DailyLog.objects.exclude(note="").count()

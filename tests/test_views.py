@@ -122,7 +122,7 @@ def test_today_counts_days_since_the_last_injection(web, injection):
 def test_today_repeats_the_warning_while_a_red_flag_is_open(web, patient):
     factories.ReactionFactory(patient=patient, kind="breathing", severity="severe")
     html = web.get(reverse("today")).content.decode()
-    assert "contact your clinic or emergency services now" in html
+    assert "or go to the nearest emergency department now. Then tell your clinic." in html
 
 
 # Injections
@@ -270,12 +270,14 @@ def test_ticking_several_reactions_saves_one_record_each(web, patient, injection
     assert "Get help now" not in response.content.decode()
 
 
-def test_a_red_flag_shows_the_urgent_message_before_anything_else(web):
+def test_a_red_flag_shows_the_urgent_card_before_anything_else(web):
     data = {"kinds": ["breathing"], "severity": "severe", "onset_date": TODAY.isoformat()}
     response = web.post(reverse("reaction_new"), data, follow=True)
+    assert response.redirect_chain == [(reverse("today"), 302)]
     main = response.content.decode().split('<main id="main" tabindex="-1">')[1]
-    assert main.lstrip().startswith('<div class="urgent" role="alert">')
-    assert "Contact your clinic or emergency services now" in main
+    before = main[: main.index('<div class="urgent urgent-card" role="alert">')]
+    assert 'role="alert"' not in before and 'class="message' not in before  # only the outbox
+    assert 'Call <a href="tel:999">999</a> or go to the nearest emergency department now' in main
 
 
 def test_a_reaction_cannot_end_before_it_began(web):

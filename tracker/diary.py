@@ -8,12 +8,13 @@ the pure page and export code takes; nothing past this module queries a diary.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cached_property
 
-from django.db.models import F, QuerySet, Window
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import DenseRank
+from django.utils import timezone
 
 from tracker import catalog, relief, triage
 from tracker.models import DailyLog, Injection, Patient, Reaction, User, relief_settings
@@ -91,10 +92,32 @@ class ReactionRecord:
     pain_reliever: str
     pain_reliever_dose: str
     note: str
+    # When it was logged and handled, in the patient's time zone, and by whom.
+    logged_at: datetime | None = None
+    handled_at: datetime | None = None
+    handled_by: str = ""
+    handled_note: str = ""
 
     @property
     def label(self) -> str:
         return catalog.REACTION_LABELS.get(self.kind, self.kind)
+
+    @property
+    def red_flag(self) -> triage.RedFlag | None:
+        if not self.urgent:
+            return None
+        return triage.RedFlag(
+            self.id,
+            self.kind,
+            self.severity,
+            self.logged_at,
+            self.onset,
+            self.resolved,
+            self.handled_at,
+            self.handled_by,
+            self.handled_note,
+            self.note,
+        )
 
     @property
     def red_flag_tier(self) -> str | None:
@@ -195,6 +218,31 @@ REACTION_FIELDS = (
     *("id", "injection_id", "kind", "severity", "onset_date", "resolved_date"),
     *("pain_reliever", "pain_reliever_dose", "note"),
 )
+# When and by whom, read in the same query: the patient's zone and the clinician's name.
+HANDLED_FIELDS = (
+    *("created_at", "handled_at"),
+    *("handled_by__first_name", "handled_by__last_name", "handled_by__username"),
+)
+
+
+def person_name(first_name: str | None, last_name: str | None, username: str | None) -> str:
+    return f"{first_name or ''} {last_name or ''}".strip() or username or ""
+
+
+def local(moment: datetime | None, zone: tzinfo) -> datetime | None:
+    return moment.astimezone(zone) if moment else None
+
+
+def reaction_record(row: tuple, zone: tzinfo) -> ReactionRecord:
+    """A row of REACTION_FIELDS, HANDLED_FIELDS and handled_note."""
+    logged, handled, *name, note = row[len(REACTION_FIELDS) :]
+    return ReactionRecord(
+        *row[: len(REACTION_FIELDS)],
+        local(logged, zone),
+        local(handled, zone),
+        person_name(*name),
+        note,
+    )
 
 
 def read_diary(patient: Patient) -> Diary:
@@ -224,9 +272,9 @@ def read_diary(patient: Patient) -> Diary:
             InjectionRecord(*fields, sites=tuple(sites[pk])) for pk, fields in injections.items()
         ),
         reactions=tuple(
-            ReactionRecord(*row)
+            reaction_record(row, patient.zone)
             for row in patient.reactions.order_by("onset_date", "created_at").values_list(
-                *REACTION_FIELDS
+                *REACTION_FIELDS, *HANDLED_FIELDS, "handled_note"
             )
         ),
         answers=tuple(
@@ -269,15 +317,18 @@ def clinic_rows(patients: list[Patient], ids: QuerySet) -> list[dict]:
     logs = DailyLog.objects.filter(
         patient_id__in=ids, date__gte=triage.window_start(min(today.values()))
     ).severities_by_patient()
+    # Every red flag no clinician has handled, resolved or not; and those handled lately, to
+    # say by whom (docs/clinical-rules.md, "Triage").
+    zones = {patient.pk: patient.zone for patient in patients}
+    handled_lately = Q(handled_at__gte=triage.handled_since(timezone.now()))
     red_flags = defaultdict(list)
-    for patient_id, kind in (
+    for patient_id, *row in (
         Reaction.objects.filter(patient_id__in=ids)
         .red_flags()
-        .open()
-        .order_by("onset_date")
-        .values_list("patient_id", "kind")
+        .filter(Q(handled_at__isnull=True) | handled_lately)
+        .values_list("patient_id", *REACTION_FIELDS, *HANDLED_FIELDS, "handled_note")
     ):
-        red_flags[patient_id].append(kind)
+        red_flags[patient_id].append(reaction_record(row, zones[patient_id]).red_flag)
 
     settings = relief_settings()
     rows = [

@@ -30,9 +30,7 @@ class ButtonsMixin:
 
     template_name = "tracker/widgets/buttons.html"
 
-    def __init__(
-        self, *args, columns: int = 0, group_help: dict[str, str] | None = None, **kwargs
-    ):
+    def __init__(self, *args, columns: int = 0, group_help: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.columns = columns
         # A line under a group's label; a group whose label is a red-flag tier is drawn urgent.
@@ -566,9 +564,7 @@ class PhoneNumbersForm(forms.ModelForm):
             f"Leave empty to use {usual.emergency}, the number we know{where} from your time "
             "zone. Change it if you live elsewhere or your country uses another number."
         )
-        self.fields["clinic_phone"].help_text = (
-            "Shown on the warning card, so that you can call your clinic with one tap."
-        )
+        self.fields["clinic_phone"].help_text = "On the warning card: call your clinic in one tap."
 
     def clean_emergency_number(self) -> str:
         return self._phone_number("emergency_number")
@@ -588,7 +584,7 @@ class HandledForm(forms.Form):
 
     note = forms.CharField(
         label="Note (optional)",
-        help_text="For example: called the patient, seen in clinic. The patient does not see it.",
+        help_text="For example: called the patient, seen in clinic. It is kept in their record.",
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),

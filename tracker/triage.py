@@ -8,7 +8,7 @@ patients. The relief figures are those of `relief` for the current and the previ
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 from functools import lru_cache
@@ -20,6 +20,7 @@ RECENT_DAYS = 14
 FEW_LOGS = 7  # fewer days logged than this in the last RECENT_DAYS is missing data
 EARLY_WEARING_OFF_DAY = 70  # before the soonest usual re-injection (10 weeks, some products)
 LONG_GAP_DAYS = 21  # days without relief before the next injection
+RECENTLY_HANDLED_DAYS = 14  # a handled red flag still shows, off the top, for this long
 
 
 class Attention(IntEnum):
@@ -29,6 +30,71 @@ class Attention(IntEnum):
     RELIEF = 1  # wore off early, or a long gap without relief
     MISSING_DATA = 2
     NONE = 3
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.day} {moment:%b %Y}, {moment:%H:%M}"
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """A red-flag reaction as the clinic sees it (docs/clinical-rules.md, "Red flags"): on top
+    of the list until a clinician marks it handled, whether or not the patient says it is
+    over. Times are in the patient's own time zone."""
+
+    id: object
+    kind: str  # a catalog code
+    severity: str
+    logged_at: datetime  # when the patient logged it
+    onset: date
+    resolved: date | None  # the patient's fact
+    handled_at: datetime | None = None  # the clinic's
+    handled_by: str = ""  # the clinician's name
+    handled_note: str = ""
+    patient_note: str = ""  # the patient's own words about it
+
+    @property
+    def tier(self) -> str | None:
+        return catalog.red_flag_tier(self.kind, self.severity)
+
+    @property
+    def tier_label(self) -> str:
+        return catalog.RED_FLAG_TIER_LABELS.get(self.tier, "")
+
+    @property
+    def label(self) -> str:
+        return catalog.REACTION_LABELS.get(self.kind, self.kind)
+
+    @property
+    def handled(self) -> bool:
+        return self.handled_at is not None
+
+    @property
+    def logged_text(self) -> str:
+        """ "Logged 3 Jun 2026, 14:05; over on 4 Jun 2026" """
+        text = f"Logged {_when(self.logged_at)}"
+        if self.resolved:
+            text += f"; over on {self.resolved.day} {self.resolved:%b %Y}"
+        return text
+
+    @property
+    def handled_text(self) -> str:
+        """ "Handled by Dr Ada Lee on 4 Jun 2026, 09:10", or "" """
+        if self.handled_at is None:
+            return ""
+        return f"Handled by {self.handled_by or 'a clinician'} on {_when(self.handled_at)}"
+
+
+def handled_since(now: datetime) -> datetime:
+    """Red flags handled after this still show on the list and the report, below the rest."""
+    return now - timedelta(days=RECENTLY_HANDLED_DAYS)
+
+
+def red_flag_order(flags: Sequence[RedFlag]) -> list[RedFlag]:
+    """Not yet handled first, "Get help now" before "Contact your clinic today", then the
+    newest first."""
+    newest_first = sorted(flags, key=lambda flag: flag.logged_at, reverse=True)
+    return sorted(newest_first, key=lambda f: (f.handled, f.tier != catalog.GET_HELP_NOW))
 
 
 @dataclass(frozen=True)
@@ -64,14 +130,18 @@ class TriageRow:
     relief_note: str | None  # why there is no relief figure, in a few words
     current: CycleSummary | None
     previous: CycleSummary | None
-    red_flags: tuple[str, ...]  # reaction codes still open
+    red_flags: tuple[RedFlag, ...]  # not yet handled, then those handled lately
     days_logged: int  # of the last RECENT_DAYS, today included
     attention: Attention
     reasons: tuple[str, ...]  # the attention reasons, in plain words
 
     @property
-    def red_flag_labels(self) -> list[str]:
-        return [catalog.REACTION_LABELS[code] for code in self.red_flags]
+    def unhandled_red_flags(self) -> list[RedFlag]:
+        return [flag for flag in self.red_flags if not flag.handled]
+
+    @property
+    def needs_help_now(self) -> bool:
+        return any(flag.tier == catalog.GET_HELP_NOW for flag in self.unhandled_red_flags)
 
     # Words for the list's cells, made here rather than in the template: 500 rows of nested
     # template conditions were most of the page's rendering time.
@@ -131,13 +201,14 @@ def triage_row(
     today: date,
     injections: Sequence[InjectionInfo],
     logs: Sequence[tuple[date, int]],
-    red_flags: Sequence[str],
+    red_flags: Sequence[RedFlag],
     last_log_date: date | None,
     settings: relief.ReliefSettings = relief.DEFAULT_SETTINGS,
 ) -> TriageRow:
     """`injections`: the patient's last two injection dates' sessions; `logs`: their
     (date, severity) pairs, oldest first, from `window_start(today)` on (earlier ones are
-    left out here, so that every patient's figures come from the same window)."""
+    left out here, so that every patient's figures come from the same window); `red_flags`:
+    those not yet handled and those handled since `handled_since`."""
     # Sorted pairs are sliced by date in O(log n): this runs for every patient of the clinic.
     logs = tuple(logs)
     logs = logs[bisect_left(logs, (window_start(today),)) : bisect_right(logs, (today, 11))]
@@ -147,7 +218,9 @@ def triage_row(
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
     days_logged = len(logs) - bisect_left(logs, (recent_from,))
     last_date = max((shot.date for shot in injections if shot.date <= today), default=None)
-    attention, reasons = assess(red_flags, current, previous, today, days_logged)
+    red_flags = red_flag_order(red_flags)
+    unhandled = [flag.tier_label for flag in red_flags if not flag.handled]
+    attention, reasons = assess(unhandled, current, previous, today, days_logged)
     return TriageRow(
         patient_id=patient_id,
         name=name,
@@ -209,18 +282,21 @@ def cycle_figures(
 
 
 def assess(
-    red_flags: Sequence[str],
+    unhandled_red_flags: Sequence[str],
     current: CycleSummary | None,
     previous: CycleSummary | None,
     today: date,
     days_logged: int,
 ) -> tuple[Attention, tuple[str, ...]]:
-    """The most urgent kind of attention the row needs, and every reason for it in words."""
+    """The most urgent kind of attention the row needs, and every reason for it in words.
+    `unhandled_red_flags`: the tier of each red flag no clinician has handled yet, in words."""
     reasons = []
     levels = []
-    if red_flags:
+    if unhandled_red_flags:
         levels.append(Attention.RED_FLAG)
-        reasons.append("Urgent reaction still open")
+        count = len(unhandled_red_flags)
+        tiers = " and ".join(dict.fromkeys(unhandled_red_flags))
+        reasons.append(f"{count} red flag{'s' if count > 1 else ''} to handle ({tiers})")
     for label, cycle in [("This cycle", current), ("Last cycle", previous)]:
         day = cycle.wearing_off_day if cycle else None
         if day is not None and day < EARLY_WEARING_OFF_DAY:
@@ -241,6 +317,14 @@ def assess(
 
 
 def sort_rows(rows: Sequence[TriageRow]) -> list[TriageRow]:
-    """Red flags first, then early wearing-off or a long gap, then missing data, then the rest;
-    by name within each."""
-    return sorted(rows, key=lambda row: (row.attention, row.name.casefold(), row.patient_id))
+    """Red flags not yet handled first ("Get help now" ones before the others), then early
+    wearing-off or a long gap, then missing data, then the rest; by name within each."""
+    return sorted(
+        rows,
+        key=lambda row: (
+            row.attention,
+            not row.needs_help_now,
+            row.name.casefold(),
+            row.patient_id,
+        ),
+    )

@@ -42,6 +42,7 @@ urlpatterns = [
     path("welcome/", account.onboarding, name="onboarding"),
     path("settings/", account.settings_view, name="settings"),
     path("settings/reminders/", account.reminder_settings, name="reminder_settings"),
+    path("settings/numbers/", account.numbers_settings, name="numbers_settings"),
     path("export/diary.csv", account.export_csv, name="export_csv"),
     path("export/diary.fhir.json", account.export_fhir, name="export_fhir"),
     path("account/data.json", account.data_json, name="account_data_json"),
@@ -60,6 +61,11 @@ urlpatterns = [
         f"{patient_id}/injections/new/",
         clinic.clinic_injection_new,
         name="clinic_injection_new",
+    ),
+    path(
+        f"{patient_id}/reactions/<uuid:pk>/handled/",
+        clinic.reaction_handled,
+        name="clinic_reaction_handled",
     ),
     path("api/v1/", include((api.urlpatterns, "api"))),
 ]

@@ -121,6 +121,8 @@ class ReactionLine:
     resolved: str  # "5 Mar 2025", or "" while ongoing
     pain_reliever: str
     note: str
+    tier_label: str = ""  # a red flag's tier: "Get help now" or "Contact your clinic today"
+    handled: str = ""  # "Handled by Dr Ada Lee on 4 Jun 2026, 09:10", or ""
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,8 @@ def reaction_lines(
             resolved=short_date(r.resolved) if r.resolved else "",
             pain_reliever=r.pain_reliever_text,
             note=r.note,
+            tier_label=r.red_flag.tier_label if r.urgent else "",
+            handled=r.red_flag.handled_text if r.urgent else "",
         )
         lines.append((cycle, line))
     return lines

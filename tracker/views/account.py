@@ -23,6 +23,7 @@ from tracker.exports import csv_response, download_name, fhir_response, private_
 from tracker.forms import (
     ConditionsForm,
     DeleteAccountForm,
+    PhoneNumbersForm,
     ReminderForm,
 )
 from tracker.models import (
@@ -53,7 +54,8 @@ def onboarding(request: HttpRequest) -> HttpResponse:
 
 @patient_view
 def settings_view(request: HttpRequest, patient: Patient) -> HttpResponse:
-    """The patient's conditions and time zone; the reminders' form posts to its own view."""
+    """The patient's conditions and time zone; the reminders' and the numbers' forms post to
+    their own views."""
     form = ConditionsForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -81,12 +83,15 @@ def settings_page(
     patient: Patient,
     form: ConditionsForm | None = None,
     reminder_form: ReminderForm | None = None,
+    numbers_form: PhoneNumbersForm | None = None,
 ) -> HttpResponse:
-    """The patient's settings page: their conditions and time zone, and their reminders."""
+    """The patient's settings page: their conditions and time zone, their reminders, and the
+    numbers to call on the urgent card."""
     context = {
         "form": form or ConditionsForm(instance=patient),
         "patient": patient,
         "reminder_form": reminder_form or ReminderForm(instance=patient),
+        "numbers_form": numbers_form or PhoneNumbersForm(instance=patient),
         "push_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY if push_enabled() else "",
     }
     return render(request, "tracker/settings.html", context)
@@ -105,6 +110,17 @@ def reminder_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
     else:
         messages.success(request, f"Saved: a reminder every day at {patient.reminder_time:%H:%M}.")
     return redirect(reverse("settings") + "#reminders")
+
+
+@require_POST
+@patient_view
+def numbers_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
+    form = PhoneNumbersForm(request.POST, instance=patient)
+    if not form.is_valid():
+        return settings_page(request, patient, numbers_form=form)
+    form.save(commit=False).save(update_fields=["emergency_number", "clinic_phone"])
+    messages.success(request, "Saved: the numbers to call.")
+    return redirect(reverse("settings") + "#numbers")
 
 
 @require_GET

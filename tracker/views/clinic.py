@@ -7,18 +7,21 @@ from urllib.parse import urlencode
 import segno
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from tracker import catalog, pdf, triage
 from tracker.access import clinician_patient_view, clinician_view
 from tracker.diary import clinic_rows, read_diary
 from tracker.exports import csv_response, fhir_response, patient_file_name, private_download
 from tracker.forms import (
+    HandledForm,
     InjectionForm,
     SiteFormSet,
     save_injection,
@@ -28,6 +31,8 @@ from tracker.models import (
     Injection,
     Invitation,
     Patient,
+    Reaction,
+    User,
     relief_settings,
 )
 from tracker.pages.relief import RANGE_LABELS
@@ -142,17 +147,67 @@ def report_page(request: HttpRequest, patient: Patient) -> HttpResponse:
     # Ten queries however long the diary: session, user, the clinician's second factor, the
     # patient, the access event, the conditions and read_diary's four; the rest is computed in
     # Python (pinned in tests/test_report.py).
+    return render(request, "tracker/report.html", report_context(request, patient))
+
+
+def report_context(request: HttpRequest, patient: Patient) -> dict:
     diary = read_diary(patient)
     choice = request.GET.get("range", DEFAULT_RANGE)
-    context = {
+    since = triage.handled_since(timezone.now())
+    red_flags = [
+        flag
+        for flag in (reaction.red_flag for reaction in diary.reactions)
+        if flag and (not flag.handled or flag.handled_at >= since)
+    ]
+    return {
         "patient": patient,
         "conditions": patient.conditions_label,
         "diary": diary,
         "report": report(diary, choice, relief_settings()),
+        "red_flags": triage.red_flag_order(red_flags),  # to handle, then handled lately
+        "handled_form": HandledForm(),
         "clinician": True,  # the shared partials speak of "the patient", not "you"
         "ranges": RANGE_LABELS,
     }
-    return render(request, "tracker/report.html", context)
+
+
+@require_POST
+@clinician_patient_view(AccessEvent.What.HANDLED)
+def reaction_handled(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
+    """A clinician's "we have seen this" on one of the patient's red flags: who, when and an
+    optional note. The patient's resolved date stays theirs (docs/clinical-rules.md)."""
+    reaction = get_object_or_404(patient.reactions.red_flags(), pk=pk)
+    form = HandledForm(request.POST)
+    if not form.is_valid():
+        context = report_context(request, patient) | {
+            "handled_form": form,
+            "handled_form_for": reaction.pk,
+        }
+        return render(request, "tracker/report.html", context, status=400)
+    label = reaction.get_kind_display()
+    if mark_handled(reaction.pk, request.user, form.cleaned_data["note"]):
+        messages.success(
+            request, f"Marked as handled: {label}. {patient.display_name} sees that you saw it."
+        )
+    else:
+        messages.info(request, f"{label} had already been marked as handled.")
+    return redirect(reverse("clinic_report", args=[patient.pk]) + "#red-flags")
+
+
+@transaction.atomic
+def mark_handled(pk, clinician: User, note: str) -> bool:
+    """Mark the red flag handled by `clinician` now, unless someone handled it first."""
+    reaction = Reaction.objects.select_for_update().get(pk=pk)
+    if reaction.handled_at is not None:
+        return False
+    reaction.handled_at = timezone.now()
+    reaction.handled_by = clinician
+    reaction.handled_note = note
+    # Model.save, not DiaryRecord.save: handling is the clinic's fact beside the patient's
+    # record, so it leaves the record's version alone (an edit the patient made offline still
+    # applies). The change history has it all the same: auditlog hears every save.
+    models.Model.save(reaction, update_fields=["handled_at", "handled_by", "handled_note"])
+    return True
 
 
 @require_safe

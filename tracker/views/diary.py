@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -38,9 +38,6 @@ from tracker.models import (
 from tracker.reminders import AFTERCARE_DAYS, BOOKING_NOTICE_DAYS, WARNING_SIGNS_DAYS
 
 HISTORY_DAYS_PER_PAGE = 28
-
-
-URGENT = "urgent"  # message tag for the red-flag warning, shown before anything else
 
 
 @login_required
@@ -91,7 +88,7 @@ def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> H
         "next_url": day_url(the_day + timedelta(days=1), today) if the_day < today else None,
         "last_injection": last_injection,
         "cycle_day": cycle_day,
-        "open_red_flags": list(patient.reactions.red_flags().open()),
+        "urgent_card": urgent_card(patient),
         "status": status,
         "forecast": forecast,
         "pgic": pgic,
@@ -359,6 +356,8 @@ def reaction_list(request: HttpRequest, patient: Patient) -> HttpResponse:
     context = {
         "open_reactions": [r for r in reactions if r.resolved_date is None],
         "resolved_reactions": [r for r in reactions if r.resolved_date is not None],
+        "time_zone": patient.time_zone,  # when the clinic saw a red flag, in the patient's time
+        "shared": patient.shares.active().exists(),
     }
     return render(request, "tracker/reaction_list.html", context)
 
@@ -369,7 +368,8 @@ def reaction_new(request: HttpRequest, patient: Patient) -> HttpResponse:
     client_id = posted_client_id(request)
     if request.method == "POST" and form.is_valid():
         reactions = form.save_all(client_id)
-        warn_about_red_flags(request, reactions)
+        if warn_about_red_flags(patient, reactions):
+            return redirect("today")
         if not reactions:  # every tick had been deleted since the form was made
             messages.info(request, "These reactions were deleted, so they were not saved again.")
             return redirect("reaction_list")
@@ -383,6 +383,7 @@ def reaction_new(request: HttpRequest, patient: Patient) -> HttpResponse:
         {
             "form": form,
             "red_flags": sorted(catalog.RED_FLAG_CODES),
+            "numbers": numbers_to_call(patient),
             "client_id": client_id or uuid.uuid4(),
         },
     )
@@ -394,10 +395,16 @@ def reaction_edit(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
     form = ReactionForm(request.POST or None, instance=reaction, patient=patient)
     if request.method == "POST" and form.is_valid():
         form.save()
-        warn_about_red_flags(request, [reaction])
+        if warn_about_red_flags(patient, [reaction]):
+            return redirect("today")
         messages.success(request, "Reaction updated.")
         return redirect("reaction_list")
-    context = {"form": form, "reaction": reaction, "red_flags": sorted(catalog.RED_FLAG_CODES)}
+    context = {
+        "form": form,
+        "reaction": reaction,
+        "red_flags": sorted(catalog.RED_FLAG_CODES),
+        "numbers": numbers_to_call(patient),
+    }
     return render(request, "tracker/reaction_form.html", context)
 
 
@@ -426,13 +433,48 @@ def reaction_delete(request: HttpRequest, patient: Patient, pk) -> HttpResponse:
     return delete_after_asking(request, reaction, "reaction", "reaction_list")
 
 
-def warn_about_red_flags(request: HttpRequest, reactions) -> None:
-    flagged = [r.get_kind_display() for r in reactions if r.is_red_flag and not r.resolved_date]
-    if flagged:
-        messages.error(
-            request,
-            "Contact your clinic or emergency services now. You reported: "
-            + "; ".join(flagged)
-            + ". Your clinicians will see this marked as urgent.",
-            extra_tags=URGENT,
+def warn_about_red_flags(patient: Patient, reactions) -> bool:
+    """Whether the reactions just saved put a red flag on Today's urgent card: the patient is
+    then taken there, where it comes before anything else, with the numbers to call."""
+    saved = {r.pk for r in reactions if r.is_red_flag}
+    return bool(saved) and any(r.pk in saved for r in urgent_red_flags(patient))
+
+
+def urgent_red_flags(patient: Patient) -> list:
+    """The red flags on the urgent card (docs/clinical-rules.md, "Red flags"): those still
+    going on, and those the patient says are over that no clinician has handled yet, while a
+    clinic shares the diary (otherwise no one could ever handle them)."""
+    flags = list(
+        patient.reactions.red_flags().filter(
+            Q(resolved_date__isnull=True) | Q(handled_at__isnull=True)
         )
+    )
+    if any(r.resolved_date for r in flags) and not patient.shares.active().exists():
+        flags = [r for r in flags if not r.resolved_date]
+    return flags
+
+
+def numbers_to_call(patient: Patient) -> emergency.Numbers:
+    return emergency.numbers_for(patient.time_zone, patient.emergency_number, patient.clinic_phone)
+
+
+def urgent_card(patient: Patient) -> dict | None:
+    """Today's urgent card: the red flags by tier, "Get help now" first, with the numbers to
+    call. One the patient says is over is no emergency now, but the clinic must still hear of
+    it: it is listed with "Contact your clinic today"."""
+    flags = urgent_red_flags(patient)
+    if not flags:
+        return None
+    by_tier = {catalog.GET_HELP_NOW: [], catalog.CONTACT_CLINIC_TODAY: []}
+    for reaction in flags:
+        tier = catalog.CONTACT_CLINIC_TODAY if reaction.resolved_date else reaction.red_flag_tier
+        by_tier[tier].append(reaction)
+    return {
+        "tiers": [
+            (tier, catalog.RED_FLAG_TIER_LABELS[tier], reactions)
+            for tier, reactions in by_tier.items()
+            if reactions
+        ],
+        "numbers": numbers_to_call(patient),
+        "time_zone": patient.time_zone,
+    }
