@@ -171,7 +171,7 @@ def test_the_dashboard_takes_the_same_queries_for_5_and_500_patients(
     client = logged_in(clinician)
     # session, user, their authenticator app, the patients with their last log date, their
     # conditions, the last two injection dates' sessions, the logs of the last 200 days, the
-    # open red flags
+    # red flags not yet handled or handled lately (with who handled them, joined)
     add_patients(clinician, 5)
     with django_assert_num_queries(8):
         response = dashboard(client)
