@@ -17,6 +17,7 @@ from django.db.models.functions import DenseRank
 from django.utils import timezone
 
 from tracker import catalog, relief, triage
+from tracker.dates import EARLIEST_DIARY_DATE
 from tracker.models import DailyLog, Injection, Patient, Reaction, User, relief_settings
 
 SIDE_LABELS = dict(catalog.SIDE_CHOICES)
@@ -245,14 +246,25 @@ def reaction_record(row: tuple, zone: tzinfo) -> ReactionRecord:
     )
 
 
-def read_diary(patient: Patient) -> Diary:
+def read_diary(patient: Patient, since: date | None = None, until: date | None = None) -> Diary:
     """Four queries however long the diary: injections with their sites (one row per site),
     PGIC answers, logs, reactions. Rows are read as values, not model instances: five years
-    of daily logs are some 1,800 rows."""
+    of daily logs are some 1,800 rows.
+
+    Only the dates a diary may hold are read (docs/clinical-rules.md, "Dates a diary may
+    hold"): from `since` to `until`, within EARLIEST_DIARY_DATE and the patient's today, the
+    default bounds. Forms, the API and sync refuse other dates and the database refuses dates
+    before 1990, but a direct write can still store a later one (a phone's clock, an import);
+    such a row is left out of every page, report, PDF and export rather than stretching them
+    to its year. Reactions are read by their onset."""
+    today = patient.today()
+    window = (max(since or EARLIEST_DIARY_DATE, EARLIEST_DIARY_DATE), min(until or today, today))
     injections: dict[object, tuple] = {}
     sites: dict[object, list[Site]] = defaultdict(list)
-    rows = patient.injections.order_by("date", "created_at", "sites__id").values_list(
-        *INJECTION_FIELDS, "entered_by__role", *SITE_FIELDS
+    rows = (
+        patient.injections.filter(date__range=window)
+        .order_by("date", "created_at", "sites__id")
+        .values_list(*INJECTION_FIELDS, "entered_by__role", *SITE_FIELDS)
     )
     for row in rows:
         pk, role, site = row[0], row[len(INJECTION_FIELDS)], row[-len(SITE_FIELDS) :]
@@ -261,27 +273,30 @@ def read_diary(patient: Patient) -> Diary:
         if site[0] is not None:
             sites[pk].append(Site(*site))
     return Diary(
-        today=patient.today(),
+        today=today,
         logs=tuple(
             Log(*row)
-            for row in patient.logs.order_by("date").values_list(
-                "id", "date", "severity", "spasm_frequency", "pain", "note"
-            )
+            for row in patient.logs.filter(date__range=window)
+            .order_by("date")
+            .values_list("id", "date", "severity", "spasm_frequency", "pain", "note")
         ),
         injections=tuple(
             InjectionRecord(*fields, sites=tuple(sites[pk])) for pk, fields in injections.items()
         ),
         reactions=tuple(
             reaction_record(row, patient.zone)
-            for row in patient.reactions.order_by("onset_date", "created_at").values_list(
-                *REACTION_FIELDS, *HANDLED_FIELDS, "handled_note"
-            )
+            for row in patient.reactions.filter(onset_date__range=window)
+            .order_by("onset_date", "created_at")
+            .values_list(*REACTION_FIELDS, *HANDLED_FIELDS, "handled_note")
         ),
         answers=tuple(
             Answer(*row)
-            for row in patient.global_impressions.order_by("date").values_list(
-                "id", "injection_id", "date", "timepoint", "score"
+            # An answer is about its injection's cycle: that injection is in the window too.
+            for row in patient.global_impressions.filter(
+                date__range=window, injection__date__range=window
             )
+            .order_by("date")
+            .values_list("id", "injection_id", "date", "timepoint", "score")
         ),
     )
 
