@@ -289,6 +289,30 @@ def test_a_phone_that_unsubscribed_is_forgotten(db, vapid, push_service, status)
     assert list(PushSubscription.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
+def test_a_subscription_outside_the_push_services_is_never_sent_to(db, vapid, push_service):
+    # Saved before the allow-list (or by hand): checked again before each send, and dropped.
+    patient = reminded_patient(ONE_PM)
+    kept = subscribe(patient, "phone")
+    PushSubscription.objects.create(
+        patient=patient,
+        endpoint="https://metadata.google.internal/computeMetadata/v1/",
+        p256dh="k",
+        auth="a",
+    )
+
+    outcome = notify.send_due_reminders()
+
+    assert sent_to(push_service) == [kept.endpoint]
+    assert (outcome.pushes, outcome.subscriptions_removed) == (1, 1)
+    assert list(PushSubscription.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_push_requests_follow_no_redirects(db, vapid, push_service):
+    subscribe(reminded_patient(ONE_PM))
+    notify.send_due_reminders()
+    assert push_service.call_args.kwargs["requests_session"].max_redirects == 0
+
+
 def test_a_push_service_failing_for_a_week_loses_the_subscription(db, vapid, push_service):
     patient = reminded_patient(ONE_PM, reminder_email=False)
     phone = subscribe(patient)

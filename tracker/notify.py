@@ -28,6 +28,7 @@ from tracker.models import (
     PushSubscription,
     relief_settings,
 )
+from tracker.push_services import is_push_service
 from tracker.reminders import WARNING_SIGNS_DAYS, Reminder, compose, reminder_due
 
 logger = logging.getLogger(__name__)
@@ -201,7 +202,11 @@ def send_pushes(claimed: dict[Patient, date], reminders: dict[int, Reminder], ou
     key = vapid_key(settings.WEBPUSH_VAPID_PRIVATE_KEY)
     today = reverse("today")
     with requests.Session() as session:
+        session.max_redirects = 0  # a push service answers; it never sends us elsewhere
         for subscription in subscriptions:
+            if not is_push_service(subscription.endpoint):  # saved before the allow-list
+                gone.append(subscription.pk)
+                continue
             reminder = reminders[subscription.patient_id]
             payload = {"title": reminder.title, "body": reminder.body, "url": today}
             try:
