@@ -17,8 +17,9 @@ from django.urls import reverse
 from tests import factories
 from tests.conftest import NOW, client_for
 from tracker import catalog
+from tracker.catalog import unit_errors
 from tracker.dates import DIARY_DATE_ERROR, EARLIEST_DIARY_DATE
-from tracker.models import DailyLog, GlobalImpression, Injection, Reaction, unit_errors
+from tracker.models import DailyLog, GlobalImpression, Injection, Reaction
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
 

@@ -25,14 +25,13 @@ leaving = test_privacy.leaving
 
 # What the copy leaves out: secrets that would log someone in or confirm something if the file
 # leaked (tracker/privacy.py NOT_EXPORTED). A field hidden from the copy must be named here.
-SECRETS = {
-    "tracker.user": {"password"},
-    "mfa.authenticator": {"data"},
-    "usersessions.usersession": {"session_key"},
-    "axes.accesslog": {"session_hash"},
-    "account.emailconfirmation": {"key"},
-    "tracker.invitation": {"token"},
-}
+SECRET_FIELDS = [
+    *["tracker.user.password", "mfa.authenticator.data", "usersessions.usersession.session_key"],
+    *["axes.accesslog.session_hash", "account.emailconfirmation.key", "tracker.invitation.token"],
+]
+SECRETS: dict[str, set[str]] = {}
+for name in SECRET_FIELDS:
+    SECRETS.setdefault(name.rpartition(".")[0], set()).add(name.rpartition(".")[2])
 
 # The logs that name a record by content type and id, and the copy's section for each.
 RECORD_LOGS = {ChangeEntry: ("object_pk", "change_history"), AdminEntry: ("object_id", "admin_log")}

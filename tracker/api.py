@@ -34,8 +34,6 @@ from tracker.models import (
     PushSubscription,
     Reaction,
     Tombstone,
-    follow_tombstone,
-    may_recreate,
     relief_settings,
     validate_diary_date,
 )
@@ -47,11 +45,11 @@ from tracker.serializers import (
     OverlaySerializer,
     PushSubscriptionSerializer,
     ReactionSerializer,
-    SyncResponseSerializer,
     SyncBatchSerializer,
+    SyncResponseSerializer,
     SyncSerializer,
 )
-from tracker.sync import GONE, sync_items, uuid_key
+from tracker.sync import GONE, follow_tombstone, may_recreate, sync_items, uuid_key
 
 
 def date_range_filterset(model: type[DiaryRecord], field: str) -> type[filters.FilterSet]:
@@ -254,8 +252,8 @@ class LogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DestroyMixin,
 
 class InjectionViewSet(ClientIdViewSet):
     serializer_class = InjectionSerializer
-    queryset = Injection.objects.none()  # for the schema: ids are UUIDs
     filterset_class = date_range_filterset(Injection, "date")
+    queryset = Injection.objects.none()  # for the schema: ids are UUIDs
     tombstone_kind = Tombstone.Kind.INJECTION
 
     def get_queryset(self) -> QuerySet[Injection]:

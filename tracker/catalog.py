@@ -278,3 +278,48 @@ def format_units(units: Decimal) -> str:
     # Decimal(): a record made in code may hold an int until it is read back (the change
     # history names records as they are saved).
     return f"{Decimal(units).normalize():,f}"
+
+
+# Dose limits (docs/clinical-rules.md, "Dose limits"): a typo guard, not dosing advice.
+
+
+DOSE_NOT_CONFIRMED = "dose_not_confirmed"
+
+
+def unit_errors(product: str, units: Decimal | None, confirmed: bool = False) -> list[str]:
+    """What is wrong with a number of units of this product (a session's total or one site's),
+    if anything: above the label's maximum it must be confirmed, above three times that it is
+    refused as a likely typo (docs/clinical-rules.md, "Dose limits")."""
+    if units is None:
+        return []
+    if units <= 0:
+        return ["Units must be more than 0."]
+    known = PRODUCT_BY_CODE.get(product)
+    if known is None:
+        return []
+    said = f"{format_units(units)} units of {known.label}"
+    if units > known.hard_stop_units:
+        return [
+            f"{said} is more than three times its label's maximum for one session "
+            f"({format_units(known.label_max_units)} units): this looks like a typo. "
+            "Check the number on the treatment record."
+        ]
+    if units > known.label_max_units and not confirmed:
+        return [
+            f"{said} is more than its label's maximum for one session "
+            f"({format_units(known.label_max_units)} units). Check the number on the treatment "
+            "record; if it is right, confirm the dose and save again."
+        ]
+    return []
+
+
+def site_total_errors(total_units: Decimal | None, site_units: list[Decimal]) -> list[str]:
+    if total_units is None or not site_units:
+        return []
+    site_sum = sum(site_units, Decimal(0))
+    if site_sum != total_units:
+        return [
+            f"The sites add up to {format_units(site_sum)} units "
+            f"but the total says {format_units(total_units)}."
+        ]
+    return []

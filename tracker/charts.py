@@ -138,13 +138,19 @@ class EventRow:
 
 
 @dataclass(frozen=True)
-class TimelineChart:
+class Frame:
+    """A chart's viewBox size and the plot area's edges inside it."""
+
     width: float
     height: float
     left: float
     right: float
     top: float
     bottom: float
+
+
+@dataclass(frozen=True)
+class TimelineChart(Frame):
     start: date
     end: date
     dots: str
@@ -409,13 +415,7 @@ class VerticalMark:
 
 
 @dataclass(frozen=True)
-class OverlayChart:
-    width: float
-    height: float
-    left: float
-    right: float
-    top: float
-    bottom: float
+class OverlayChart(Frame):
     last_day: int
     band: str  # 25th to 75th percentile
     median: str

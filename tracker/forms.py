@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from tracker import catalog, emergency
+from tracker.catalog import site_total_errors, unit_errors
 from tracker.models import (
     DailyLog,
     GlobalImpression,
@@ -17,8 +18,6 @@ from tracker.models import (
     Reaction,
     User,
     normalise_share_code,
-    site_total_errors,
-    unit_errors,
 )
 from tracker.reminders import REMINDER_TIMES
 
@@ -304,6 +303,9 @@ SiteFormSet = forms.inlineformset_factory(
     formset=BaseSiteFormSet,
     extra=4,
     max_num=30,
+    # Without it Django builds up to 1,030 forms for any count a request claims, and renders
+    # them all again with the error: ten seconds of work for one small request.
+    absolute_max=30,
     validate_max=True,
     can_delete=True,
 )

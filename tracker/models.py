@@ -3,21 +3,19 @@ import secrets
 import uuid
 import zoneinfo
 from datetime import date, timedelta
-from decimal import Decimal
-from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from tracker import catalog, relief
-from tracker.catalog import format_units
+from tracker.catalog import format_units, unit_errors
 from tracker.dates import DIARY_DATE_ERROR, EARLIEST_DIARY_DATE
+from tracker.severities import SeveritiesAsText, parse_severities
 
 
 class User(AbstractUser):
@@ -292,23 +290,6 @@ class TombstoneQuerySet(models.QuerySet):
         return self.filter(deleted_at__lt=now - timedelta(days=settings.TOMBSTONE_DAYS))
 
 
-def may_recreate(kind: str, tombstone: "Tombstone | None", base_version: int | None) -> bool:
-    """Whether a put may create a record that was deleted. A record named by its id never comes
-    back; a day may be logged again, by a change made from the deleted check-in's version (or
-    sent to overwrite whatever is there), not by an old create made before the deletion."""
-    if tombstone is None:
-        return True
-    return kind == Tombstone.Kind.LOG and base_version in {None, tombstone.version}
-
-
-def follow_tombstone(record: DiaryRecord, tombstone: "Tombstone | None") -> None:
-    """A day logged again after its check-in was deleted: its versions go on from the deleted
-    one's, so that an edit made from before the deletion is refused; the tombstone goes."""
-    if tombstone is not None:
-        record.version = tombstone.version + 1
-        tombstone.delete()
-
-
 class Tombstone(models.Model):
     """A deleted diary record: which (kind and id, or a log's date), whose, when, and the
     version it had. Never shown to anyone but its patient."""
@@ -350,31 +331,6 @@ class DailyLogQuerySet(models.QuerySet):
         patient: for a clinic of hundreds, one row per log was most of the list's time."""
         rows = self.order_by().values("patient_id").annotate(logs=SeveritiesAsText())
         return {row["patient_id"]: parse_severities(row["logs"]) for row in rows}
-
-
-class SeveritiesAsText(models.Aggregate):
-    """The logs' "YYYY-MM-DD:severity" items, joined by commas, in no particular order."""
-
-    function = "GROUP_CONCAT"
-    output_field = models.TextField()
-
-    def __init__(self, **extra):
-        item = Concat(
-            Cast("date", models.CharField()), Value(":"), Cast("severity", models.CharField())
-        )
-        super().__init__(item, **extra)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        template = "%(function)s(%(expressions)s, ',')"
-        return self.as_sql(compiler, connection, function="STRING_AGG", template=template, **extra)
-
-
-@lru_cache(maxsize=4096)
-def parse_severities(text: str) -> tuple[tuple[date, int], ...]:
-    """SeveritiesAsText's string as sorted pairs; remembered, as most patients' logs are the
-    same from one look at the clinic list to the next."""
-    pairs = (item.split(":") for item in text.split(","))
-    return tuple(sorted((date.fromisoformat(day), int(score)) for day, score in pairs))
 
 
 class DailyLog(DiaryRecord):
@@ -468,48 +424,6 @@ class Injection(DiaryRecord):
         errors = unit_errors(self.product, self.total_units, self.dose_confirmed)
         if errors:
             raise ValidationError({"total_units": errors})
-
-
-DOSE_NOT_CONFIRMED = "dose_not_confirmed"
-
-
-def unit_errors(product: str, units: Decimal | None, confirmed: bool = False) -> list[str]:
-    """What is wrong with a number of units of this product (a session's total or one site's),
-    if anything: above the label's maximum it must be confirmed, above three times that it is
-    refused as a likely typo (docs/clinical-rules.md, "Dose limits")."""
-    if units is None:
-        return []
-    if units <= 0:
-        return ["Units must be more than 0."]
-    known = catalog.PRODUCT_BY_CODE.get(product)
-    if known is None:
-        return []
-    said = f"{format_units(units)} units of {known.label}"
-    if units > known.hard_stop_units:
-        return [
-            f"{said} is more than three times its label's maximum for one session "
-            f"({format_units(known.label_max_units)} units): this looks like a typo. "
-            "Check the number on the treatment record."
-        ]
-    if units > known.label_max_units and not confirmed:
-        return [
-            f"{said} is more than its label's maximum for one session "
-            f"({format_units(known.label_max_units)} units). Check the number on the treatment "
-            "record; if it is right, confirm the dose and save again."
-        ]
-    return []
-
-
-def site_total_errors(total_units: Decimal | None, site_units: list[Decimal]) -> list[str]:
-    if total_units is None or not site_units:
-        return []
-    site_sum = sum(site_units, Decimal(0))
-    if site_sum != total_units:
-        return [
-            f"The sites add up to {format_units(site_sum)} units "
-            f"but the total says {format_units(total_units)}."
-        ]
-    return []
 
 
 class InjectionSite(models.Model):

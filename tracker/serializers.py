@@ -9,14 +9,13 @@ from rest_framework import serializers
 
 from tracker import catalog
 from tracker.bad_input import MAX_SYNC_ITEMS
+from tracker.catalog import site_total_errors, unit_errors
 from tracker.models import (
     DailyLog,
     DiaryRecord,
     Injection,
     InjectionSite,
     Reaction,
-    site_total_errors,
-    unit_errors,
 )
 from tracker.push_services import is_push_service
 

@@ -19,8 +19,6 @@ from tracker.models import (
     DiaryRecord,
     Patient,
     Tombstone,
-    follow_tombstone,
-    may_recreate,
     validate_diary_date,
 )
 from tracker.serializers import (
@@ -58,6 +56,23 @@ def sync_items(patient: Patient, user, items: list) -> list[dict]:
             data = item.validated_data
             results.append(answer | sync_item_in_savepoint(patient, user, data, stored))
     return results
+
+
+def may_recreate(kind: str, tombstone: Tombstone | None, base_version: int | None) -> bool:
+    """Whether a put may create a record that was deleted. A record named by its id never comes
+    back; a day may be logged again, by a change made from the deleted check-in's version (or
+    sent to overwrite whatever is there), not by an old create made before the deletion."""
+    if tombstone is None:
+        return True
+    return kind == Tombstone.Kind.LOG and base_version in {None, tombstone.version}
+
+
+def follow_tombstone(record: DiaryRecord, tombstone: Tombstone | None) -> None:
+    """A day logged again after its check-in was deleted: its versions go on from the deleted
+    one's, so that an edit made from before the deletion is refused; the tombstone goes."""
+    if tombstone is not None:
+        record.version = tombstone.version + 1
+        tombstone.delete()
 
 
 GONE = "This record was deleted, on this or another device: it is not saved again."

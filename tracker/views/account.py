@@ -100,27 +100,33 @@ def settings_page(
 @require_POST
 @patient_view
 def reminder_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
+    def said(saved: Patient) -> str:
+        if saved.reminder_time is None:
+            return "Saved: no daily reminder."
+        return f"Saved: a reminder every day at {saved.reminder_time:%H:%M}."
+
     form = ReminderForm(request.POST, instance=patient)
-    if not form.is_valid():
-        return settings_page(request, patient, reminder_form=form)
-    patient = form.save(commit=False)
-    patient.save(update_fields=["reminder_time", "reminder_email"])
-    if patient.reminder_time is None:
-        messages.success(request, "Saved: no daily reminder.")
-    else:
-        messages.success(request, f"Saved: a reminder every day at {patient.reminder_time:%H:%M}.")
-    return redirect(reverse("settings") + "#reminders")
+    return save_settings_part(request, patient, form, "reminder_form", said, "#reminders")
 
 
 @require_POST
 @patient_view
 def numbers_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
     form = PhoneNumbersForm(request.POST, instance=patient)
+    return save_settings_part(
+        request, patient, form, "numbers_form", lambda _: "Saved: the numbers to call.", "#numbers"
+    )
+
+
+def save_settings_part(request, patient, form, name: str, said, anchor: str) -> HttpResponse:
+    """One of the settings page's forms, posted: saved (its own fields only) and back to its
+    part of the page, or the page again with its errors."""
     if not form.is_valid():
-        return settings_page(request, patient, numbers_form=form)
-    form.save(commit=False).save(update_fields=["emergency_number", "clinic_phone"])
-    messages.success(request, "Saved: the numbers to call.")
-    return redirect(reverse("settings") + "#numbers")
+        return settings_page(request, patient, **{name: form})
+    saved = form.save(commit=False)
+    saved.save(update_fields=list(form.Meta.fields))
+    messages.success(request, said(saved))
+    return redirect(reverse("settings") + anchor)
 
 
 @require_GET
