@@ -470,6 +470,21 @@ CONFLICT = {
 DIARY_ROUTES = ("/api/v1/logs/", "/api/v1/injections/", "/api/v1/reactions/")
 
 
+# tracker.bad_input refuses control characters anywhere in an address: the schema says so.
+NO_CONTROL_CHARACTERS = "^[^\\x00-\\x1f\\x7f]*$"
+
+
+def refuse_control_characters(parameters: list[dict]) -> None:
+    for parameter in parameters:
+        schema = parameter.get("schema", {})
+        if parameter.get("in") not in {"path", "query"} or schema.get("type") != "string":
+            continue
+        if schema.get("pattern") == "^[^/]+$":  # a lookup_value_regex: any path segment
+            schema["pattern"] = "^[^/\\x00-\\x1f\\x7f]+$"
+        elif "pattern" not in schema and "format" not in schema:
+            schema["pattern"] = NO_CONTROL_CHARACTERS
+
+
 def document_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular hook: the answers every route may give besides success, so that the
     schema documents them (and schemathesis can hold the API to it)."""
@@ -477,6 +492,7 @@ def document_error_responses(result: dict, generator, request, public) -> dict:
         if not route.startswith("/api/v1/"):
             continue
         for method, operation in operations.items():
+            refuse_control_characters(operation.get("parameters", []))
             errors = {
                 "400": ("Bad input, with the reason for each field", FIELD_ERRORS),
                 "403": ("Not logged in, or no CSRF token", DETAIL),
