@@ -136,3 +136,17 @@ def clinician_client(clinician):
 @pytest.fixture
 def anon_client():
     return APIClient()
+
+
+@pytest.fixture
+def rates(settings):
+    """`rates(write="2/min")`: lower throttle rates for one test, to see them work."""
+
+    def set_rates(**rates):
+        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": current | rates,
+        }
+
+    return set_rates

@@ -19,18 +19,6 @@ CODE = "ABCD-EFGH"
 
 
 @pytest.fixture
-def rates(settings):
-    def set_rates(**rates):
-        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": current | rates,
-        }
-
-    return set_rates
-
-
-@pytest.fixture
 def coded_clinician(db):
     clinician = factories.ClinicianFactory(username="dr-code", first_name="Ana", last_name="Jones")
     clinician.share_code = CODE.replace("-", "")

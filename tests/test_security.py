@@ -294,18 +294,6 @@ def test_a_form_sent_without_its_csrf_token_is_refused_with_a_page_of_the_app(pa
 # Throttles: writes and sync through the API, and whole-diary downloads, per person.
 
 
-@pytest.fixture
-def rates(settings):
-    def set_rates(**rates):
-        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": current | rates,
-        }
-
-    return set_rates
-
-
 def put_log(client, days_ago: int):
     day = (TODAY - dt.timedelta(days=days_ago)).isoformat()
     return client.put(reverse("api:log-detail", args=[day]), {"severity": 4}, format="json")
