@@ -129,6 +129,15 @@ class Patient(models.Model):
     spasticity_cause = models.CharField(
         max_length=24, blank=True, choices=catalog.SPASTICITY_CAUSE_CHOICES
     )
+    # What identifies the patient to the clinics they share with (list, report, PDF); shown
+    # to no one else.
+    date_of_birth = models.DateField(null=True, blank=True)
+    clinic_number = models.CharField("clinic's patient number", max_length=40, blank=True)
+    # The Today page's extra measures stay folded unless the patient opened them last time.
+    checkin_more_open = models.BooleanField(default=False)
+    # Bumped in the same transaction as any write to the diary (check-ins, injections,
+    # reactions, answers, conditions): it keys the cache of the computed cycles and pages.
+    diary_revision = models.PositiveBigIntegerField(default=0)
 
     objects = PatientQuerySet.as_manager()
 
