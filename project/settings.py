@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "tracker",
 ]
 
@@ -293,6 +295,16 @@ RELIEF_THRESHOLD_PERCENT = env.float("RELIEF_THRESHOLD_PERCENT", default=25.0)
 # How long a deleted diary record is remembered, so that an offline phone's old copy of it is
 # refused rather than saved again: longer than any phone stays offline.
 TOMBSTONE_DAYS = env.int("RELIEF_TOMBSTONE_DAYS", default=365)
+
+# Background jobs (tracker/jobs.py): queued in the database, run by `manage.py db_worker` on
+# any number of machines (PostgreSQL's row locks keep two workers off the same job).
+# DJANGO_TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend runs each job inside the
+# request that queues it instead: no worker needed, but a slow mail server slows that request.
+TASKS = {
+    "default": {
+        "BACKEND": env.str("DJANGO_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+    }
+}
 
 # Daily reminders (manage.py send_reminders, from cron). Links in emails start with SITE_URL.
 # Web Push is on only when all three VAPID settings are set (manage.py make_vapid_keys).
