@@ -47,7 +47,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "tracker.middleware.SecurityHeadersMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, pre-compressed: answered here
+    # HTML and JSON, Brotli or gzip: below WhiteNoise (whose files are compressed already) and
+    # above everything that writes a body. Safe against BREACH: tracker/compression.py says why.
+    "tracker.compression.CompressionMiddleware",
     "tracker.bad_input.ControlCharactersMiddleware",  # before any view or query sees the address
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tracker.bad_input.sync_limits",
+                "tracker.pwa.product",
             ],
         },
     },
@@ -132,6 +136,13 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_ADAPTER = "tracker.adapters.AccountAdapter"
+ACCOUNT_SIGNUP_FORM_CLASS = "tracker.account_forms.SignupForm"  # asks the name clinicians see
+
+# The product's name in every email and page (never the host it runs on), and the address
+# the app gives for help ("contact us").
+SITE_NAME = env.str("RELIEF_SITE_NAME", default="Relief Tracker")
+RELIEF_CONTACT_EMAIL = env.str("RELIEF_CONTACT_EMAIL", default="help@relief-tracker.example")
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND",
@@ -153,6 +164,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# With DEBUG off, collectstatic writes each file's .br and .gz copies beside it (WhiteNoise, with
+# the brotli package), and WhiteNoise sends the one the browser asks for.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
