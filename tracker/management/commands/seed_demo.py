@@ -9,10 +9,12 @@ docs/clinical-rules.md ("Literature figures"): tests/test_demo_data.py holds the
 """
 
 import random
+import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import cycle, pairwise
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -56,7 +58,7 @@ class CyclePlan:
     length: int  # days until the next injection (the current cycle's is never reached)
     onset: int
     peak: int
-    wears_off: int | None
+    wears_off: int | None = None
     units: int | None = None  # None: the plan's usual dose
 
 
@@ -66,7 +68,7 @@ class PlannedReaction:
     kind: str
     severity: str
     onset_after: int  # days after the injection
-    lasts: int | None  # days from onset to resolution; None: not over yet
+    lasts: int | None = None  # days from onset to resolution; None: not over yet
     pain_reliever: str = ""
     pain_reliever_dose: str = ""
     note: str = ""
@@ -100,198 +102,30 @@ class DemoPlan:
     notes: tuple[str, ...] = ()
 
 
-ALEX = DemoPlan(
-    username=PATIENT_USERNAME,
-    first_name="Alex",
-    last_name="Morgan",
-    time_zone="Europe/London",
-    condition="cervical_dystonia",
-    days=548,  # about 18 months
-    product="botox",
-    units=220,
-    unit_step=Decimal(5),
-    # A left-rotating torticollis.
-    sites=[
-        ("sternocleidomastoid", "left", 0.25),
-        ("splenius_capitis", "right", 0.35),
-        ("trapezius", "right", 0.20),
-        ("levator_scapulae", "right", 0.20),
-    ],
-    baseline=7.0,
-    peak_relief=65.0,
-    cycles=[
-        # Still working at the next injection, so the next baseline is lower: relief measured
-        # against it comes later and goes sooner.
-        CyclePlan(84, onset=10, peak=30, wears_off=None, units=210),
-        CyclePlan(88, onset=10, peak=29, wears_off=76),
-        # The clinic had no appointment for 17 weeks: seven weeks without relief.
-        CyclePlan(119, onset=10, peak=30, wears_off=77, units=230),
-        CyclePlan(90, onset=10, peak=29, wears_off=75, units=240),
-        CyclePlan(91, onset=10, peak=29, wears_off=80, units=240),
-        # A lower dose after the swallowing problem: it wears off early.
-        CyclePlan(84, onset=11, peak=28, wears_off=50, units=200),
-    ],
-    reactions=[
-        PlannedReaction(0, "site_pain", "mild", 0, 3, "Paracetamol", "1 g"),
-        PlannedReaction(1, "site_bruising", "mild", 0, 4),
-        PlannedReaction(2, "swallowing_mild", "mild", 4, 10, note="Soft food for a week helped."),
-        PlannedReaction(2, "headache", "mild", 1, 2),
-        PlannedReaction(3, "site_redness", "mild", 0, 2),
-        PlannedReaction(
-            4,
-            "swallowing_speaking_worse",
-            "severe",
-            8,
-            5,
-            note="Choking on water and my voice went quiet. Rang the clinic, seen the same "
-            "day; settled over a few days.",
-            handled_note="Phoned back the same afternoon and seen in clinic: swallow safe on "
-            "thickened fluids, no breathing difficulty. Dose to be reviewed at the next visit.",
-        ),
-        PlannedReaction(5, "site_pain", "mild", 1, 3),
-    ],
-    missed_share=0.12,
-    pain_share=0.5,
-    spasm_share=0.3,
-    guidance="emg",
-    notes=(
-        "Bad night",
-        "Busy day at work",
-        "Long drive, neck tired",
-        "Stressful day",
-        "Slept well",
-        "Walked the dog, felt OK",
-        "Pulling to the left again",
-        "Hard to read for long",
-    ),
-)
+PLANS_FILE = Path(__file__).with_name("demo_patients.toml")
 
-# The demo clinician's other patients, with other conditions.
-OTHER_PATIENTS = [
-    DemoPlan(
-        username="demo-priya",
-        first_name="Priya",
-        last_name="Shah",
-        time_zone="Europe/London",
-        condition="blepharospasm",
-        days=420,
-        product="xeomin",
-        units=50,
-        unit_step=Decimal("2.5"),
-        sites=[
-            ("orbicularis_oculi_pretarsal", "left", 0.25),
-            ("orbicularis_oculi_pretarsal", "right", 0.25),
-            ("orbicularis_oculi_preseptal", "left", 0.2),
-            ("orbicularis_oculi_preseptal", "right", 0.2),
-            ("procerus", "midline", 0.1),
-        ],
-        baseline=6.5,
-        peak_relief=75.0,
-        cycles=[
-            CyclePlan(84, onset=3, peak=11, wears_off=None),
-            CyclePlan(91, onset=3, peak=11, wears_off=78),
-            CyclePlan(98, onset=3, peak=12, wears_off=80),
-            CyclePlan(91, onset=3, peak=10, wears_off=76),
-            CyclePlan(91, onset=3, peak=11, wears_off=79),
-        ],
-        reactions=[PlannedReaction(0, "dry_eye", "mild", 2, 12, note="Drops helped.")],
-        notes=("Could not read the paper", "Bright sun, eyes clamped", "Good day"),
-    ),
-    DemoPlan(
-        username="demo-tom",
-        first_name="Tom",
-        last_name="Becker",
-        time_zone="America/New_York",
-        condition="spasmodic_dysphonia",
-        days=344,
-        product="botox",
-        units=3,
-        unit_step=Decimal("0.5"),
-        sites=[("thyroarytenoid", "left", 0.5), ("thyroarytenoid", "right", 0.5)],
-        baseline=7.0,
-        peak_relief=75.0,
-        cycles=[
-            CyclePlan(105, onset=2, peak=6, wears_off=72),
-            CyclePlan(98, onset=2, peak=6, wears_off=78),
-            CyclePlan(112, onset=2, peak=6, wears_off=76),
-            CyclePlan(105, onset=2, peak=6, wears_off=74),
-        ],
-        reactions=[
-            PlannedReaction(0, "breathy_voice", "moderate", 1, 11),
-            PlannedReaction(1, "breathy_voice", "mild", 1, 9),
-            PlannedReaction(
-                3,
-                "breathing",
-                "moderate",
-                9,
-                None,
-                note="Short of breath climbing stairs since Tuesday.",
-            ),
-        ],
-        noise=0.7,
-        guidance="emg",
-        notes=("Phone calls were hard", "Voice OK at the meeting"),
-    ),
-    DemoPlan(
-        username="demo-maria",
-        first_name="Maria",
-        last_name="Costa",
-        time_zone="Europe/Madrid",
-        condition="limb_spasticity",
-        spasticity_cause="stroke",
-        days=548,
-        product="dysport",
-        units=1000,
-        unit_step=Decimal(50),
-        sites=[
-            ("biceps", "right", 0.3),
-            ("brachioradialis", "right", 0.2),
-            ("flexor_digitorum", "right", 0.25),
-            ("flexor_carpi", "right", 0.25),
-        ],
-        baseline=6.0,
-        peak_relief=65.0,
-        cycles=[
-            CyclePlan(112, onset=13, peak=35, wears_off=None),
-            CyclePlan(105, onset=13, peak=35, wears_off=86),
-            CyclePlan(112, onset=14, peak=36, wears_off=92),
-            CyclePlan(105, onset=12, peak=34, wears_off=88),
-            CyclePlan(105, onset=13, peak=37, wears_off=90),
-        ],
-        reactions=[PlannedReaction(0, "limb_weakness", "mild", 10, 14)],
-        recent_logs=3,
-        pain_share=0.3,
-        spasm_share=1.0,
-    ),
-    DemoPlan(
-        username="demo-kofi",
-        first_name="Kofi",
-        last_name="Mensah",
-        time_zone="Europe/Dublin",
-        condition="limb_spasticity",
-        spasticity_cause="multiple_sclerosis",
-        days=300,
-        product="botox",
-        units=300,
-        unit_step=Decimal(5),
-        sites=[
-            ("gastrocnemius", "left", 0.35),
-            ("soleus", "left", 0.35),
-            ("tibialis_posterior", "left", 0.3),
-        ],
-        baseline=6.5,
-        peak_relief=65.0,
-        cycles=[
-            CyclePlan(110, onset=12, peak=33, wears_off=88),
-            CyclePlan(110, onset=14, peak=36, wears_off=85),
-            CyclePlan(110, onset=13, peak=35, wears_off=90),
-        ],
-        reactions=[PlannedReaction(1, "falls", "moderate", 6, 0, note="Tripped on the step.")],
-        spasm_share=1.0,
-        guidance="ultrasound",
-    ),
-]
-PLANS = [ALEX, *OTHER_PATIENTS]
+
+def load_plans(path: Path = PLANS_FILE) -> list[DemoPlan]:
+    """The demo patients, as demo_patients.toml describes them."""
+    with path.open("rb") as file:
+        patients = tomllib.load(file)["patient"]
+    return [
+        DemoPlan(
+            **patient
+            | {
+                "unit_step": Decimal(patient["unit_step"]),
+                "sites": [tuple(site) for site in patient["sites"]],
+                "cycles": [CyclePlan(**cycle) for cycle in patient["cycles"]],
+                "reactions": [PlannedReaction(**r) for r in patient.get("reactions", [])],
+                "notes": tuple(patient.get("notes", ())),
+            }
+        )
+        for patient in patients
+    ]
+
+
+PLANS = load_plans()
+ALEX, *OTHER_PATIENTS = PLANS
 
 
 def relief_curve(day: int, plan: CyclePlan, peak_relief: float) -> float:
