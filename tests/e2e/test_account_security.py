@@ -4,20 +4,13 @@ their account; each page passes axe and has big enough targets."""
 import re
 
 from allauth.account.models import EmailAddress
-from axe_playwright_python.sync_playwright import Axe
 from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
 from tests import factories
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.test_accessibility import RULE_TAGS, SMALL_TARGETS
+from tests.e2e.test_accessibility import assert_accessible
 from tracker.models import User
-
-
-def assert_accessible(page: Page) -> None:
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": RULE_TAGS}})
-    assert results.violations_count == 0, results.generate_report()
-    assert page.evaluate(SMALL_TARGETS) == []
 
 
 def test_a_clinician_sets_up_an_authenticator_app_before_the_clinic_opens(page: Page, live_server):

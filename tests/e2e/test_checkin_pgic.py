@@ -4,13 +4,12 @@ phone."""
 
 import datetime as dt
 
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests import factories
 from tests.cycles import wearing_off_diary
 from tests.e2e.conftest import PASSWORD, PHONE
-from tests.e2e.test_accessibility import RULE_TAGS, SMALL_TARGETS
+from tests.e2e.test_accessibility import assert_accessible
 from tracker.models import DailyLog, GlobalImpression
 
 SAVED_BOTH = "Saved: 4 out of 10, and your answer about this cycle."
@@ -76,9 +75,7 @@ def test_the_days_after_an_injection_are_accessible_on_a_phone(
     expect(page.get_by_role("heading", name="Get help now")).to_be_visible()
     expect(page.get_by_role("heading", name="Contact your clinic today")).to_be_visible()
 
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": RULE_TAGS}})
-    assert results.violations_count == 0, results.generate_report()
-    assert page.evaluate(SMALL_TARGETS) == []
+    assert_accessible(page)
 
 
 def test_the_booking_suggestion_is_accessible_and_offers_the_calendar_file(
@@ -91,9 +88,7 @@ def test_the_booking_suggestion_is_accessible_and_offers_the_calendar_file(
     page.goto(f"{live_server.url}/today/")
     expect(page.get_by_role("heading", name="Time to book your next appointment")).to_be_visible()
 
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": RULE_TAGS}})
-    assert results.violations_count == 0, results.generate_report()
-    assert page.evaluate(SMALL_TARGETS) == []
+    assert_accessible(page)
 
     with page.expect_download() as download:
         page.get_by_role("link", name="to your calendar").click()
