@@ -340,7 +340,8 @@ MATRIX = {
 
 # Routes of the app that carry no patient data, and why.
 NO_PATIENT_DATA = {
-    "home": "redirects to Today or to the clinic list, nothing else",
+    "home": "the landing page for strangers; redirects to Today or to the clinic list",
+    "verify_email": "sends the verification email again; the same answer for any address",
     "healthz": "the load balancer's health check: ok or unavailable",
     "service_worker": "the offline app shell's script, the same for everyone",
     "manifest": "the web app manifest, the same for everyone",

@@ -1,16 +1,54 @@
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
 from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 
 from tracker.lockout import client_address
 from tracker.models import User
 
+SIGNUP_EMAIL_KEY = "signup_email"  # read by the verification page, tracker/views/account.py
+
+
+@dataclass(frozen=True)
+class Product:
+    """What allauth's emails call "the site": the product's name and public address, never
+    the host a request happened to reach (without django.contrib.sites allauth uses that)."""
+
+    name: str
+    domain: str
+
+
+def product() -> Product:
+    return Product(name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+
 
 class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        super().send_mail(
+            template_prefix,
+            email,
+            {
+                **context,
+                "current_site": product(),
+                "contact_email": settings.RELIEF_CONTACT_EMAIL,
+                "site_url": settings.SITE_URL,
+            },
+        )
+
     def save_user(self, request, user, form, commit=True):
         # Anyone who signs up is a patient; clinician accounts are made by an administrator.
         user.role = User.Role.PATIENT
-        return super().save_user(request, user, form, commit=commit)
+        saved = super().save_user(request, user, form, commit=commit)
+        request.session[SIGNUP_EMAIL_KEY] = user.email  # for "send it again"
+        return saved
+
+    def respond_email_verification_sent(self, request, user):
+        # Our page says where the email went and sends it again (tracker/views/account.py).
+        return redirect("verify_email")
 
     def get_client_ip(self, request) -> str:
         # Read as django-axes reads it, behind settings.TRUSTED_PROXY_COUNT proxies.

@@ -1,10 +1,11 @@
 """Sending the daily check-in reminders: finding who is due, claiming each reminder once, and
-sending it by email and Web Push. `manage.py send_reminders` runs it from cron."""
+sending it by email and Web Push; and Web Push itself, for the red-flag alerts too. A job runs
+it every minute (tracker/jobs.py); a reminder that fails is sent again later by a job."""
 
 import json
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
@@ -20,6 +21,7 @@ from py_vapid import Vapid
 
 from tracker import relief
 from tracker.emergency import emergency_number_for
+from tracker.job_records import RETRY_DELAYS, Delivery
 from tracker.models import (
     PRODUCT_LABELS,
     DailyLog,
@@ -172,47 +174,85 @@ def email_for(patient: Patient, reminder: Reminder) -> mail.EmailMessage:
         f"{greeting}{reminder.body}\n\n"
         f"Today's check-in: {settings.SITE_URL}{reverse('today')}\n\n"
         "You get this email because you asked for a daily reminder. To change its time or "
-        f"stop it: {settings.SITE_URL}{reverse('settings')}\n"
+        f"stop it: {settings.SITE_URL}{reverse('settings')}\n\n"
+        f"{settings.SITE_NAME}. Questions? Write to {settings.RELIEF_CONTACT_EMAIL}.\n"
     )
     return mail.EmailMessage(reminder.title, body, to=[patient.user.email])
 
 
 def send_emails(claimed: dict[Patient, date], reminders: dict[int, Reminder], outcome) -> None:
-    messages = [
-        email_for(patient, reminders[patient.pk])
+    messages = {
+        patient: email_for(patient, reminders[patient.pk])
         for patient in claimed
         if patient.reminder_email and patient.user.email
-    ]
+    }
     if not messages:
         return
-    with mail.get_connection() as connection:
-        for message in messages:
-            try:
-                connection.send_messages([message])
-            except Exception:  # one bad address or a dropped connection: carry on
-                logger.exception("Reminder email to %s failed", message.to[0])
-                outcome.failures += 1
-            else:
-                outcome.emails += 1
+    failed, tried = {}, set()
+    try:
+        with mail.get_connection() as connection:
+            for patient, message in messages.items():
+                tried.add(patient)
+                try:
+                    connection.send_messages([message])
+                except Exception:  # one bad address or a dropped connection: carry on
+                    logger.exception("Reminder email to patient %s failed", patient.pk)
+                    failed[patient] = claimed[patient]
+                else:
+                    outcome.emails += 1
+    except Exception:  # the mail server could not be reached at all
+        logger.exception("Reminder emails: no connection to the mail server")
+        failed |= {patient: claimed[patient] for patient in messages if patient not in tried}
+    outcome.failures += len(failed)
+    if failed:  # tried again by a job (tracker/alerts.py), visible in the admin
+        record_reminder_failures(failed, Delivery.Channel.EMAIL, "the mail server refused it")
 
 
 def send_pushes(claimed: dict[Patient, date], reminders: dict[int, Reminder], outcome) -> None:
     subscriptions = PushSubscription.objects.filter(patient__in=claimed)
-    delivered, failed, gone = [], [], []
-    key = vapid_key(settings.WEBPUSH_VAPID_PRIVATE_KEY)
     today = reverse("today")
+
+    def payload(subscription: PushSubscription) -> dict:
+        reminder = reminders[subscription.patient_id]
+        return {"title": reminder.title, "body": reminder.body, "url": today}
+
+    result = push(subscriptions, payload)
+    outcome.pushes += len(result.delivered)
+    outcome.failures += len(result.failed)
+    outcome.subscriptions_removed += result.removed
+    if result.failed:  # tried again by a job (tracker/alerts.py), visible in the admin
+        failed_patients = {s.patient_id for s in subscriptions if s.pk in result.failed}
+        by_pk = {patient.pk: patient for patient in claimed}
+        record_reminder_failures(
+            {by_pk[pk]: claimed[by_pk[pk]] for pk in failed_patients},
+            Delivery.Channel.PUSH,
+            "the push service refused or did not answer",
+        )
+
+
+@dataclass
+class PushResult:
+    delivered: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    removed: int = 0
+
+
+def push(subscriptions, payload_for) -> PushResult:
+    """Sends `payload_for(subscription)` to each subscription, then writes down what happened:
+    a success clears the failures in a row, a failure adds one, and a subscription the browser
+    gave up (404, 410), or failing MAX_PUSH_FAILURES times in a row, is removed."""
+    result, gone = PushResult(), []
+    key = vapid_key(settings.WEBPUSH_VAPID_PRIVATE_KEY)
     with requests.Session() as session:
         session.max_redirects = 0  # a push service answers; it never sends us elsewhere
         for subscription in subscriptions:
             if not is_push_service(subscription.endpoint):  # saved before the allow-list
                 gone.append(subscription.pk)
                 continue
-            reminder = reminders[subscription.patient_id]
-            payload = {"title": reminder.title, "body": reminder.body, "url": today}
             try:
                 pywebpush.webpush(
                     subscription.info,
-                    json.dumps(payload),
+                    json.dumps(payload_for(subscription)),
                     vapid_private_key=key,
                     # A new dict each time: webpush adds the push service's origin to it.
                     vapid_claims={"sub": settings.WEBPUSH_VAPID_SUBJECT},
@@ -224,20 +264,40 @@ def send_pushes(claimed: dict[Patient, date], reminders: dict[int, Reminder], ou
                 if getattr(error, "status_code", None) in GONE:  # the phone unsubscribed
                     gone.append(subscription.pk)
                 else:
-                    failed.append(subscription.pk)
+                    result.failed.append(subscription.pk)
                     logger.warning("Push to subscription %s failed: %s", subscription.pk, error)
             else:
-                delivered.append(subscription.pk)
-    outcome.pushes += len(delivered)
-    outcome.failures += len(failed)
-    if delivered:
-        PushSubscription.objects.filter(pk__in=delivered).update(
+                result.delivered.append(subscription.pk)
+    if result.delivered:
+        PushSubscription.objects.filter(pk__in=result.delivered).update(
             last_success_at=timezone.now(), failures=0
         )
-    if failed:
-        PushSubscription.objects.filter(pk__in=failed).update(failures=F("failures") + 1)
+    if result.failed:
+        PushSubscription.objects.filter(pk__in=result.failed).update(failures=F("failures") + 1)
         gone += PushSubscription.objects.filter(
-            pk__in=failed, failures__gte=MAX_PUSH_FAILURES
+            pk__in=result.failed, failures__gte=MAX_PUSH_FAILURES
         ).values_list("pk", flat=True)
     if gone:
-        outcome.subscriptions_removed += PushSubscription.objects.filter(pk__in=gone).delete()[0]
+        result.removed = PushSubscription.objects.filter(pk__in=gone).delete()[0]
+    return result
+
+
+def record_reminder_failures(failed: dict[Patient, date], channel: str, error: str) -> None:
+    """A reminder that could not be sent, kept as a delivery that the jobs send again after a
+    wait (tracker/alerts.py `retry_reminder`); one row per patient, channel and day."""
+    now = timezone.now()
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                kind=Delivery.Kind.REMINDER,
+                channel=channel,
+                recipient_id=patient.user_id,
+                day=day,
+                attempts=1,
+                next_attempt_at=now + RETRY_DELAYS[0],
+                last_error=error,
+            )
+            for patient, day in failed.items()
+        ],
+        ignore_conflicts=True,
+    )

@@ -90,6 +90,11 @@ def manifest(request: HttpRequest) -> JsonResponse:
     return JsonResponse(data, content_type="application/manifest+json")
 
 
+def product(request: HttpRequest) -> dict:
+    """The product's name and its address for help, on every page (a context processor)."""
+    return {"site_name": settings.SITE_NAME, "contact_email": settings.RELIEF_CONTACT_EMAIL}
+
+
 @require_GET
 def offline(request: HttpRequest) -> HttpResponse:
     return render(request, "tracker/offline.html")

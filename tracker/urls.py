@@ -40,6 +40,7 @@ urlpatterns = [
     path("share/accept/<str:token>/", sharing.share_accept, name="share_accept"),
     # The patient's account.
     path("welcome/", account.onboarding, name="onboarding"),
+    path("verify-email/", account.verify_email, name="verify_email"),
     path("settings/", account.settings_view, name="settings"),
     path("settings/reminders/", account.reminder_settings, name="reminder_settings"),
     path("settings/numbers/", account.numbers_settings, name="numbers_settings"),

@@ -6,6 +6,8 @@ import io
 import json
 
 from allauth.account.decorators import reauthentication_required
+from allauth.account.models import EmailAddress
+from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -19,6 +21,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker.access import own_account_view, patient_view
+from tracker.account_forms import VerifyAgainForm
+from tracker.adapters import SIGNUP_EMAIL_KEY
 from tracker.exports import csv_response, download_name, fhir_response, private_download, safe_cell
 from tracker.forms import (
     ConditionsForm,
@@ -32,6 +36,30 @@ from tracker.models import (
 from tracker.notify import push_enabled
 from tracker.privacy import as_csv_lines, delete_account, their_data
 from tracker.throttles import throttled
+
+
+def verify_email(request: HttpRequest) -> HttpResponse:
+    """After sign-up: check your email, and send it again. The answer is the same whether or
+    not an account waits for the address (it tells a stranger nothing), and allauth's limit
+    on verification emails per address holds (one in 3 minutes by default)."""
+    form = VerifyAgainForm(
+        request.POST or None, initial={"email": request.session.get(SIGNUP_EMAIL_KEY, "")}
+    )
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        address = EmailAddress.objects.filter(email__iexact=email, verified=False).first()
+        if address is not None and ratelimit.consume(
+            request, action="confirm_email", key=email.lower()
+        ):
+            address.send_confirmation(request)
+        request.session[SIGNUP_EMAIL_KEY] = email
+        messages.success(
+            request,
+            f"If an account is waiting for {email}, a new link is on its way. It can take a few "
+            "minutes; look in your spam folder too.",
+        )
+        return redirect("verify_email")
+    return render(request, "account/verification_sent.html", {"form": form})
 
 
 @login_required

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.db.models import Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -40,8 +39,11 @@ from tracker.reminders import AFTERCARE_DAYS, BOOKING_NOTICE_DAYS, WARNING_SIGNS
 HISTORY_DAYS_PER_PAGE = 28
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """A stranger's first page: what the app is, for whom, and what a clinic sees; signed in,
+    Today or the clinic's list."""
+    if not request.user.is_authenticated:
+        return render(request, "tracker/landing.html")
     if request.user.is_clinician:
         return redirect("clinic")
     return redirect("today")
