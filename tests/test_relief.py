@@ -55,6 +55,13 @@ def daily(first_day: int, severities: list[int | None]) -> list[tuple[date, int]
 BASELINE_OF_8 = daily(-14, [8] * 14)
 
 
+# What a cycle without enough check-ins leaves unmeasured.
+NOTHING_MEASURED = [
+    "baseline", "onset_day", "peak_day", "peak_relief", "wearing_off_day", "duration_days",
+    "gap_days", "reason_code", "reason",
+]  # fmt: skip
+
+
 def make_cycle(**fields) -> Cycle:
     blank = Cycle(
         index=1,
@@ -64,18 +71,10 @@ def make_cycle(**fields) -> Cycle:
         end_date=on(89),
         ongoing=False,
         length_days=90,
-        baseline=None,
         baseline_log_count=0,
         relief={},
         smoothed={},
-        onset_day=None,
-        peak_day=None,
-        peak_relief=None,
-        wearing_off_day=None,
-        duration_days=None,
-        gap_days=None,
-        reason_code=None,
-        reason=None,
+        **dict.fromkeys(NOTHING_MEASURED),
     )
     return replace(blank, **fields)
 
@@ -668,14 +667,7 @@ def test_current_status_is_none_without_an_injection():
     ("logged", "injected", "first", "last", "expected"),
     [
         pytest.param({0: 4}, [], 0, 5, {}, id="a single log has no average"),
-        pytest.param(
-            {0: 4, 6: 8},
-            [],
-            0,
-            8,
-            {3: 6.0},
-            id="six days apart meet in the middle",
-        ),
+        pytest.param({0: 4, 6: 8}, [], 0, 8, {3: 6.0}, id="six days apart meet in the middle"),
         pytest.param(
             {1: 2, 2: 6, 6: 7},
             [],
