@@ -264,6 +264,10 @@ MATRIX = {
         lambda w: reverse("numbers_settings"),
         {"post": lambda w: {"emergency_number": "112", "clinic_phone": "020 7946 0000"}},
     ),
+    "identity_settings": page(
+        lambda w: reverse("identity_settings"),
+        {"post": lambda w: {"name": "Pat", "date_of_birth": "1960-03-21", "clinic_number": "X1"}},
+    ),
     # The clinic: a patient's data by their id, for a clinician with an active share.
     "clinic": Route(
         lambda w: reverse("clinic"),

@@ -152,3 +152,57 @@ def test_the_reminder_email_names_the_product_and_the_contact(patient, settings)
 
     assert "Relief Tracker" in email.subject
     assert settings.RELIEF_CONTACT_EMAIL in email.body
+
+
+def test_the_patient_adds_a_date_of_birth_and_clinic_number_shown_only_to_their_clinics(
+    web, patient
+):
+    page = web.get(reverse("settings")).content.decode()
+    assert "Shown only to the clinics you share with" in page
+
+    response = web.post(
+        reverse("identity_settings"),
+        {"name": "Pat Jones", "date_of_birth": "1960-03-21", "clinic_number": " NHS  123 "},
+    )
+
+    assert response["Location"] == reverse("settings") + "#identity"
+    patient.refresh_from_db()
+    assert str(patient.date_of_birth) == "1960-03-21"
+    assert patient.clinic_number == "NHS 123"
+    assert patient.user.get_full_name() == "Pat Jones"
+
+
+def test_a_date_of_birth_in_the_future_is_refused_on_its_own_field(web, patient, frozen_now):
+    response = web.post(
+        reverse("identity_settings"), {"name": "Pat", "date_of_birth": "2030-01-01"}
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    field = html[html.index('for="id_date_of_birth"') : html.index('name="date_of_birth"')]
+    assert "Enter your date of birth" in field
+    patient.refresh_from_db()
+    assert patient.date_of_birth is None
+
+
+def test_an_empty_name_is_refused_on_the_name_field(web, patient):
+    response = web.post(reverse("identity_settings"), {"name": " ", "clinic_number": "7"})
+
+    html = response.content.decode()
+    field = html[html.index('for="id_name"') : html.index('name="name"')]
+    assert "Enter your name" in field
+    patient.refresh_from_db()
+    assert patient.clinic_number == ""
+
+
+def test_neither_a_clinician_nor_another_patient_changes_a_patients_identity(
+    logged_in, patient, clinician, other_patient
+):
+    for user in (clinician, other_patient.user):
+        logged_in(user).post(
+            reverse("identity_settings"), {"name": "Mallory", "clinic_number": "X"}
+        )
+
+    patient.refresh_from_db()
+    assert patient.clinic_number == ""
+    assert patient.user.get_full_name() != "Mallory"

@@ -44,6 +44,7 @@ urlpatterns = [
     path("settings/", account.settings_view, name="settings"),
     path("settings/reminders/", account.reminder_settings, name="reminder_settings"),
     path("settings/numbers/", account.numbers_settings, name="numbers_settings"),
+    path("settings/identity/", account.identity_settings, name="identity_settings"),
     path("export/diary.csv", account.export_csv, name="export_csv"),
     path("export/diary.fhir.json", account.export_fhir, name="export_fhir"),
     path("account/data.json", account.data_json, name="account_data_json"),

@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker.access import own_account_view, patient_view
-from tracker.account_forms import VerifyAgainForm
+from tracker.account_forms import IdentityForm, VerifyAgainForm
 from tracker.adapters import SIGNUP_EMAIL_KEY
 from tracker.exports import csv_response, download_name, fhir_response, private_download, safe_cell
 from tracker.forms import (
@@ -112,6 +112,7 @@ def settings_page(
     form: ConditionsForm | None = None,
     reminder_form: ReminderForm | None = None,
     numbers_form: PhoneNumbersForm | None = None,
+    identity_form: IdentityForm | None = None,
 ) -> HttpResponse:
     """The patient's settings page: their conditions and time zone, their reminders, and the
     numbers to call on the urgent card."""
@@ -120,6 +121,7 @@ def settings_page(
         "patient": patient,
         "reminder_form": reminder_form or ReminderForm(instance=patient),
         "numbers_form": numbers_form or PhoneNumbersForm(instance=patient),
+        "identity_form": identity_form or IdentityForm(instance=patient),
         "push_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY if push_enabled() else "",
     }
     return render(request, "tracker/settings.html", context)
@@ -144,6 +146,17 @@ def numbers_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
     return save_settings_part(
         request, patient, form, "numbers_form", lambda _: "Saved: the numbers to call.", "#numbers"
     )
+
+
+@require_POST
+@patient_view
+def identity_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
+    form = IdentityForm(request.POST, instance=patient)
+    if not form.is_valid():
+        return settings_page(request, patient, identity_form=form)
+    form.save()
+    messages.success(request, "Saved: your name and what tells you apart at your clinic.")
+    return redirect(reverse("settings") + "#identity")
 
 
 def save_settings_part(request, patient, form, name: str, said, anchor: str) -> HttpResponse:
