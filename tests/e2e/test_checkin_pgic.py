@@ -60,16 +60,21 @@ def test_without_javascript_the_same_one_save_stores_both(browser: Browser, live
     context.close()
 
 
+def today_after_injections(page: Page, live_server, patient, days_ago: tuple[int, ...]) -> None:
+    """Today, for a patient injected `days_ago`, whose cycles wore off on days 70 and 71."""
+    today = patient.today()
+    injected = [today - dt.timedelta(days=n) for n in days_ago]
+    wearing_off_diary(patient, injected, worse_from=[69, 70], today=today)
+    page.goto(f"{live_server.url}/today/")
+
+
 def test_the_days_after_an_injection_are_accessible_on_a_phone(
     patient_page: Page, live_server, patient
 ):
-    # Earlier cycles that wore off on days 70 and 71, and an injection today: the aftercare,
-    # the warning signs and (with the forecast 71 days away) no booking yet.
-    today = patient.today()
-    injected = [today - dt.timedelta(days=n) for n in (180, 90, 0)]
-    wearing_off_diary(patient, injected, worse_from=[69, 70], today=today)
+    # An injection today: the aftercare, the warning signs and (with the forecast 71 days
+    # away) no booking yet.
     page = patient_page
-    page.goto(f"{live_server.url}/today/")
+    today_after_injections(page, live_server, patient, (180, 90, 0))
     expect(page.get_by_role("heading", name="Aftercare for today")).to_be_visible()
     page.get_by_text("Warning signs to watch for").click()
     expect(page.get_by_role("heading", name="Get help now")).to_be_visible()
@@ -81,11 +86,8 @@ def test_the_days_after_an_injection_are_accessible_on_a_phone(
 def test_the_booking_suggestion_is_accessible_and_offers_the_calendar_file(
     patient_page: Page, live_server, patient
 ):
-    today = patient.today()
-    injected = [today - dt.timedelta(days=n) for n in (240, 150, 60)]
-    wearing_off_diary(patient, injected, worse_from=[69, 70], today=today)
     page = patient_page
-    page.goto(f"{live_server.url}/today/")
+    today_after_injections(page, live_server, patient, (240, 150, 60))
     expect(page.get_by_role("heading", name="Time to book your next appointment")).to_be_visible()
 
     assert_accessible(page)
@@ -95,4 +97,4 @@ def test_the_booking_suggestion_is_accessible_and_offers_the_calendar_file(
     assert download.value.suggested_filename == "next-appointment.ics"
     body = download.value.path().read_text(encoding="utf-8")
     assert "BEGIN:VEVENT" in body
-    assert f"DTSTART;VALUE=DATE:{today + dt.timedelta(days=11):%Y%m%d}" in body
+    assert f"DTSTART;VALUE=DATE:{patient.today() + dt.timedelta(days=11):%Y%m%d}" in body
