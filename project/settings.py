@@ -244,15 +244,24 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600 if 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
 
-# Several app servers share one cache (throttles, log-in rate limits): Redis when REDIS_URL
-# is set, else a table in the database (`migrate` creates it: tracker/health.py).
+# Counters (tracker/throttles.py, allauth's log-in rate limits) and the computed Relief pages
+# live in a cache, never in the database, so that a write costs no query for them: Redis when
+# REDIS_URL is set (one cache the app servers share, as production and CI have), else this
+# process's memory (one server: each process then counts its own requests). The Relief cache
+# is keyed by the patient's diary_revision, read from the database on each request, so no
+# process serves a page older than the diary.
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "relief_cache"}
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are kept in the database; with Redis, read through it (a request then costs no session
+# query). Never through process memory: a log-out in one process would not reach the others.
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if REDIS_URL else "db")
 # Messages ("Saved: 7 out of 10") stay on the server, not in a cookie anyone can read.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from tracker import relief
 from tracker.access import get_patient_for_user
+from tracker.audit_bulk import save_audited
 from tracker.dates import api_day
 from tracker.models import (
     PRODUCT_LABELS,
@@ -37,6 +38,7 @@ from tracker.models import (
     relief_settings,
     validate_diary_date,
 )
+from tracker.revisions import diary_changed_unless_deleted
 from tracker.serializers import (
     ID_IN_USE,
     CycleSerializer,
@@ -233,9 +235,14 @@ class LogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DestroyMixin,
 
     @transaction.atomic
     def write_day(self, serializer: DailyLogSerializer, day: dt.date) -> Response:
+        # Four queries besides the log-in's (tests/test_speed_put.py lists them): the diary
+        # revision's rise, which also asks whether the day's check-in was deleted, and locks
+        # the patient's row; the day's log, locked; its insert or update; its change history.
+        key = day.isoformat()
+        deleted = not diary_changed_unless_deleted(self.patient.pk, Tombstone.Kind.LOG, key)
         log = self.get_queryset().select_for_update().filter(date=day).first()
         base_version = serializer.validated_data.get("base_version")
-        tombstone = None if log else self.tombstone(day.isoformat())
+        tombstone = self.tombstone(key) if deleted and log is None else None
         if not may_recreate(Tombstone.Kind.LOG, tombstone, base_version):
             return gone()
         if tombstone is None and (conflict := self.conflict(serializer, log)):
@@ -244,7 +251,7 @@ class LogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DestroyMixin,
         if log is None and tombstone is not None:  # the day logged again, after a deletion
             serializer.instance = DailyLog(patient=self.patient, date=day)
             follow_tombstone(serializer.instance, tombstone)
-        serializer.save(patient=self.patient, date=day)
+        save_audited(serializer, patient=self.patient, date=day)
         return Response(
             serializer.data, status=status.HTTP_200_OK if log else status.HTTP_201_CREATED
         )
@@ -485,29 +492,146 @@ def refuse_control_characters(parameters: list[dict]) -> None:
             schema["pattern"] = NO_CONTROL_CHARACTERS
 
 
+TOO_LARGE = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "max_bytes": {"type": "integer", "description": "the largest body the server takes"},
+        "max_items": {"type": "integer", "description": "the most items in one sync batch"},
+    },
+    "required": ["detail", "max_bytes", "max_items"],
+}
+
+
 def document_error_responses(result: dict, generator, request, public) -> dict:
-    """drf-spectacular hook: the answers every route may give besides success, so that the
-    schema documents them (and schemathesis can hold the API to it)."""
+    """drf-spectacular hook: every answer each route may give, success or not, and the links
+    from a record's creation to its other operations, so that the schema documents them (and
+    schemathesis can hold the API to it, statefully too)."""
     for route, operations in result["paths"].items():
         if not route.startswith("/api/v1/"):
             continue
         for method, operation in operations.items():
             refuse_control_characters(operation.get("parameters", []))
-            errors = {
-                "400": ("Bad input, with the reason for each field", FIELD_ERRORS),
-                "403": ("Not logged in, or no CSRF token", DETAIL),
-                "404": ("No such record among this patient's", DETAIL),
-            }
-            if method in {"put", "patch", "post"} and not route.startswith("/api/v1/sync/"):
-                errors["409"] = ("Changed elsewhere since `base_version`", CONFLICT)
-            if method in {"put", "patch", "post"} and route.startswith(DIARY_ROUTES):
-                errors["410"] = ("Deleted since: a deleted record is not saved again", DETAIL)
-            if method in {"put", "patch", "post", "delete"}:
-                errors["429"] = ("Too many writes: try again after `Retry-After` seconds", DETAIL)
             responses = operation.setdefault("responses", {})
-            for status_code, (description, body) in errors.items():
+            document_successes(route, method, responses)
+            for status_code, (description, body) in errors_of(route, method, operation).items():
                 responses.setdefault(
                     status_code,
                     {"description": description, "content": {"application/json": {"schema": body}}},
                 )
+    document_links(result)
     return result
+
+
+CLIENT_ID_ROUTES = ("/api/v1/injections/", "/api/v1/reactions/")
+
+
+def document_successes(route: str, method: str, responses: dict) -> None:
+    """A create with a client-chosen id answers 201 the first time and 200 with the stored
+    record when sent again; a day's check-in PUT answers 201 when it makes the day's log."""
+    if method == "post" and route in CLIENT_ID_ROUTES:
+        responses["201"]["description"] = "Created"
+        responses["200"] = {
+            **responses["201"],
+            "description": "Sent before with this `id`: the stored record, unchanged",
+        }
+    elif method == "put" and route == "/api/v1/logs/{date}/":
+        responses["200"]["description"] = "The day's check-in, replaced"
+        responses["201"] = {**responses["200"], "description": "The day's check-in, created"}
+
+
+def errors_of(route: str, method: str, operation: dict) -> dict[str, tuple[str, dict]]:
+    errors = {
+        "400": ("Bad input, with the reason for each field", FIELD_ERRORS),
+        "403": ("Not logged in, or no CSRF token", DETAIL),
+        "404": ("No such record among this patient's", DETAIL),
+    }
+    if method in {"put", "patch", "post"} and route.startswith(DIARY_ROUTES):
+        errors["409"] = ("Changed elsewhere since `base_version`", CONFLICT)
+        errors["410"] = ("Deleted since: a deleted record is not saved again", DETAIL)
+    if "requestBody" in operation:
+        # tracker.bad_input: a body past DATA_UPLOAD_MAX_MEMORY_SIZE.
+        errors["413"] = ("Too large: send fewer items in each request", TOO_LARGE)
+    if method in {"put", "patch", "post", "delete"}:
+        errors["429"] = ("Too many writes: try again after `Retry-After` seconds", DETAIL)
+    return errors
+
+
+def link(operation_id: str, description: str, **fields: Any) -> dict:
+    return {"operationId": operation_id, "description": description, **fields}
+
+
+def record_links(kind: str, key: str, found_by: str) -> dict[str, dict]:
+    """From an answer naming one injection or reaction (`kind`) to what may follow it."""
+    named = {"parameters": {key: found_by}}
+    return {
+        "Read": link(f"v1_{kind}_retrieve", "Read it", **named),
+        "Replace": link(f"v1_{kind}_update", "Replace it", **named),
+        "Change": link(f"v1_{kind}_partial_update", "Change some of its fields", **named),
+        "Delete": link(f"v1_{kind}_destroy", "Delete it", **named),
+    }
+
+
+def document_links(result: dict) -> None:
+    """OpenAPI links: how the id (or date) a write answers is used by the next request."""
+    paths = result["paths"]
+    by_id = "$response.body#/id"
+    for kind in ("injections", "reactions"):
+        created = {
+            **record_links(kind, "id", by_id),
+            "SendAgain": link(
+                f"v1_{kind}_create",
+                "The same create sent again (a lost answer): 200 with the stored record",
+                requestBody={"id": by_id},
+            ),
+        }
+        if kind == "injections":
+            created["React"] = link(
+                "v1_reactions_create",
+                "A reaction to this injection",
+                requestBody={"injection": by_id},
+            )
+        deleted = {
+            "ReadDeleted": link(f"v1_{kind}_retrieve", "404", parameters={"id": "$request.path.id"}),
+            "ReplaceDeleted": link(
+                f"v1_{kind}_update", "410: not saved again", parameters={"id": "$request.path.id"}
+            ),
+            "CreateDeleted": link(
+                f"v1_{kind}_create",
+                "Its old create sent again: 410, not saved again",
+                requestBody={"id": "$request.path.id"},
+            ),
+        }
+        collection, item = paths[f"/api/v1/{kind}/"], paths[f"/api/v1/{kind}/{{id}}/"]
+        for status_code in ("200", "201"):
+            collection["post"]["responses"][status_code]["links"] = created
+        for method in ("put", "patch"):
+            item[method]["responses"]["200"]["links"] = record_links(kind, "id", by_id)
+        item["delete"]["responses"]["204"]["links"] = deleted
+
+    day = paths["/api/v1/logs/{date}/"]
+    by_date = {"parameters": {"date": "$response.body#/date"}}
+    logged = {
+        "Read": link("v1_logs_retrieve", "Read the day's check-in", **by_date),
+        "Replace": link("v1_logs_update", "Replace the day's check-in", **by_date),
+        "Delete": link("v1_logs_destroy", "Delete the day's check-in", **by_date),
+    }
+    for status_code in ("200", "201"):
+        day["put"]["responses"][status_code]["links"] = logged
+    day["delete"]["responses"]["204"]["links"] = {
+        "ReadDeleted": link("v1_logs_retrieve", "404", parameters={"date": "$request.path.date"}),
+        "LogAgain": link(
+            "v1_logs_update",
+            "The day logged again: 410 for a change made before the deletion",
+            parameters={"date": "$request.path.date"},
+        ),
+    }
+    push = paths["/api/v1/push-subscriptions/"]
+    for status_code in ("200", "201"):
+        push["post"]["responses"][status_code]["links"] = {
+            "Unsubscribe": link(
+                "v1_push_subscriptions_destroy",
+                "This phone's subscription ended",
+                parameters={"endpoint": "$response.body#/endpoint"},
+            )
+        }

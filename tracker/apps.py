@@ -6,5 +6,6 @@ class TrackerConfig(AppConfig):
     verbose_name = "Relief Tracker"
 
     def ready(self) -> None:
-        # The change history's registrations and the session clock's login signal.
-        from tracker import audit, health, security  # noqa: F401
+        # The change history's registrations, the session clock's login signal, the red-flag
+        # alerts, the diary revision's hooks.
+        from tracker import alerts, audit, health, revisions, security  # noqa: F401

@@ -20,6 +20,7 @@ from tracker.models import (
     normalise_share_code,
 )
 from tracker.reminders import REMINDER_TIMES
+from tracker.revisions import diary_changed
 
 ZERO_TO_TEN = [(n, str(n)) for n in range(11)]
 
@@ -193,6 +194,7 @@ class ConditionsForm(forms.ModelForm):
                 if c not in existing
             ]
         )
+        diary_changed(patient.pk)  # bulk_create saves no model: tracker/revisions.py
         return patient
 
 
@@ -288,6 +290,8 @@ class InjectionSiteForm(forms.ModelForm):
 
 
 class BaseSiteFormSet(forms.BaseInlineFormSet):
+    default_error_messages = {"too_many_forms": catalog.TOO_MANY_SITES}
+
     def kept_forms(self) -> list[forms.Form]:
         """The filled-in sites, less those to remove."""
         return [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
@@ -302,10 +306,10 @@ SiteFormSet = forms.inlineformset_factory(
     form=InjectionSiteForm,
     formset=BaseSiteFormSet,
     extra=4,
-    max_num=30,
-    # Without it Django builds up to 1,030 forms for any count a request claims, and renders
+    max_num=catalog.MAX_SITES,
+    # Without it Django builds up to 1,050 forms for any count a request claims, and renders
     # them all again with the error: ten seconds of work for one small request.
-    absolute_max=30,
+    absolute_max=catalog.MAX_SITES,
     validate_max=True,
     can_delete=True,
 )

@@ -81,12 +81,20 @@ def validate_time_zone(value: str) -> None:
 
 class PatientQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PatientQuerySet":
-        """The patients whose data this user may read: their own, or those sharing with them."""
+        """The patients whose diary this user may read: their own; or, for clinic staff, those
+        sharing with them or with a clinic where their role reads diaries."""
         if not user.is_authenticated:
             return self.none()
         if user.is_clinician:
-            return self.filter(shares__clinician=user, shares__revoked_at__isnull=True).distinct()
+            return self.filter(pk__in=Share.objects.active().readable_by(user).values("patient"))
         return self.filter(user=user)
+
+    def listed_for(self, user) -> "PatientQuerySet":
+        """The patients on this user's clinic list: those whose diary they read, and those
+        sharing with a clinic where they coordinate (names and red flags, no diary)."""
+        if not user.is_authenticated or not user.is_clinician:
+            return self.none()
+        return self.filter(pk__in=Share.objects.active().listed_for(user).values("patient"))
 
     def for_dashboard(self) -> "PatientQuerySet":
         """With what the clinic's list shows of each patient in one row: the user, the
@@ -143,6 +151,17 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args, **kwargs) -> None:
+        # diary_revision only rises, by tracker/revisions.py's UPDATE: a copy read before a
+        # rise, saved whole, would write the older number back and bring back cached pages.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "diary_revision"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:
@@ -571,12 +590,29 @@ class ShareQuerySet(models.QuerySet):
     def active(self) -> "ShareQuerySet":
         return self.filter(revoked_at__isnull=True)
 
+    def readable_by(self, user) -> "ShareQuerySet":
+        """The shares that let this user read the diary: with them, or with a clinic where
+        they are a clinician or a nurse (and not removed)."""
+        clinics = Membership.objects.reading_diaries().filter(user=user).values("clinic")
+        return self.filter(Q(clinician=user) | Q(clinic__in=clinics))
+
+    def listed_for(self, user) -> "ShareQuerySet":
+        """The shares that put the patient on this user's clinic list, whatever their role."""
+        clinics = Membership.objects.active().filter(user=user).values("clinic")
+        return self.filter(Q(clinician=user) | Q(clinic__in=clinics))
+
 
 class Share(models.Model):
-    """A patient's consent for one clinician to read their diary, until revoked."""
+    """A patient's consent for one clinic (its clinicians and nurses read, its coordinators
+    list) or one clinician to read their diary, until revoked."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="shares")
-    clinician = models.ForeignKey(User, on_delete=models.CASCADE, related_name="shares")
+    clinician = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
+    )
+    clinic = models.ForeignKey(
+        "tracker.Clinic", null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -588,26 +624,42 @@ class Share(models.Model):
                 fields=["patient", "clinician"],
                 condition=Q(revoked_at__isnull=True),
                 name="one_active_share_per_pair",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "clinic"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_active_share_per_clinic",
+            ),
+            models.CheckConstraint(
+                condition=Q(clinician__isnull=True) ^ Q(clinic__isnull=True),
+                name="share_with_a_clinician_or_a_clinic",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.patient} → {self.clinician}"
+        return f"{self.patient} → {self.recipient}"
+
+    @property
+    def recipient(self):
+        """Whom the patient shares with: the clinic, or the one clinician."""
+        return self.clinic or self.clinician
 
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
 
 
-def share_diary(patient: Patient, clinician: User) -> Share:
-    """The patient's active share with this clinician, made unless there is one already."""
-    if not clinician.is_clinician:
-        raise ValueError("A diary is shared with clinicians only.")
+def share_diary(patient: Patient, clinician: User | None = None, clinic=None) -> Share:
+    """The patient's active share with this clinic or this clinician, made unless there is one
+    already."""
+    if clinic is None and (clinician is None or not clinician.is_clinician):
+        raise ValueError("A diary is shared with a clinic or a clinician only.")
+    recipient = {"clinic": clinic} if clinic is not None else {"clinician": clinician}
     try:
         with transaction.atomic():
-            share, _ = Share.objects.active().get_or_create(patient=patient, clinician=clinician)
+            share, _ = Share.objects.active().get_or_create(patient=patient, **recipient)
     except IntegrityError:  # made by a request running at the same time
-        share = Share.objects.active().get(patient=patient, clinician=clinician)
+        share = Share.objects.active().get(patient=patient, **recipient)
     return share
 
 
@@ -624,10 +676,14 @@ class InvitationQuerySet(models.QuerySet):
 
 
 class Invitation(models.Model):
-    """A one-time link a clinician shows a patient (as a QR code) to ask for a share."""
+    """A one-time link a clinician shows a patient (as a QR code) to ask for a share: with their
+    clinic when it names one, else with them alone."""
 
     token = models.CharField(max_length=64, unique=True)
     clinician = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    clinic = models.ForeignKey(
+        "tracker.Clinic", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
@@ -645,10 +701,11 @@ class Invitation(models.Model):
         return self.used_at is None and self.expires_at > timezone.now()
 
     @classmethod
-    def issue(cls, clinician: User) -> "Invitation":
+    def issue(cls, clinician: User, clinic=None) -> "Invitation":
         return cls.objects.create(
             token=secrets.token_urlsafe(24),
             clinician=clinician,
+            clinic=clinic,
             expires_at=timezone.now() + INVITATION_LIFETIME,
         )
 
@@ -662,6 +719,8 @@ class Invitation(models.Model):
         if not claimed:
             raise InvitationUnusable
         self.used_at, self.used_by = now, patient
+        if self.clinic_id:
+            return share_diary(patient, clinic=self.clinic)
         return share_diary(patient, self.clinician)
 
 
@@ -682,6 +741,10 @@ class AccessEvent(models.Model):
     clinician = models.ForeignKey(
         User, null=True, on_delete=models.SET_NULL, related_name="access_events"
     )
+    # The clinic whose share let them in (none: the patient shares with them alone).
+    clinic = models.ForeignKey(
+        "tracker.Clinic", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     what = models.CharField(max_length=8, choices=What.choices)
     path = models.CharField(max_length=300)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -694,3 +757,9 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.clinician} {self.what} {self.patient}"
+
+
+# Clinics and their members (tracker/clinics.py), and the rows background jobs keep
+# (tracker/jobs.py): models of this app like the ones above.
+from tracker.clinics import Clinic, MemberInvitation, Membership  # noqa: E402, F401
+from tracker.job_records import Delivery, JobSchedule, PrintBatch  # noqa: E402, F401

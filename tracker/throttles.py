@@ -1,6 +1,8 @@
 """How often one person may write through the API, sync, download a whole diary, or guess a
-share code wrong. Counted in the shared cache, so the limits hold across app servers; the rates
-are settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]), read on every request."""
+share code wrong. Counted in the cache, never the database, so that a write costs no query for
+its count: Redis when REDIS_URL is set, shared by the app servers so that the limits hold
+across them; else this process's memory (project/settings.py, CACHES). The rates are settings
+(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]), read on every request."""
 
 import math
 from collections.abc import Callable
