@@ -17,6 +17,10 @@ run: $(BIN)/.installed
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo
 	@echo "Log in at http://127.0.0.1:$(PORT)/ as demo-patient or demo-clinician, password relief-demo-2026"
+	@# The job worker and the scheduler run beside the server and stop with it (tracker/jobs.py).
+	$(DEV) $(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
+	$(DEV) $(BIN)/python manage.py schedule_jobs --every 60 & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(BIN)/.installed

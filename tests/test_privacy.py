@@ -26,6 +26,7 @@ from django.urls import reverse
 from tests import factories
 from tests.conftest import NOW, TODAY
 from tracker.access import open_patient_for_clinician
+from tracker.job_records import Delivery
 from tracker.models import (
     AccessEvent,
     DailyLog,
@@ -83,6 +84,8 @@ def leaving(db, logged_in):
         p256dh="key",
         auth="secret",
     )
+    # A reminder to send again (tracker/jobs.py), as when their mail server was down.
+    Delivery.objects.create(kind="reminder", channel="email", recipient=user, day=TODAY)
     admin = factories.UserFactory(username="admin", is_staff=True, is_superuser=True)
     AdminEntry.objects.log_actions(admin.pk, [user], CHANGE, change_message="Fixed the email")
     # django-axes' records of log-ins by name: a wrong password, then the right one.

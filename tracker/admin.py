@@ -3,6 +3,7 @@ from collections.abc import Iterable
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
+from django.utils import timezone
 
 from tracker import catalog, models
 from tracker.lockout import client_address
@@ -169,3 +170,51 @@ class ShareAdmin(PatientDataAdmin):
         if db_field.name == "clinician":
             kwargs["queryset"] = models.User.objects.filter(role=models.User.Role.CLINICIAN)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(models.Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Red-flag alerts and reminders that were tried: their state, how many tries, when the
+    next is due and the last error. The message itself is not kept (it holds no health data
+    anyway), and the red flag shows only as its id, so no patient's data is opened here."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "channel",
+        "recipient",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["state", "kind", "channel"]
+    list_select_related = ["recipient"]
+    search_fields = ["recipient__username", "recipient__email"]
+    date_hierarchy = "created_at"
+    fields = [*list_display, "reaction_id", "day", "claimed_until"]
+    readonly_fields = fields
+    actions = ["send_again"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Send again now (those given up or waiting)")
+    def send_again(self, request, queryset) -> None:
+        state = models.Delivery.State
+        waiting = queryset.filter(state__in=[state.FAILED, state.PENDING])
+        count = waiting.update(state=state.PENDING, next_attempt_at=timezone.now())
+        self.message_user(request, f"{count} will be sent by the next sweep, within a minute.")
+
+
+@admin.register(models.PrintBatch)
+class PrintBatchAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "clinician", "state", "pages", "finished_at", "error"]
+    list_filter = ["state"]
+    list_select_related = ["clinician"]
+    fields = list_display
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
