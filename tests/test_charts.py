@@ -175,7 +175,7 @@ def test_red_flag_reactions_are_drawn_unlike_the_others():
     assert chart.red_flags.count("M") == 1
     assert (chart.reaction_count, chart.red_flag_count) == (2, 1)
     assert [event.text for event in chart.events] == [
-        "Urgent: Difficulty breathing (severe)",
+        "Difficulty breathing (severe)",  # reaction_events names the tier: see test_relief_page
         "Headache (mild)",
     ]
 

@@ -56,6 +56,19 @@ def table_rows(html: str, table_class: str = "cycle-table") -> list[list[str]]:
     return parser.rows
 
 
+def cards(html: str) -> list[dict[str, str]]:
+    """The patient's cycle cards, newest first: each heading and figure by its words."""
+    found = []
+    for card in re.findall(r'<li class="cycle-card.*?</li>\n', html, flags=re.S):
+        text = lambda fragment: " ".join(re.sub(r"<[^>]+>", " ", fragment).split())  # noqa: E731
+        facts = {text(dt): text(dd) for dt, dd in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", card)}
+        facts["heading"] = text(re.search(r"<h3[^>]*>(.*?)</h3>", card, flags=re.S)[1])
+        reason = re.search(r'<p class="cycle-reason">(.*?)</p>', card, flags=re.S)
+        facts["why"] = text(reason[1]) if reason else ""
+        found.append(facts)
+    return found
+
+
 def svgs(html: str) -> list[str]:
     return re.findall(r"<svg.*?</svg>", html, flags=re.S)
 
@@ -113,40 +126,46 @@ def test_the_owner_sees_the_timeline_the_overlay_and_the_cycle_table(web, hand_b
     assert response.status_code == 200
     assert 'id="timeline"' in html and 'aria-labelledby="timeline-title timeline-desc"' in html
     assert 'id="overlay"' in html and 'aria-labelledby="overlay-title overlay-desc"' in html
-    assert 'class="table cycle-table"' in html
+    assert html.count('<li class="cycle-card') == 2  # a card per cycle, not a wide table
+    assert "cycle-table" not in html
     assert html.count("Show the numbers as a table") == 2
 
 
-def test_the_cycle_table_shows_the_figures_of_the_hand_built_cycle(web, hand_built_cycle):
-    _, finished = table_rows(web.get(URL).content.decode())
-    injection, baseline, onset, peak, wore_off, benefit, gap, reactions, pgic, why = finished
-    assert injection == f"{on(0):%-d %b %Y} Botox 200 U"
-    assert (baseline, onset, peak, wore_off, benefit, gap) == (
-        "8.0",
-        "12",
-        "75 % day 32",
-        "74",
-        "62",
-        "16",
+def test_the_cycle_card_shows_the_figures_of_the_hand_built_cycle(web, hand_built_cycle):
+    _, finished = cards(web.get(URL).content.decode())
+    assert finished == {
+        "heading": f"Injection of {on(0):%-d %b %Y} Botox 200 U",
+        "Before the injection": "8.0 out of 10, on average",
+        "When relief began": "Day 12",
+        "Best relief": "75 % better than before, day 32",
+        "When it wore off": "Day 74",
+        "How long it helped": "62 days",
+        "Days without relief before the next injection": "16",
+        "Reactions": "2",
+        "Your own rating of change": (
+            "Weeks 4 to 6: Much improved Before the next injection: No change"
+        ),
+        "why": "",
+    }
+
+
+def test_missing_figures_show_a_dash_and_say_why_in_plain_words(web, hand_built_cycle):
+    ongoing, _ = cards(web.get(URL).content.decode())
+    assert ongoing["heading"] == f"Injection of {on(90):%-d %b %Y} Dysport 500 U now"
+    assert ongoing["Before the injection"] == "7.0 out of 10, on average"
+    assert (ongoing["When relief began"], ongoing["Reactions"]) == ("—", "1")
+    assert ongoing["Your own rating of change"] == "—"
+    assert "Days without relief before the next injection" not in ongoing  # not over yet
+    assert ongoing["why"] == (
+        "Not yet 25 % better than before the injection, the level that counts as real relief."
     )
-    assert reactions == "2"
-    assert pgic == "Weeks 4 to 6: Much improved Before the next injection: No change"
-    assert why == ""
 
 
-def test_missing_figures_show_a_dash_and_say_why(web, hand_built_cycle):
-    ongoing, _ = table_rows(web.get(URL).content.decode())
-    injection, baseline, onset, *_, reactions, pgic, why = ongoing
-    assert injection == f"{on(90):%-d %b %Y} Dysport 500 U now"
-    assert (baseline, onset, reactions, pgic) == ("7.0", "—", "1", "—")
-    assert why == "Relief has not reached the meaningful level of 25 %."
-
-
-def test_each_heading_of_the_cycle_table_links_to_its_plain_words(web, hand_built_cycle):
+def test_each_word_on_the_cards_has_a_disclosure_saying_what_it_means(web, hand_built_cycle):
     html = web.get(URL).content.decode()
-    for term in ["baseline", "onset", "peak", "wearing-off", "duration", "gap", "pgic"]:
-        assert f'href="#term-{term}"' in html
-        assert f'<dt id="term-{term}">' in html
+    for term in ["better", "onset", "peak", "wearing-off", "duration", "gap", "rating"]:
+        assert f'<details class="term" id="term-{term}">' in html
+    assert "<summary>How much better than before the injection</summary>" in html
 
 
 def test_another_patient_sees_their_own_empty_page_never_the_owners(
@@ -190,7 +209,8 @@ def test_scores_without_injections_draw_the_timeline_and_ask_for_injections(web,
     factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=1), severity=7)
     html = web.get(URL).content.decode()
     assert 'aria-labelledby="timeline-title timeline-desc"' in html
-    assert "Add your injections to see how each one helped" in html
+    assert "Log a check-in each day, and add each injection." in html
+    assert "2 days logged so far. Log a check-in each day" in html
     assert "No injection logged yet." in html
 
 
@@ -222,7 +242,8 @@ def test_the_timeline_marks_injections_and_red_flags(web, hand_built_cycle):
     labels = [mark.lines for mark in response.context["page"].timeline.injections]
     assert [" ".join(lines) for lines in labels] == ["Botox 200 U", "Dysport 500 U"]
     assert 'class="chart-red-flag"' in html
-    assert "Urgent: Difficulty breathing (severe)" in html
+    assert "Get help now: Difficulty breathing (severe)" in html  # the urgent card's words
+    assert "Urgent" not in html
 
 
 def test_the_script_gets_each_day_with_its_note(web, hand_built_cycle):

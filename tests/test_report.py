@@ -163,7 +163,11 @@ def test_the_cycle_tables_terms_are_explained_to_the_clinician_not_to_the_patien
     assert "Your score" not in clinic and "Your daily score" not in clinic
     assert "The patient's daily score" in clinic
     assert "how much better you were" not in clinic
-    assert "How bad your symptoms were before the injection" in own
+    assert "<summary>How much better than before the injection</summary>" in own
+    assert "<summary>How much better than before the injection</summary>" not in clinic
+    words = re.sub(r"<[^>]+>", " ", own)  # what the patient reads, not the markup
+    for jargon in ["Baseline", "Onset", "Median", "median", "middle half", "PGIC"]:
+        assert jargon not in words
 
 
 def test_the_report_groups_reactions_notes_and_answers_by_cycle(

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from tracker import relief
-from tracker.catalog import format_units
+from tracker.catalog import RED_FLAG_TIER_LABELS, format_units
 from tracker.charts import (
     Event,
     EventRow,
@@ -66,9 +66,35 @@ class CycleRow:
     wearing_off: str
     duration: str  # days
     gap: str  # days
+    plain_reason: str  # why figures are missing, in the patient's words; "" when none are
 
 
 DASH = "—"
+
+# Why a cycle has no figures, in a patient's words: relief.REASONS says it for the clinic.
+PLAIN_REASONS = {
+    "no_baseline_logs": (
+        "Fewer than {s.baseline_min_logs} scores were logged in the {s.baseline_days} days "
+        "before this injection, so there is nothing to compare with."
+    ),
+    "baseline_zero": (
+        "Every score in the {s.baseline_days} days before this injection was 0: there was "
+        "nothing to relieve."
+    ),
+    "too_few_logs": "Too few scores were logged after this injection to show how it helped.",
+    "no_onset": (
+        "Not yet {s.threshold:g} % better than before the injection, the level that counts as "
+        "real relief."
+    ),
+    "still_in_effect": "Still helping: the relief has not worn off yet.",
+    "not_worn_off": "Still helping when the next injection came.",
+}
+
+
+def plain_reason(cycle: Cycle, settings: relief.ReliefSettings) -> str:
+    if cycle.reason_code is None:
+        return ""
+    return PLAIN_REASONS.get(cycle.reason_code, cycle.reason or "").format(s=settings)
 
 
 def whole(value: float) -> int:
@@ -106,6 +132,7 @@ def cycle_rows(
     doses: Mapping[int, str],
     reaction_counts: Mapping[int, int],
     impressions: Iterable[Impression],
+    settings: relief.ReliefSettings = relief.DEFAULT_SETTINGS,
 ) -> list[CycleRow]:
     """One row per cycle, newest first; `doses` and `reaction_counts` are by cycle index."""
     impressions_by_injection: dict[object, list[Impression]] = {}
@@ -129,6 +156,7 @@ def cycle_rows(
             wearing_off=_day(cycle.wearing_off_day),
             duration=_day(cycle.duration_days),
             gap=_day(cycle.gap_days),
+            plain_reason=plain_reason(cycle, settings),
         )
         for cycle in reversed(cycles)
     ]
@@ -144,6 +172,9 @@ class ReliefPage:
     has_logs: bool
     status: relief.CycleStatus | None  # where the current cycle stands today, its forecast
     settings: relief.ReliefSettings  # for the glossary's figures
+    # What a newcomer's charts will show, and when: "" once they show it.
+    timeline_note: str = ""
+    overlay_note: str = ""
 
 
 def relief_page(
@@ -197,16 +228,72 @@ def relief_page(
         overlay=overlay_chart(cycles, forecast.day if forecast else None, settings.threshold)
         if any(cycle.smoothed for cycle in cycles)
         else None,
-        rows=cycle_rows(cycles, labels, reaction_counts, impressions),
+        rows=cycle_rows(cycles, labels, reaction_counts, impressions, settings),
         cycle_count=len(cycles),
         has_logs=bool(logs),
         status=status,
         settings=settings,
+        timeline_note=timeline_note(chart.logged_days, len(logs), settings),
+        overlay_note=overlay_note(cycles, settings),
     )
 
 
+FEW_DAYS = 7  # with fewer scores than this in its range, the timeline says what will come
+
+
+def timeline_note(shown: int, logged: int, settings: relief.ReliefSettings) -> str:
+    """What the day-by-day chart will show, for a diary of only a few scores."""
+    if logged >= FEW_DAYS or shown >= FEW_DAYS:
+        return ""
+    so_far = f"{logged} day{'s' if logged != 1 else ''} logged so far."
+    return (
+        f"{so_far} Log a check-in each day: each score shows here as a dot, and once there "
+        "are 2 in a week a line shows how you are going. After "
+        f"{settings.baseline_days // 7} weeks of check-ins it shows your usual level, and "
+        "after an injection how it changed."
+    )
+
+
+def overlay_note(cycles: Sequence[Cycle], settings: relief.ReliefSettings) -> str:
+    """Why the cycles chart is still empty and what makes it fill, or "" once it shows a
+    cycle. Relief needs scores before the injection to compare with (docs/clinical-rules.md,
+    "Baseline") and a few after it ("Smoothed relief")."""
+    if any(cycle.smoothed for cycle in cycles):
+        return ""
+    weeks = f"{settings.baseline_days // 7} weeks"
+    shows = (
+        "this chart shows, for each day after the injection, how much better than before it "
+        "you were, one line for each injection"
+    )
+    if not cycles:
+        return (
+            f"Log a check-in each day, and add each injection. After an injection that had "
+            f"{weeks} of check-ins before it (at least {settings.baseline_min_logs} days), "
+            f"{shows}."
+        )
+    last = cycles[-1]
+    when = short_date(last.injection_date)
+    if last.baseline is None:
+        return (
+            f"Your injection of {when} had scores on only {last.baseline_log_count} of the "
+            f"{settings.baseline_days} days before it, too few to compare with. Keep logging "
+            f"each day: after your next injection, with {weeks} of check-ins before it, {shows}."
+        )
+    return f"Your injection of {when} can be measured: after a few more days of check-ins, {shows}."
+
+
 def reaction_events(reactions: Iterable[ReactionRecord]) -> list[Event]:
-    return [Event(r.onset, f"{r.label} ({r.severity})", urgent=r.urgent) for r in reactions]
+    """A red flag is named by its tier, in the urgent card's words ("Get help now: …")."""
+    return [
+        Event(
+            r.onset,
+            f"{RED_FLAG_TIER_LABELS[r.red_flag_tier]}: {r.label} ({r.severity})"
+            if r.urgent
+            else f"{r.label} ({r.severity})",
+            urgent=r.urgent,
+        )
+        for r in reactions
+    ]
 
 
 def timeline_chart(
@@ -234,8 +321,7 @@ def event_texts(injections: Iterable[Event], reactions: Iterable[Event]) -> dict
     for injection in injections:
         texts.setdefault(injection.date, []).append(f"Injection: {injection.label}")
     for reaction in reactions:
-        text = f"Urgent: {reaction.label}" if reaction.urgent else reaction.label
-        texts.setdefault(reaction.date, []).append(text)
+        texts.setdefault(reaction.date, []).append(reaction.label)
     return texts
 
 
