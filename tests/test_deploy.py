@@ -1,6 +1,6 @@
 """The production configuration: `check --deploy` passes with it, and with no more than a secret
-key and the host names (HTTPS only is the default); the database pool and the shared cache follow
-the environment; `migrate` makes the cache table."""
+key, the host names and Redis (HTTPS only is the default), and warns without Redis; the database
+pool and the shared cache follow the environment."""
 
 import os
 import runpy
@@ -8,11 +8,6 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
-from django.core.cache import cache
-from django.core.management.sql import emit_post_migrate_signal
-from django.db import connection
 
 from tests.test_security import PRODUCTION_ENV, TESTS_ONLY_ENV
 
@@ -38,10 +33,14 @@ def check_deploy(environment: dict[str, str | None]) -> subprocess.CompletedProc
     )
 
 
+REDIS = "redis://cache.internal:6379/0"  # `check` does not connect to it
+
+
 def production(tmp_path: Path, **changes: str | None) -> dict[str, str | None]:
     return PRODUCTION_ENV | {
         "DJANGO_DATA_DIR": str(tmp_path),
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "REDIS_URL": REDIS,
         **changes,
     }
 
@@ -52,15 +51,23 @@ def test_check_deploy_passes_with_the_production_environment(tmp_path):
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_passes_with_only_a_secret_key_and_allowed_hosts():
+def test_check_deploy_passes_with_only_a_secret_key_allowed_hosts_and_redis():
     # HTTPS only, its cookies and HSTS are the default once DEBUG is off.
     only = {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "relief.example",
+        "REDIS_URL": REDIS,
     }
     result = check_deploy(only)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_that_without_redis_the_counts_are_per_process(tmp_path):
+    result = check_deploy(production(tmp_path, REDIS_URL=None))
+    assert result.returncode != 0
+    assert "tracker.W001" in result.stderr
+    assert "REDIS_URL is not set" in result.stderr
 
 
 def test_check_deploy_fails_when_https_is_turned_off(tmp_path):
@@ -105,14 +112,15 @@ def test_sqlite_has_no_pool_and_waits_for_the_write_lock(monkeypatch, tmp_path):
     assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
-def test_the_shared_cache_is_the_database_unless_redis_is_given(monkeypatch, tmp_path):
-    cache_config = settings_with(monkeypatch, tmp_path)["CACHES"]["default"]
-    assert cache_config["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
-    made = settings_with(monkeypatch, tmp_path, REDIS_URL="redis://cache.internal:6379/0")
+def test_the_shared_cache_is_redis_when_given(monkeypatch, tmp_path):
+    made = settings_with(monkeypatch, tmp_path, REDIS_URL=REDIS)
     assert made["CACHES"]["default"] == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://cache.internal:6379/0",
+        "LOCATION": REDIS,
     }
+    # Sessions live in the database (read through Redis): any server continues one.
+    assert made["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    assert made["TASKS"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
 
 
 def test_with_debug_off_https_only_is_on_unless_turned_off(monkeypatch, tmp_path):
@@ -143,35 +151,6 @@ def test_no_proxy_is_trusted_unless_counted(monkeypatch, tmp_path):
 
 
 def test_sessions_live_in_the_database_and_messages_in_the_session(settings):
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    assert settings.SESSION_ENGINE.startswith("django.contrib.sessions.backends.")
+    assert settings.SESSION_ENGINE.endswith((".db", ".cached_db"))
     assert settings.MESSAGE_STORAGE.endswith("SessionStorage")
-
-
-@pytest.fixture
-def database_cache(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "relief_cache",
-        }
-    }
-
-
-def test_migrate_makes_the_cache_table(db, database_cache):
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS relief_cache")
-    assert "relief_cache" not in connection.introspection.table_names()
-    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")  # as `migrate` ends
-    assert "relief_cache" in connection.introspection.table_names()
-    cache.set("shared", "by every app server")
-    assert cache.get("shared") == "by every app server"
-
-
-def test_no_cache_table_is_made_when_the_cache_is_redis(db, settings, monkeypatch):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "x"}
-    }
-    commands = []
-    monkeypatch.setattr("tracker.health.call_command", lambda *args, **kw: commands.append(args))
-    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
-    assert commands == []

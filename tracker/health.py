@@ -1,7 +1,11 @@
-"""What a load balancer needs: a health check of this server's database and cache."""
+"""What a load balancer and an operator need: a cheap liveness answer (/healthz), a readiness
+answer that checks what the server depends on (/readyz), and a system check that no state
+two app servers must share is kept in one process's memory."""
 
 import logging
 
+from django.conf import settings
+from django.core import checks
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -25,3 +29,20 @@ def healthz(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("ok\n", content_type="text/plain")
     response["Cache-Control"] = "no-store"
     return response
+
+
+@checks.register(checks.Tags.caches, deploy=True)
+def shared_state_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """With DEBUG off, every app server must count throttles, log-in limits and lockouts in
+    one place: without REDIS_URL each process counts its own (settings.CACHES)."""
+    if settings.DEBUG or settings.REDIS_URL:
+        return []
+    return [
+        checks.Warning(
+            "REDIS_URL is not set: throttles, log-in limits and lockout counts are kept in "
+            "each server process's memory, so two app servers (or two gunicorn workers) do not "
+            "share them.",
+            hint="Set REDIS_URL=redis://host:6379/0 (docs/deploy.md).",
+            id="tracker.W001",
+        )
+    ]
