@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "tracker.security.SessionSecurityMiddleware",
+    "tracker.db_blink.DatabaseBlinkMiddleware",  # a lost database connection: retry, or 503
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
@@ -101,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3's connection pool, one per app server process; Django requires CONN_MAX_AGE=0.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Each connection the pool hands out is tested first (one round trip on the same machine):
+    # after a database restart, no request gets a dead one (tracker/db_blink.py).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
@@ -237,7 +241,7 @@ SECURE = env.bool("DJANGO_SECURE", default=not DEBUG)
 if SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = SECURE
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's probe may come over HTTP
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # the load balancer's probes, over HTTP
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE
 # static/js/app.js reads the CSRF cookie, so it stays readable by scripts (not HttpOnly).
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=365 * 24 * 3600 if SECURE else 0)
@@ -327,6 +331,9 @@ TASKS = {
         "BACKEND": env.str("DJANGO_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
     }
 }
+
+# /readyz answers 503 once a job has waited longer than this (tracker/health.py).
+RELIEF_READY_MAX_JOB_WAIT_SECONDS = env.int("RELIEF_READY_MAX_JOB_WAIT_SECONDS", default=300)
 
 # Daily reminders (manage.py send_reminders, from cron). Links in emails start with SITE_URL.
 # Web Push is on only when all three VAPID settings are set (manage.py make_vapid_keys).

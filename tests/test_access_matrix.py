@@ -347,6 +347,7 @@ NO_PATIENT_DATA = {
     "home": "the landing page for strangers; redirects to Today or to the clinic list",
     "verify_email": "sends the verification email again; the same answer for any address",
     "healthz": "the load balancer's health check: ok or unavailable",
+    "readyz": "readiness: database, Redis and job queue, in words",
     "service_worker": "the offline app shell's script, the same for everyone",
     "manifest": "the web app manifest, the same for everyone",
     "offline": "the offline page, the same for everyone",

@@ -130,7 +130,7 @@ def test_with_debug_off_https_only_is_on_unless_turned_off(monkeypatch, tmp_path
     assert made["SESSION_COOKIE_SECURE"] is made["CSRF_COOKIE_SECURE"] is True
     assert made["SECURE_HSTS_SECONDS"] == 365 * 24 * 3600
     assert made["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
-    assert made["SECURE_REDIRECT_EXEMPT"] == [r"^healthz$"]  # the load balancer's probe
+    assert made["SECURE_REDIRECT_EXEMPT"] == [r"^healthz$", r"^readyz$"]  # the probes
     turned_off = settings_with(monkeypatch, tmp_path, DJANGO_SECURE="0")
     assert turned_off["SECURE_SSL_REDIRECT"] is False
     assert turned_off["SESSION_COOKIE_SECURE"] is False

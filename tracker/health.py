@@ -3,12 +3,14 @@ answer that checks what the server depends on (/readyz), and a system check that
 two app servers must share is kept in one process's memory."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import checks
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,68 @@ def healthz(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("unavailable\n", content_type="text/plain", status=503)
     else:
         response = HttpResponse("ok\n", content_type="text/plain")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# Red-flag alerts must reach the clinic within 5 minutes: a job waiting longer means the
+# workers are stopped or too few.
+MAX_JOB_WAIT = timedelta(seconds=settings.RELIEF_READY_MAX_JOB_WAIT_SECONDS)
+
+
+def readiness() -> tuple[bool, dict]:
+    """Whether this server can do its work: its database, Redis (when REDIS_URL is set) and a
+    job queue that the workers keep up with. Says what is wrong without any secret (names of
+    errors, no messages: those may hold host names)."""
+    checks_done, ready = {}, True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks_done["database"] = "ok"
+    except Exception as error:
+        checks_done["database"] = f"unreachable ({type(error).__name__})"
+        ready = False
+    if settings.REDIS_URL:
+        try:
+            cache.set("readyz", "ok", 10)
+            checks_done["redis"] = "ok" if cache.get("readyz") == "ok" else "not storing"
+        except Exception as error:
+            checks_done["redis"] = f"unreachable ({type(error).__name__})"
+        ready = ready and checks_done["redis"] == "ok"
+    else:
+        checks_done["redis"] = "not configured (process memory)"
+    if checks_done["database"] == "ok":
+        waited = oldest_waiting_job()
+        late = waited is not None and waited > MAX_JOB_WAIT
+        checks_done["jobs"] = {
+            "oldest_waiting_seconds": None if waited is None else round(waited.total_seconds()),
+            "limit_seconds": round(MAX_JOB_WAIT.total_seconds()),
+            "status": "late: are the workers (manage.py db_worker) running?" if late else "ok",
+        }
+        ready = ready and not late
+    return ready, checks_done
+
+
+def oldest_waiting_job() -> timedelta | None:
+    """How long the oldest job due to run has waited, or None with no job waiting."""
+    if "django_tasks_db" not in settings.INSTALLED_APPS:
+        return None
+    from django_tasks_db.models import DBTaskResult
+
+    now = timezone.now()
+    oldest = DBTaskResult.objects.ready().order_by("run_after", "enqueued_at").first()
+    if oldest is None:
+        return None
+    due_since = max(oldest.enqueued_at, min(oldest.run_after, now))
+    return now - due_since
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """200 while `readiness` finds all well, else 503; the JSON says what it found. No log-in
+    needed, nothing cached, no patient data."""
+    ready, found = readiness()
+    response = JsonResponse({"ready": ready, "checks": found}, status=200 if ready else 503)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -181,33 +181,104 @@
     });
   }
 
-  // Sends what waits for `user`; an entry leaves the outbox only once the server confirmed it.
-  // Resolves with counts; rejects when the server could not be reached (entries stay).
+  // Waits after a send that did not go through: the server's Retry-After when it gives one
+  // (503 while its database comes back, 429 over a rate limit), else 1, 2, 4 ... seconds up to
+  // a minute, each with jitter so that a thousand phones do not all come back at one instant.
+  const MAX_BACKOFF_MS = 60_000;
+  const MAX_RETRY_AFTER_MS = 60 * 60_000;
+  const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+  function retryDelay(response, attempt) {
+    const header = response && response.headers.get("Retry-After");
+    if (header) {
+      const seconds = Number(header);
+      const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+      if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+    }
+    const ceiling = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempt, 16));
+    return ceiling / 2 + (Math.random() * ceiling) / 2;
+  }
+
+  // A wait that the network coming back cuts short (a page's "online" event).
+  const wakers = new Set();
+  if (self.addEventListener) self.addEventListener("online", () => wakers.forEach((wake) => wake()));
+  const timing = {
+    sleep: (ms) => new Promise((resolve) => {
+      const done = () => { clearTimeout(timer); wakers.delete(done); resolve(); };
+      const timer = setTimeout(done, ms);
+      wakers.add(done);
+    }),
+  };
+
+  class RetryLater extends Error {
+    constructor(response) {
+      super(response ? `sync answered ${response.status}` : "the server could not be reached");
+      this.response = response;
+    }
+  }
+
+  // Sends what waits for `user`, batch after batch, until every entry is confirmed, refused or
+  // in conflict: an entry leaves the outbox only once the server confirmed it. An answer that
+  // says "later" (503, 429, a 5xx, no network) is waited out and the batch sent again, as often
+  // as it takes: a batch is safe to send twice. Rejects only on an answer that sending again
+  // would not change (logged out: 401, 403), leaving the entries where they are.
   async function flush(user, csrfToken, syncUrl) {
+    const total = { sent: 0, gone: [], left: 0 };
+    let attempt = 0;
+    for (;;) {
+      let outcome;
+      try {
+        outcome = await sendBatch(user, csrfToken, syncUrl);
+      } catch (error) {
+        if (!(error instanceof RetryLater)) throw error;
+        await timing.sleep(retryDelay(error.response, attempt));
+        attempt += 1;
+        continue;
+      }
+      attempt = 0;
+      total.sent += outcome.sent;
+      total.gone.push(...outcome.gone);
+      total.left = outcome.left;
+      if (!outcome.tried || !outcome.left) return total;
+    }
+  }
+
+  async function sendBatch(user, csrfToken, syncUrl) {
     const waiting = (await all()).filter((e) => e.user === user && e.state === "pending");
     let batch = waiting.slice(0, limits.items);
-    if (!batch.length) return { sent: 0, left: 0 };
+    if (!batch.length) return { tried: 0, sent: 0, gone: [], left: 0 };
     let body = batchBody(batch);
     while (batch.length > 1 && new Blob([body]).size > limits.bytes * 0.9) {
       batch = batch.slice(0, Math.ceil(batch.length / 2));
       body = batchBody(batch);
     }
-    const response = await fetch(syncUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
-      body,
-    });
+    let response;
+    try {
+      response = await fetch(syncUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+        body,
+      });
+    } catch (error) {
+      throw new RetryLater(null); // no network, or the connection dropped before an answer
+    }
     if (response.status === 413 && batch.length > 1) {
       limits.items = Math.ceil(batch.length / 2);
-      return flush(user, csrfToken, syncUrl);
+      return { tried: batch.length, sent: 0, gone: [], left: waiting.length };
     }
     if (response.status === 413) {
       await update(batch[0].id, { state: "rejected", errors: { entry: ["It is too large to send."] } });
-      return { sent: 0, gone: [], left: waiting.length - 1 };
+      return { tried: 1, sent: 0, gone: [], left: waiting.length - 1 };
     }
+    if (RETRY_STATUSES.has(response.status)) throw new RetryLater(response);
     if (!response.ok) throw new Error(`sync answered ${response.status}`);
-    const { results } = await response.json();
+    let results;
+    try {
+      ({ results } = await response.json());
+    } catch (error) {
+      throw new RetryLater(null); // the answer was cut off: the batch is safe to send again
+    }
     let sent = 0;
     const gone = [];
     for (const result of results) {
@@ -225,8 +296,8 @@
         await update(entry.id, { state: "rejected", errors: result.errors || {} });
       }
     }
-    return { sent, gone, left: waiting.length - sent - gone.length };
+    return { tried: batch.length, sent, gone, left: waiting.length - sent - gone.length };
   }
 
-  scope.ReliefOutbox = { add, all, get, remove, clear, update, flush, entriesFromForm };
+  scope.ReliefOutbox = { add, all, get, remove, clear, update, flush, entriesFromForm, retryDelay, timing };
 })(self);

@@ -1,0 +1,213 @@
+"""A database blink (tracker/db_blink.py): a lost connection answers 503 with Retry-After,
+never 500; sync and a check-in's PUT are first tried again on a fresh connection; the outbox
+(static/js/outbox.js) waits as told and never gives up; and, against PostgreSQL, connections
+dropped again and again under load lose nothing and give no 500."""
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.db import InterfaceError, OperationalError
+from django.test import Client
+
+from tests.conftest import TODAY
+from tracker.models import DailyLog
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SYNC = "/api/v1/sync/"
+pytestmark = pytest.mark.usefixtures("frozen_now")
+
+
+def log_item(days_ago: int, severity: int = 4) -> dict:
+    key = (TODAY - dt.timedelta(days=days_ago)).isoformat()
+    return {"type": "log", "key": key, "base_version": 0, "data": {"severity": severity}}
+
+
+def flaky(real, failures: int, error=OperationalError):
+    """`real`, raising a lost connection's error on its first `failures` calls."""
+    calls = []
+
+    def call(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= failures:
+            raise error("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    return call
+
+
+def test_a_sync_whose_connection_drops_is_tried_again_and_saved_once(patient_client, patient):
+    from tracker import api
+
+    with mock.patch.object(api, "sync_items", flaky(api.sync_items, failures=1)):
+        response = patient_client.post(SYNC, {"items": [log_item(1)]}, format="json")
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == [201]
+    assert DailyLog.objects.filter(patient=patient).count() == 1
+
+
+def test_a_sync_that_fails_again_answers_503_with_retry_after(patient_client, patient):
+    from tracker import api
+
+    with mock.patch.object(
+        api, "sync_items", flaky(api.sync_items, failures=2, error=InterfaceError)
+    ):
+        response = patient_client.post(SYNC, {"items": [log_item(1)]}, format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert "database" in response.json()["detail"]
+    assert not DailyLog.objects.exists()
+
+
+def test_a_check_in_put_is_tried_again_on_a_fresh_connection(patient_client, patient):
+    from tracker.api import LogViewSet
+
+    day = (TODAY - dt.timedelta(days=1)).isoformat()
+    with mock.patch.object(LogViewSet, "write_day", flaky(LogViewSet.write_day, failures=1)):
+        response = patient_client.put(f"/api/v1/logs/{day}/", {"severity": 6}, format="json")
+    assert response.status_code in (200, 201)
+    assert DailyLog.objects.get(patient=patient).severity == 6
+
+
+def test_a_check_in_put_that_fails_again_answers_503(patient_client, patient):
+    from tracker.api import LogViewSet
+
+    day = (TODAY - dt.timedelta(days=1)).isoformat()
+    with mock.patch.object(LogViewSet, "write_day", side_effect=OperationalError("gone")):
+        response = patient_client.put(f"/api/v1/logs/{day}/", {"severity": 6}, format="json")
+    assert response.status_code == 503 and response["Retry-After"] == "2"
+
+
+def test_a_page_is_not_tried_again_but_answers_503(web, patient):
+    with mock.patch("tracker.access.get_patient_for_user", side_effect=OperationalError) as read:
+        response = web.get("/today/")
+    assert read.call_count == 1  # a page is not known to be safe to run twice
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+
+
+def test_a_lost_connection_outside_any_view_answers_503_not_500(patient):
+    client = Client(raise_request_exception=False)
+    client.force_login(patient.user)
+    with mock.patch(
+        "django.contrib.sessions.backends.db.SessionStore.load", side_effect=InterfaceError
+    ):
+        response = client.get("/today/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+
+
+def test_any_other_error_is_still_a_500(patient):
+    client = Client(raise_request_exception=False)
+    client.force_login(patient.user)
+    with mock.patch("tracker.access.get_patient_for_user", side_effect=ZeroDivisionError):
+        assert client.get("/today/").status_code == 500
+
+
+# The outbox's waits, in node against an IndexedDB kept in memory.
+
+OUTBOX_HARNESS = r"""
+globalThis.self = globalThis;
+const rows = new Map();
+const copy = (value) => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
+const db = {
+  close() {},
+  transaction() {
+    const tx = {};
+    let open = 0;
+    const op = (run) => {
+      const request = {};
+      open += 1;
+      setTimeout(() => {
+        request.result = run();
+        if (request.onsuccess) request.onsuccess();
+        open -= 1;
+        if (!open) setTimeout(() => tx.oncomplete && tx.oncomplete());
+      });
+      return request;
+    };
+    const store = {
+      getAll: () => op(() => [...rows.values()].map(copy)),
+      get: (id) => op(() => copy(rows.get(id))),
+      put: (value) => op(() => { rows.set(value.id, copy(value)); }),
+      delete: (id) => op(() => rows.delete(id)),
+      clear: () => op(() => rows.clear()),
+    };
+    tx.objectStore = () => store;
+    return tx;
+  },
+};
+globalThis.indexedDB = {
+  open() {
+    const request = { result: db };
+    setTimeout(() => request.onsuccess());
+    return request;
+  },
+};
+require(process.argv[2]);
+const outbox = self.ReliefOutbox;
+const waits = [];
+outbox.timing.sleep = async (ms) => { waits.push(ms); };
+const answers = JSON.parse(process.argv[3]);
+let calls = 0;
+globalThis.fetch = async () => {
+  const answer = answers[Math.min(calls, answers.length - 1)];
+  calls += 1;
+  if (answer === "network") throw new TypeError("Failed to fetch");
+  const [status, headers, body] = answer;
+  return new Response(JSON.stringify(body), { status, headers });
+};
+(async () => {
+  await outbox.add([{ id: "log:2026-06-01", user: "pat", state: "pending", type: "log",
+    key: "2026-06-01", op: "put", base_version: 0, data: { severity: 3 }, savedAt: 1,
+    label: "Check-in" }]);
+  let error = null, result = null;
+  try { result = await outbox.flush("pat", "token", "/api/v1/sync/"); }
+  catch (e) { error = String(e); }
+  console.log(JSON.stringify({ waits, calls, result, error, left: (await outbox.all()).length }));
+})();
+"""
+
+
+def run_outbox(tmp_path: Path, answers: list) -> dict:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    harness = tmp_path / "harness.js"
+    harness.write_text(OUTBOX_HARNESS)
+    outbox = BASE_DIR / "static" / "js" / "outbox.js"
+    result = subprocess.run(
+        [node, str(harness), str(outbox), json.dumps(answers)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+SAVED = [200, {"Content-Type": "application/json"}, {"results": [{"index": 0, "status": 201}]}]
+
+
+def test_the_outbox_waits_as_the_server_asks_and_never_gives_up(tmp_path):
+    answers = ["network", [503, {"Retry-After": "2"}, {}], [429, {"Retry-After": "7"}, {}]]
+    answers += [[500, {}, {}], [502, {}, {}], *[[503, {}, {}]] * 20, SAVED]
+    found = run_outbox(tmp_path, answers)
+    assert found["error"] is None
+    assert found["result"]["sent"] == 1 and found["left"] == 0
+    assert found["calls"] == len(answers)
+    waits = found["waits"]
+    assert 500 <= waits[0] <= 1000  # no answer at all: a second at most, with jitter
+    assert waits[1:3] == [2000, 7000]  # Retry-After, as the server said
+    assert 4000 <= waits[3] <= 8000 and 8000 <= waits[4] <= 16000  # doubling
+    assert max(waits[5:]) <= 60_000  # up to a minute, however long it takes
+
+
+def test_the_outbox_stops_when_logged_out_and_keeps_the_entry(tmp_path):
+    found = run_outbox(tmp_path, [[403, {}, {"detail": "log in"}]])
+    assert "403" in found["error"]
+    assert found["left"] == 1 and found["waits"] == []
