@@ -103,8 +103,10 @@ def test_demo_users_have_a_verified_primary_email(demo_patient):
         (username, f"{username}@example.com", True, True)
         for username in [
             "demo-clinician",
+            "demo-coordinator",
             "demo-kofi",
             "demo-maria",
+            "demo-nurse",
             "demo-patient",
             "demo-priya",
             "demo-tom",
@@ -113,15 +115,17 @@ def test_demo_users_have_a_verified_primary_email(demo_patient):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("username", ["demo-patient", "demo-clinician"])
+@pytest.mark.parametrize(
+    "username", ["demo-patient", "demo-clinician", "demo-nurse", "demo-coordinator"]
+)
 def test_demo_users_can_log_in_at_once(demo_patient, client, settings, username):
     # Email verification is mandatory: an unverified user would be sent to "verify your
     # email" instead of being logged in.
     settings.LOGIN_REDIRECT_URL = "/welcome/"
     response = client.post(reverse("account_login"), {"login": username, "password": PASSWORD})
-    if username == "demo-clinician":  # then the code of the README's authenticator secret
+    if username in seed_demo.MEMBERS:  # then the code of the README's authenticator secret
         assert response.url == reverse("mfa_authenticate")
-        code = totp_code(seed_demo.CLINICIAN_TOTP_SECRET)
+        code = totp_code(seed_demo.MEMBERS[username][3])
         response = client.post(response.url, {"code": code})
     assert response.status_code == 302
     assert response.url == "/welcome/"
@@ -129,12 +133,32 @@ def test_demo_users_can_log_in_at_once(demo_patient, client, settings, username)
 
 
 @pytest.mark.django_db
-def test_seed_demo_shares_the_patient_with_the_demo_clinician(demo_patient):
-    clinician = models.User.objects.get(username="demo-clinician")
-    assert demo_patient in models.Patient.objects.visible_to(clinician)
-    assert (
-        models.Share.objects.active().filter(patient=demo_patient, clinician=clinician).count() == 1
-    )
+def test_seed_demo_shares_the_patient_with_the_demo_clinic(demo_patient):
+    clinic = models.Clinic.objects.get(name="Demo Neurology Clinic")
+    members = clinic.active_members().order_by("pk")
+    assert [(m.user.username, m.role, m.is_admin) for m in members] == [
+        ("demo-clinician", "clinician", True),
+        ("demo-nurse", "nurse", False),
+        ("demo-coordinator", "coordinator", False),
+    ]
+    assert models.Share.objects.active().filter(patient=demo_patient, clinic=clinic).count() == 1
+    readers = {"demo-clinician": True, "demo-nurse": True, "demo-coordinator": False}
+    for username, reads in readers.items():
+        member = models.User.objects.get(username=username)
+        assert (demo_patient in models.Patient.objects.visible_to(member)) is reads
+        assert models.Patient.objects.listed_for(member).count() == 5
+
+
+@pytest.mark.django_db
+def test_seeding_again_adds_no_clinic_member_or_share(demo_patient):
+    counts = [models.Clinic.objects.count(), models.Membership.objects.count()]
+    counts.append(models.Share.objects.count())
+    call_command("seed_demo")
+    assert counts == [
+        models.Clinic.objects.count(),
+        models.Membership.objects.count(),
+        models.Share.objects.count(),
+    ]
 
 
 # seed_demo: the clinic's other patients

@@ -156,6 +156,8 @@ def text_mentions(model: type[models.Model], needle: str) -> list:
 NOT_A_PATIENTS = {
     "admin.LogEntry": "its user is a member of staff (entries about a patient's records, by "
     "content type and id, are in the fixture)",
+    "tracker.Membership": "its user is a clinic's member, a member of staff",
+    "tracker.MemberInvitation": "it was sent by a clinic's admin, a member of staff",
 }
 
 

@@ -1,9 +1,11 @@
 """Who may see which patient's data: every rule in one place.
 
-A patient reads and writes their own diary; a clinician reads a patient's diary while the
-patient shares it, with a second factor, and each look is written to the patient's access
-history. Anyone else gets 404, so that a record's existence does not leak. Pages use the
-decorators; the API and other code call `get_patient_for_user`.
+A patient reads and writes their own diary. Clinic staff, with a second factor, read a
+patient's diary while the patient shares it with them, or with a clinic where they are a
+clinician or a nurse; a clinic's coordinators see its list (names, identifiers, red flags,
+contact details) and no diary. Each look is written to the patient's access history, with the
+person and their clinic. Anyone else gets 404, so that a record's existence does not leak. Pages
+use the decorators; the API and other code call `get_patient_for_user`.
 """
 
 from collections.abc import Callable
@@ -11,11 +13,12 @@ from functools import wraps
 
 from allauth.account.decorators import reauthentication_required
 from django.contrib.auth.decorators import login_required
+from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from tracker.lockout import client_address
-from tracker.models import AccessEvent, Patient
+from tracker.models import AccessEvent, Membership, Patient, Share, User
 from tracker.security import require_two_factor
 
 
@@ -44,11 +47,37 @@ def open_patient_for_clinician(
     if not clinician.is_authenticated or not clinician.is_clinician:
         raise Http404("No such patient.")
     require_two_factor(clinician)
-    patient = get_patient_for_user(clinician, patient_id)
-    AccessEvent.objects.create(
-        patient=patient, clinician=clinician, what=what, path=path[:300], address=address
+    share = (
+        Share.objects.active()
+        .readable_by(clinician)
+        .filter(patient_id=patient_id)
+        .select_related("patient__user")
+        .order_by(F("clinic_id").asc(nulls_first=True))  # a share with them alone first
+        .first()
     )
-    return patient
+    if share is None:
+        raise Http404("No such patient.")
+    AccessEvent.objects.create(
+        patient=share.patient,
+        clinician=clinician,
+        clinic_id=share.clinic_id,
+        what=what,
+        path=path[:300],
+        address=address,
+    )
+    return share.patient
+
+
+def diary_readers(patient: Patient):
+    """Everyone who may read this patient's diary now: the clinicians they share with, and the
+    clinicians and nurses of the clinics they share with (the ones a red flag must reach)."""
+    shares = Share.objects.active().filter(patient=patient)
+    members = Membership.objects.reading_diaries().filter(clinic__in=shares.values("clinic"))
+    return User.objects.filter(
+        Q(pk__in=shares.values("clinician")) | Q(pk__in=members.values("user")),
+        role=User.Role.CLINICIAN,
+        is_active=True,
+    )
 
 
 def patient_view(view: Callable) -> Callable:
@@ -90,14 +119,35 @@ def clinician_patient_view(what: str) -> Callable:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, patient_id: int, *args, **kwargs) -> HttpResponse:
-            patient = open_patient_for_clinician(
-                request.user, patient_id, what, request.get_full_path(), client_address(request)
-            )
+            try:
+                patient = open_patient_for_clinician(
+                    request.user, patient_id, what, request.get_full_path(), client_address(request)
+                )
+            except Http404:
+                if not request.user.is_clinician:
+                    raise
+                return not_shared_page(request, patient_id)
             return view(request, patient, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def not_shared_page(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """A clinic page of a patient the clinician may not read: still 404, in words. To a
+    clinician the patient shared with themselves it says when the patient stopped sharing,
+    never who (the name is the patient's data too); to anyone else, whatever the id, only that
+    the diary is not shared (docs/clinical-rules.md, "A share that ended")."""
+    ended = (
+        Share.objects.filter(patient_id=patient_id, clinician=request.user)
+        .exclude(revoked_at=None)
+        .select_related("patient")
+        .order_by("-revoked_at")
+        .first()
+    )
+    context = {"ended": ended}
+    return render(request, "tracker/clinic_not_shared.html", context, status=404)
 
 
 def own_account_view(view):

@@ -160,11 +160,16 @@ class ReactionAdmin(PatientDataAdmin):
 
 @admin.register(models.Share)
 class ShareAdmin(PatientDataAdmin):
-    list_display = ["patient", "clinician", "created_at", "revoked_at"]
-    list_select_related = ["patient__user", "clinician"]
+    list_display = ["patient", "clinic", "clinician", "created_at", "revoked_at"]
+    list_select_related = ["patient__user", "clinic", "clinician"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
-    search_fields = [*PATIENT_SEARCH, "clinician__username", "clinician__last_name"]
-    autocomplete_fields = ["patient", "clinician"]
+    search_fields = [
+        *PATIENT_SEARCH,
+        "clinic__name",
+        "clinician__username",
+        "clinician__last_name",
+    ]
+    autocomplete_fields = ["patient", "clinic", "clinician"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "clinician":
@@ -218,3 +223,30 @@ class PrintBatchAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = models.Membership
+    fields = ["user", "role", "is_admin", "created_at", "removed_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["user"]
+    extra = 0
+
+
+@admin.register(models.Clinic)
+class ClinicAdmin(admin.ModelAdmin):
+    """Clinics and their members: a member is removed (removed_at), not deleted, so that the
+    access history still names them."""
+
+    list_display = ["name", "phone", "time_zone", "created_at"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(models.MemberInvitation)
+class MemberInvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "clinic", "role", "created_at", "expires_at", "used_at"]
+    list_select_related = ["clinic"]
+    search_fields = ["email", "clinic__name"]
+    exclude = ["token"]  # the link's secret: only its email carries it
+    readonly_fields = ["clinic", "email", "role", "invited_by", "expires_at", "used_at"]

@@ -23,14 +23,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from tracker.models import (
+    Clinic,
     DailyLog,
     Injection,
     InjectionSite,
+    Membership,
     Patient,
     PatientCondition,
     Reaction,
-    Share,
     User,
+    share_diary,
 )
 
 PASSWORD = "relief-demo-2026"
@@ -38,6 +40,23 @@ PATIENT_USERNAME = "demo-patient"
 CLINICIAN_USERNAME = "demo-clinician"
 # The demo clinician's authenticator app (TOTP, base32): public, for local use only.
 CLINICIAN_TOTP_SECRET = "RELIEFTRACKERDEMOCLINICIANSECRET"
+CLINIC = {
+    "name": "Demo Neurology Clinic",
+    "phone": "+44 20 7946 0000",
+    "address": "1 Example Street, London",
+    "time_zone": "Europe/London",
+}
+# username: role in the clinic, first and last name, authenticator app secret (README).
+MEMBERS = {
+    CLINICIAN_USERNAME: (Membership.Role.CLINICIAN, "Sam", "Rivera", CLINICIAN_TOTP_SECRET),
+    "demo-nurse": (Membership.Role.NURSE, "Jo", "Okafor", "RELIEFTRACKERDEMONURSESECRETCODE"),
+    "demo-coordinator": (
+        Membership.Role.COORDINATOR,
+        "Lee",
+        "Carter",
+        "RELIEFTRACKERDEMOCOORDINATORCODE",
+    ),
+}
 INJECTOR = "Dr Sam Rivera"
 SEED = 2026
 
@@ -355,25 +374,47 @@ def demo_user(username: str, role: str, first_name: str, last_name: str) -> User
     return user
 
 
-def give_demo_authenticator(clinician: User) -> None:
-    """The clinic asks for a second factor: the demo clinician's authenticator app has a
-    published secret (README), like the password."""
+def give_demo_authenticator(member: User, secret: str = CLINICIAN_TOTP_SECRET) -> None:
+    """The clinic asks every member for a second factor: each demo member's authenticator app
+    has a published secret (README), like the password."""
     Authenticator.objects.update_or_create(
-        user=clinician,
-        type=Authenticator.Type.TOTP,
-        defaults={"data": {"secret": CLINICIAN_TOTP_SECRET}},
+        user=member, type=Authenticator.Type.TOTP, defaults={"data": {"secret": secret}}
     )
 
 
-def seed_patient(plan: DemoPlan, clinician: User, reset: bool) -> Patient:
-    """The plan's patient, sharing with the clinician, with their diary unless they have one."""
+def seed_clinic(clinician: User) -> Clinic:
+    """The demo clinic: demo-clinician (its admin), a nurse and a coordinator, each with an
+    authenticator app. A clinic demo-clinician already runs (made of them by migration 0012) is
+    the one set up, so that running this again adds nothing."""
+    clinic = (
+        Clinic.objects.filter(memberships__user=clinician, memberships__is_admin=True)
+        .order_by("pk")
+        .first()
+    ) or Clinic()
+    for name, value in CLINIC.items():
+        setattr(clinic, name, value)
+    clinic.save()
+    for username, (role, first, last, secret) in MEMBERS.items():
+        member = clinician if username == CLINICIAN_USERNAME else None
+        member = member or demo_user(username, User.Role.CLINICIAN, first, last)
+        give_demo_authenticator(member, secret)
+        Membership.objects.active().update_or_create(
+            clinic=clinic,
+            user=member,
+            defaults={"role": role, "is_admin": username == CLINICIAN_USERNAME},
+        )
+    return clinic
+
+
+def seed_patient(plan: DemoPlan, clinic: Clinic, clinician: User, reset: bool) -> Patient:
+    """The plan's patient, sharing with the clinic, with their diary unless they have one."""
     user = demo_user(plan.username, User.Role.PATIENT, plan.first_name, plan.last_name)
     patient, _ = Patient.objects.get_or_create(user=user, defaults={"time_zone": plan.time_zone})
     if patient.spasticity_cause != plan.spasticity_cause:
         patient.spasticity_cause = plan.spasticity_cause
         patient.save(update_fields=["spasticity_cause"])
     PatientCondition.objects.get_or_create(patient=patient, condition=plan.condition)
-    Share.objects.active().get_or_create(patient=patient, clinician=clinician)
+    share_diary(patient, clinic=clinic)
     if reset:
         clear_diary(patient)
     if reset or not has_diary(patient):
@@ -410,8 +451,8 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             clinician = demo_user(CLINICIAN_USERNAME, User.Role.CLINICIAN, "Sam", "Rivera")
-            give_demo_authenticator(clinician)
-            patient, *_ = [seed_patient(plan, clinician, reset) for plan in PLANS]
+            clinic = seed_clinic(clinician)
+            patient, *_ = [seed_patient(plan, clinic, clinician, reset) for plan in PLANS]
 
         first_log = patient.logs.order_by("date").first()
         days = (patient.today() - first_log.date).days + 1 if first_log else 0
@@ -420,5 +461,11 @@ class Command(BaseCommand):
             f"{patient.injections.count()} injections, {patient.reactions.count()} reactions) "
             f"and {CLINICIAN_USERNAME}, who also sees {len(OTHER_PATIENTS)} more patients "
             f"({', '.join(plan.username for plan in OTHER_PATIENTS)}); password {PASSWORD}; "
-            f"{CLINICIAN_USERNAME}'s authenticator app secret {CLINICIAN_TOTP_SECRET}"
+            f"{CLINICIAN_USERNAME}'s authenticator app secret {CLINICIAN_TOTP_SECRET}; "
+            f"{clinic.name}'s other members: "
+            + "; ".join(
+                f"{username} ({role}, secret {secret})"
+                for username, (role, _, _, secret) in MEMBERS.items()
+                if username != CLINICIAN_USERNAME
+            )
         )
