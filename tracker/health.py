@@ -78,11 +78,14 @@ def oldest_waiting_job() -> timedelta | None:
     from django_tasks_db.models import DBTaskResult
 
     now = timezone.now()
-    oldest = DBTaskResult.objects.ready().order_by("run_after", "enqueued_at").first()
-    if oldest is None:
-        return None
-    due_since = max(oldest.enqueued_at, min(oldest.run_after, now))
-    return now - due_since
+    ready = DBTaskResult.objects.ready()
+    # run_after is the far future (9999) for "as soon as possible", else when it became due.
+    due_since = [
+        ready.filter(run_after__gt=now).order_by("enqueued_at").values("enqueued_at").first(),
+        ready.filter(run_after__lte=now).order_by("run_after").values("run_after").first(),
+    ]
+    due = [max(row.values()) for row in due_since if row]
+    return now - min(due) if due else None
 
 
 @require_GET
