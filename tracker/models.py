@@ -165,7 +165,8 @@ class Patient(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.user.get_full_name() or self.user.username
+        """The name the patient gave, else "Patient #12": clinicians never see a username."""
+        return self.user.get_full_name() or f"Patient #{self.pk}"
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -644,6 +645,12 @@ class Share(models.Model):
         """Whom the patient shares with: the clinic, or the one clinician."""
         return self.clinic or self.clinician
 
+    @property
+    def recipient_name(self) -> str:
+        if self.clinic:
+            return self.clinic.name
+        return self.clinician.get_full_name() or "A clinician without a name"
+
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
@@ -761,5 +768,10 @@ class AccessEvent(models.Model):
 
 # Clinics and their members (tracker/clinics.py), and the rows background jobs keep
 # (tracker/jobs.py): models of this app like the ones above.
-from tracker.clinics import Clinic, MemberInvitation, Membership  # noqa: E402, F401
+from tracker.clinics import (  # noqa: E402, F401
+    Clinic,
+    MemberInvitation,
+    MemberInvitationUnusable,
+    Membership,
+)
 from tracker.job_records import Delivery, JobSchedule, PrintBatch  # noqa: E402, F401

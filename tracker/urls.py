@@ -5,7 +5,7 @@ module per audience), JSON in tracker/api.py, the app shell in pwa.py and health
 from django.urls import include, path
 
 from tracker import api, health, pwa
-from tracker.views import account, clinic, diary, relief, sharing
+from tracker.views import account, clinic, diary, relief, sharing, team
 
 patient_id = "clinic/patients/<int:patient_id>"
 
@@ -53,7 +53,16 @@ urlpatterns = [
     # The clinic.
     path("clinic/", clinic.clinic, name="clinic"),
     path("clinic/invite/", clinic.clinic_invite, name="clinic_invite"),
+    path("clinic/summaries.pdf", clinic.summaries_pdf, name="clinic_summaries_pdf"),
     path("clinic/invite/<int:pk>/", clinic.clinic_invitation, name="clinic_invitation"),
+    path("clinic/team/", team.team, name="team"),
+    path("clinic/team/members/<int:pk>/remove/", team.member_remove, name="team_member_remove"),
+    path(
+        "clinic/team/invitations/<int:pk>/withdraw/",
+        team.invitation_withdraw,
+        name="team_invitation_withdraw",
+    ),
+    path("clinic/join/<str:token>/", team.join, name="team_join"),
     path(f"{patient_id}/", clinic.report_page, name="clinic_report"),
     path(f"{patient_id}/summary/", clinic.summary_page, name="clinic_summary"),
     path(f"{patient_id}/summary.pdf", clinic.summary_pdf, name="clinic_summary_pdf"),

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +18,7 @@ from tracker.forms import (
 from tracker.models import (
     Invitation,
     InvitationUnusable,
+    Membership,
     Patient,
     share_diary,
 )
@@ -28,12 +30,15 @@ ACCESS_EVENTS_PER_PAGE = 20
 @patient_view
 def sharing(request: HttpRequest, patient: Patient, code_form=None) -> HttpResponse:
     events = Paginator(
-        patient.access_events.select_related("clinician").order_by("-at", "-pk"),
+        patient.access_events.select_related("clinician", "clinic").order_by("-at", "-pk"),
         ACCESS_EVENTS_PER_PAGE,
     ).get_page(request.GET.get("page"))
     context = {
         "patient": patient,
-        "shares": patient.shares.active().select_related("clinician").order_by("created_at"),
+        "shares": patient.shares.active()
+        .select_related("clinician", "clinic")
+        .prefetch_related(members_of_clinics())
+        .order_by("created_at"),
         "code_form": code_form or ShareCodeForm(),
         "events": events,
     }
@@ -57,16 +62,60 @@ def share_code(request: HttpRequest, patient: Patient) -> HttpResponse:
             response["Retry-After"] = str(minutes * 60)
         return response
     clinician = form.cleaned_data["code"]
+    choices = ShareChoices(clinician)
     if request.method == "POST":
-        share_diary(patient, clinician)
-        messages.success(request, f"{clinician_name(clinician)} can now see your diary.")
+        recipient = choices.chosen(request.POST.get("to", ""))
+        if recipient is None:
+            context = choices.context(patient) | {"code": clinician.share_code}
+            context["error"] = "Choose whom to share your diary with."
+            return render(request, "tracker/share_confirm.html", context, status=400)
+        share_diary(patient, **recipient)
+        name = recipient["clinic"].name if "clinic" in recipient else clinician_name(clinician)
+        messages.success(request, f"{name} can now see your diary.")
         return redirect("sharing")
-    context = {
-        "clinician": clinician,
-        "already": patient.shares.active().filter(clinician=clinician).exists(),
-        "code": clinician.share_code,
-    }
+    context = choices.context(patient) | {"code": clinician.share_code}
     return render(request, "tracker/share_confirm.html", context)
+
+
+class ShareChoices:
+    """Whom a clinician's share code offers to share with: each clinic they belong to (its
+    clinicians and nurses read the diary), and them alone unless they only coordinate."""
+
+    def __init__(self, clinician) -> None:
+        self.clinician = clinician
+        self.memberships = list(
+            clinician.memberships.active()
+            .select_related("clinic")
+            .prefetch_related(members_of_clinics("clinic__"))
+            .order_by("pk")
+        )
+        self.alone = not self.memberships or any(m.reads_diaries for m in self.memberships)
+
+    def chosen(self, choice: str) -> dict | None:
+        for membership in self.memberships:
+            if choice == f"clinic-{membership.clinic_id}":
+                return {"clinic": membership.clinic}
+        if self.alone and (choice == "person" or not self.memberships):
+            return {"clinician": self.clinician}
+        return None
+
+    def context(self, patient: Patient) -> dict:
+        active = patient.shares.active()
+        shared = {share.clinic_id for share in active if share.clinic_id}
+        clinics = [m.clinic for m in self.memberships if m.clinic_id not in shared]
+        alone = self.alone and not active.filter(clinician=self.clinician).exists()
+        return {
+            "clinician": self.clinician,
+            "clinics": clinics,
+            "alone": alone,
+            "already": not clinics and not alone,
+        }
+
+
+def members_of_clinics(prefix: str = "clinic__") -> Prefetch:
+    """The clinics' members not removed, with their names: whom a patient shares with."""
+    members = Membership.objects.active().select_related("user").order_by("role", "pk")
+    return Prefetch(f"{prefix}memberships", queryset=members, to_attr="members")
 
 
 @require_POST
@@ -83,7 +132,12 @@ def share_accept(request: HttpRequest, token: str) -> HttpResponse:
     user = request.user
     if user.is_authenticated and user.is_clinician:  # whatever the token: it tells them nothing
         return render(request, "tracker/share_invalid.html", {"for_clinician": True}, status=404)
-    invitation = Invitation.objects.select_related("clinician").filter(token=token).first()
+    invitation = (
+        Invitation.objects.select_related("clinician", "clinic")
+        .prefetch_related(members_of_clinics())
+        .filter(token=token)
+        .first()
+    )
     if invitation is None or not invitation.is_open:
         # Unknown, expired or used up: the same answer, which tells nothing about the token.
         return render(request, "tracker/share_invalid.html", status=404)
@@ -98,12 +152,17 @@ def share_accept(request: HttpRequest, token: str) -> HttpResponse:
             invitation.accept(patient)
         except InvitationUnusable:
             return render(request, "tracker/share_invalid.html", status=404)
-        messages.success(request, f"{clinician_name(invitation.clinician)} can now see your diary.")
+        name = invitation.clinic.name if invitation.clinic else clinician_name(invitation.clinician)
+        messages.success(request, f"{name} can now see your diary.")
         return redirect("sharing")
-    context = {
-        "clinician": invitation.clinician,
-        "already": patient.shares.active().filter(clinician=invitation.clinician).exists(),
-    }
+    active = patient.shares.active()
+    if invitation.clinic:
+        already = active.filter(clinic=invitation.clinic).exists()
+        context = {"clinics": [invitation.clinic], "alone": False}
+    else:
+        already = active.filter(clinician=invitation.clinician).exists()
+        context = {"clinics": [], "alone": True}
+    context |= {"clinician": invitation.clinician, "already": already, "invitation": True}
     return render(request, "tracker/share_confirm.html", context)
 
 
