@@ -123,6 +123,11 @@ MUSCLE_CHOICES = list(
 MUSCLE_LABELS = dict(MUSCLE_CHOICES)
 
 SIDE_CHOICES = [("left", "Left"), ("right", "Right"), ("both", "Both"), ("midline", "Midline")]
+# Sites (a muscle on a side) in one injection session, on the page and through the API alike.
+MAX_SITES = 50
+TOO_MANY_SITES = (
+    f"An injection has at most {MAX_SITES} sites (a muscle and a side each): remove the extra ones."
+)
 GUIDANCE_CHOICES = [
     ("emg", "EMG"),
     ("ultrasound", "Ultrasound"),

@@ -20,7 +20,6 @@ from tracker.models import (
 from tracker.push_services import is_push_service
 
 ID_IN_USE = "This id is already in use."
-MAX_SITES = 50  # muscles and sides in one injection session
 # A version is a PositiveIntegerField: anything larger is not a version this server made.
 MAX_VERSION = 2**31 - 1
 
@@ -118,7 +117,12 @@ class InjectionSiteSerializer(FieldsOnceSerializer):
 
 
 class InjectionSerializer(ClientIdSerializer):
-    sites = InjectionSiteSerializer(many=True, default=list, max_length=MAX_SITES)
+    sites = InjectionSiteSerializer(
+        many=True,
+        default=list,
+        max_length=catalog.MAX_SITES,
+        error_messages={"max_length": catalog.TOO_MANY_SITES},
+    )
     entered_by_clinic = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -211,10 +215,19 @@ class InjectionSerializer(ClientIdSerializer):
 
 class OwnInjectionField(serializers.PrimaryKeyRelatedField):
     # The same answer for another patient's injection and for none at all, so ids don't leak.
-    default_error_messages = {"does_not_exist": "Choose one of your own injections."}
+    default_error_messages = {
+        "does_not_exist": "Choose one of your own injections.",
+        "blank": "Send null for no injection, or the id of one of your own injections.",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(pk_field=serializers.UUIDField(), **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        # DRF reads "" as null for a relation: a value left empty by mistake, refused instead.
+        if isinstance(data, str) and not data.strip():
+            self.fail("blank")
+        return super().run_validation(data)
 
     def get_queryset(self):
         return Injection.objects.filter(patient=self.context.get("patient"))
