@@ -26,6 +26,7 @@ from tracker import relief
 from tracker.access import get_patient_for_user
 from tracker.audit_bulk import save_audited
 from tracker.dates import api_day
+from tracker.diary import read_cycles
 from tracker.models import (
     PRODUCT_LABELS,
     DailyLog,
@@ -38,7 +39,7 @@ from tracker.models import (
     relief_settings,
     validate_diary_date,
 )
-from tracker.revisions import diary_changed_unless_deleted
+from tracker.revisions import diary_changed, diary_changed_unless_deleted
 from tracker.serializers import (
     ID_IN_USE,
     CycleSerializer,
@@ -185,6 +186,8 @@ class ClientIdViewSet(
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():
+            # The patient's row is locked first, then the record, as by every diary writer.
+            diary_changed(self.patient.pk)
             try:
                 instance = self.get_object()
             except Http404:
@@ -289,15 +292,7 @@ class CycleViewSet(viewsets.ViewSet):
     pagination_class = None
 
     def cycles(self) -> tuple[list[relief.Cycle], dict]:
-        patient = get_patient_for_user(self.request.user)
-        injections = {
-            row["id"]: row
-            for row in patient.injections.values("id", "date", "product", "total_units")
-        }
-        points = [relief.InjectionPoint(id=pk, date=row["date"]) for pk, row in injections.items()]
-        logs = patient.logs.values_list("date", "severity")
-        cycles = relief.compute_cycles(points, logs, patient.today(), relief_settings())
-        return cycles, injections
+        return read_cycles(get_patient_for_user(self.request.user))  # cached by revision
 
     @extend_schema(responses=CycleSerializer(many=True))
     def list(self, request: Request) -> Response:

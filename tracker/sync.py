@@ -6,13 +6,18 @@ answers 200 with the stored record, whatever version it was made from. A change 
 older version than the stored one is refused with 409 and the server's copy.
 """
 
+import copy
 import uuid
+from collections import Counter
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
+from rest_framework.serializers import Serializer
 
+from tracker.audit_bulk import CREATE, UPDATE, change_entry, write_entries
 from tracker.dates import DIARY_DATE_ERROR, NOT_A_DAY, NotADay, api_day, parse_day
 from tracker.models import (
     DailyLog,
@@ -21,6 +26,7 @@ from tracker.models import (
     Tombstone,
     validate_diary_date,
 )
+from tracker.revisions import diary_changed
 from tracker.serializers import (
     ID_IN_USE,
     DailyLogSerializer,
@@ -38,24 +44,136 @@ SYNC_SERIALIZERS = {
 
 @transaction.atomic
 def sync_items(patient: Patient, user, items: list) -> list[dict]:
-    """Each item checked on its own: a malformed one is answered 400 and the others saved."""
-    checked = [SyncItemSerializer(data=item) for item in items]
-    valid = [item.validated_data for item in checked if item.is_valid()]
+    """Each item checked on its own: a malformed one is answered 400 and the others saved.
+
+    New and changed check-ins, the bulk of any batch, are decided in Python and written many
+    at once (CheckIns); the rest (injections, reactions, deletions, a day deleted before, a
+    day named twice in the batch) one by one, in the batch's order, each in a savepoint. The
+    two sets name different records, so their order between them changes no answer."""
+    item_serializer = SyncItemSerializer()
+    checked = [validated(item_serializer, item) for item in items]
+    valid = [data for data, errors in checked if errors is None]
+    diary_changed(patient.pk)  # the patient's row first, locked, as by every diary writer
     stored = StoredRecords(patient, valid)
-    results = []
-    for index, (item, raw) in enumerate(zip(checked, items, strict=True)):
+    results: list[dict | None] = [None] * len(items)
+    days = Counter(item_key("log", data["key"]) for data in valid if data["type"] == "log")
+    check_ins = CheckIns(patient, stored)
+    for index, (data, errors) in enumerate(checked):
+        if errors is None and check_ins.takes(data, days):
+            results[index] = check_ins.put(data)
+    try:
+        with transaction.atomic():
+            check_ins.write()
+    except IntegrityError:  # a day saved meanwhile by a writer that did not lock the patient
+        results = [None] * len(items)
+    for index, ((data, errors), raw) in enumerate(zip(checked, items, strict=True)):
         said = raw if isinstance(raw, dict) else {}
         answer = {
             "index": index,
             "type": str(said.get("type", "")),
             "key": str(said.get("key", "")),
         }
-        if item.errors:
-            results.append(answer | {"status": 400, "errors": item.errors})
+        if errors is not None:
+            results[index] = answer | {"status": 400, "errors": errors}
+        elif results[index] is None:
+            results[index] = answer | sync_item_in_savepoint(patient, user, data, stored)
         else:
-            data = item.validated_data
-            results.append(answer | sync_item_in_savepoint(patient, user, data, stored))
+            results[index] = answer | check_ins.answer(results[index])
     return results
+
+
+def validated(serializer: Serializer, data: object) -> tuple[dict | None, dict | None]:
+    """(validated data, None) or (None, errors), as serializer.is_valid() gives them, for one
+    item of a batch: DRF makes a serializer's fields afresh for each new serializer, which was
+    most of a batch's time, so one serializer checks every item of its kind."""
+    try:
+        return serializer.run_validation(data), None
+    except ValidationError as error:
+        return None, error.detail
+
+
+class CheckIns:
+    """The batch's check-ins that create or change a day no other item of the batch names, and
+    that was not deleted before: answered as sync_item answers them, then written in a few
+    queries (bulk_create, bulk_update), with their change-history entries.
+    tests/test_sync_bulk.py pins the queries and compares each answer with sync_item's."""
+
+    def __init__(self, patient: Patient, stored: "StoredRecords") -> None:
+        self.patient, self.stored = patient, stored
+        self.serializer = DailyLogSerializer(context={"patient": patient})
+        self.created: list[DailyLog] = []
+        self.changed: list[tuple[DailyLog, DailyLog]] = []  # (as stored, as changed)
+
+    def takes(self, item: dict, days: Counter) -> bool:
+        key = item_key("log", item["key"]) if item["type"] == "log" else None
+        return (
+            key is not None
+            and item["op"] == "put"
+            and days[key] == 1
+            and self.stored.tombstone("log", key) is None
+        )
+
+    def put(self, item: dict) -> dict:
+        """The answer, or what to answer once written: {"saved": the log, "status": …}."""
+        try:
+            day = parse_day(item["key"])
+            validate_diary_date(self.patient, day)
+        except NotADay:
+            return {"status": 400, "errors": {"key": [NOT_A_DAY]}}
+        except DjangoValidationError:
+            return {"status": 400, "errors": {"key": [DIARY_DATE_ERROR]}}
+        stored = self.stored.get("log", day.isoformat())
+        self.serializer.instance = stored  # what model_errors() checks the change against
+        data, errors = validated(self.serializer, item["data"])
+        if errors is not None:
+            return {"status": 400, "errors": errors}
+        values = {k: v for k, v in data.items() if k != "base_version"}
+        if stored is not None and holds(stored, values):
+            return {"status": 200, "record": self.serializer.to_representation(stored)}
+        base_version = item.get("base_version")
+        stale = base_version not in {None, stored.version} if stored else bool(base_version)
+        if stale:
+            current = self.serializer.to_representation(stored) if stored else None
+            return {"status": 409, "current": current}
+        if stored is None:
+            log = DailyLog(patient=self.patient, date=day, **values)
+            self.created.append(log)
+            return {"status": 201, "saved": log}
+        log = copy.copy(stored)
+        for name, value in values.items():
+            setattr(log, name, value)
+        log.version += 1
+        self.changed.append((stored, log))
+        return {"status": 200, "saved": log}
+
+    def write(self) -> None:
+        now = timezone.now()
+        for _, log in self.changed:
+            log.updated_at = now  # bulk_update, unlike save, leaves auto_now fields alone
+        DailyLog.objects.bulk_create(self.created)
+        if self.created and self.created[0].pk is None:  # a database that returns no ids
+            ids = dict(self.patient.logs.filter(date__in=[log.date for log in self.created]))
+            for log in self.created:
+                log.pk = ids[log.date]
+        fields = [*CHECK_IN_FIELDS, "version", "updated_at"]
+        DailyLog.objects.bulk_update([log for _, log in self.changed], fields)
+        write_entries(
+            [change_entry(CREATE, None, log) for log in self.created]
+            + [change_entry(UPDATE, before, after) for before, after in self.changed]
+        )
+        for log in self.created + [log for _, log in self.changed]:
+            self.stored.keep("log", log.date.isoformat(), log)
+
+    def answer(self, result: dict) -> dict:
+        if "saved" not in result:
+            return result
+        return {
+            "status": result["status"],
+            "record": self.serializer.to_representation(result["saved"]),
+        }
+
+
+CHECK_IN_FIELDS = ["severity", "spasm_frequency", "pain", "note"]
 
 
 def may_recreate(kind: str, tombstone: Tombstone | None, base_version: int | None) -> bool:
