@@ -12,6 +12,7 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cached_property
 
+from django.core.cache import cache
 from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import DenseRank
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils import timezone
 from tracker import catalog, relief, triage
 from tracker.dates import EARLIEST_DIARY_DATE
 from tracker.models import DailyLog, Injection, Patient, Reaction, User, relief_settings
+from tracker.relief_cache import TIMEOUT, key, remembered
 
 SIDE_LABELS = dict(catalog.SIDE_CHOICES)
 GUIDANCE_LABELS = dict(catalog.GUIDANCE_CHOICES)
@@ -303,35 +305,40 @@ def read_diary(patient: Patient, since: date | None = None, until: date | None =
 
 def read_cycles(patient: Patient) -> tuple[list[relief.Cycle], dict[object, dict]]:
     """The patient's cycles with their relief figures, and each injection's date, product and
-    total units by id: two queries."""
-    injections = {
-        row["id"]: row for row in patient.injections.values("id", "date", "product", "total_units")
-    }
-    points = [relief.InjectionPoint(id=pk, date=row["date"]) for pk, row in injections.items()]
-    logs = patient.logs.values_list("date", "severity")
-    return relief.compute_cycles(points, logs, patient.today(), relief_settings()), injections
+    total units by id: two queries, or none when the diary has not changed since they were
+    last computed (tracker/relief_cache.py)."""
+
+    def compute() -> tuple[list[relief.Cycle], dict[object, dict]]:
+        injections = {
+            row["id"]: row
+            for row in patient.injections.values("id", "date", "product", "total_units")
+        }
+        points = [relief.InjectionPoint(id=pk, date=row["date"]) for pk, row in injections.items()]
+        logs = patient.logs.values_list("date", "severity")
+        cycles = relief.compute_cycles(points, logs, patient.today(), relief_settings())
+        return cycles, injections
+
+    return remembered("cycles", patient, (), compute)
 
 
 def clinic_rows(patients: list[Patient], ids: QuerySet) -> list[dict]:
-    """The dashboard's rows in triage order, from three queries for all the `patients`, whose
-    ids `ids` selects (a subquery: quicker than a list of hundreds of ids)."""
+    """The dashboard's rows in triage order. Each patient's figures come from the cache, kept
+    under their diary's revision (tracker/relief_cache.py); those not there are computed from
+    two queries for all of them. Red flags, which a clinician's "handled" changes without a
+    change to the diary, are read afresh: one query. `ids` selects the `patients`' ids (a
+    subquery: quicker than a list of hundreds of ids)."""
     if not patients:
         return []
+    settings = relief_settings()
     today = {patient.pk: patient.today() for patient in patients}
-    injections = defaultdict(list)
-    for patient_id, *fields in (
-        Injection.objects.filter(patient_id__in=ids)
-        .annotate(
-            recency=Window(DenseRank(), partition_by=[F("patient_id")], order_by=F("date").desc())
-        )
-        .filter(recency__lte=2)  # the last two injection dates: the current and last cycle
-        .order_by("date", "created_at")
-        .values_list("patient_id", "id", "date", "product", "total_units")
-    ):
-        injections[patient_id].append(triage.InjectionInfo(*fields))
-    logs = DailyLog.objects.filter(
-        patient_id__in=ids, date__gte=triage.window_start(min(today.values()))
-    ).severities_by_patient()
+    keys = {patient.pk: key("triage", patient) for patient in patients}
+    kept = cache.get_many(list(keys.values()))
+    missing = [patient for patient in patients if keys[patient.pk] not in kept]
+    if missing:
+        chosen = ids if len(missing) == len(patients) else [patient.pk for patient in missing]
+        computed = triage_summaries(missing, chosen, today, settings)
+        cache.set_many({keys[pk]: row for pk, row in computed.items()}, TIMEOUT)
+        kept |= {keys[pk]: row for pk, row in computed.items()}
     # Every red flag no clinician has handled, resolved or not; and those handled lately, to
     # say by whom (docs/clinical-rules.md, "Triage").
     zones = {patient.pk: patient.zone for patient in patients}
@@ -345,17 +352,13 @@ def clinic_rows(patients: list[Patient], ids: QuerySet) -> list[dict]:
     ):
         red_flags[patient_id].append(reaction_record(row, zones[patient_id]).red_flag)
 
-    settings = relief_settings()
     rows = [
-        triage.triage_row(
-            patient.pk,
+        triage.with_live_facts(
+            kept[keys[patient.pk]],
             patient.display_name,
             today[patient.pk],
-            injections[patient.pk],
-            logs.get(patient.pk, ()),
-            red_flags[patient.pk],
             patient.last_log_date,
-            settings,
+            red_flags[patient.pk],
         )
         for patient in patients
     ]
@@ -370,3 +373,38 @@ def clinic_rows(patients: list[Patient], ids: QuerySet) -> list[dict]:
         }
         for row in triage.sort_rows(rows)
     ]
+
+
+def triage_summaries(
+    patients: list[Patient], ids: QuerySet | list[int], today: dict[int, date], settings
+) -> dict[int, triage.TriageRow]:
+    """Each patient's row of figures from their diary alone (no name, red flags or last
+    check-in: triage.with_live_facts adds those), from two queries for all of them: the last
+    two injection dates' sessions and the logs of triage.LOOKBACK_DAYS."""
+    injections = defaultdict(list)
+    for patient_id, *fields in (
+        Injection.objects.filter(patient_id__in=ids)
+        .annotate(
+            recency=Window(DenseRank(), partition_by=[F("patient_id")], order_by=F("date").desc())
+        )
+        .filter(recency__lte=2)  # the last two injection dates: the current and last cycle
+        .order_by("date", "created_at")
+        .values_list("patient_id", "id", "date", "product", "total_units")
+    ):
+        injections[patient_id].append(triage.InjectionInfo(*fields))
+    logs = DailyLog.objects.filter(
+        patient_id__in=ids, date__gte=triage.window_start(min(today.values()))
+    ).severities_by_patient()
+    return {
+        patient.pk: triage.triage_row(
+            patient.pk,
+            "",
+            today[patient.pk],
+            injections[patient.pk],
+            logs.get(patient.pk, ()),
+            (),
+            None,
+            settings,
+        )
+        for patient in patients
+    }

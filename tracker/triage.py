@@ -7,7 +7,7 @@ patients. The relief figures are those of `relief` for the current and the previ
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
@@ -21,6 +21,8 @@ FEW_LOGS = 7  # fewer days logged than this in the last RECENT_DAYS is missing d
 EARLY_WEARING_OFF_DAY = 70  # before the soonest usual re-injection (10 weeks, some products)
 LONG_GAP_DAYS = 21  # days without relief before the next injection
 RECENTLY_HANDLED_DAYS = 14  # a handled red flag still shows, off the top, for this long
+NEW_PATIENT_DAYS = 14  # a patient who joined this recently is "New", not missing data
+SPARKLINE_DAYS = 120  # the list's small relief line: the current cycle's first days
 
 
 class Attention(IntEnum):
@@ -134,6 +136,10 @@ class TriageRow:
     days_logged: int  # of the last RECENT_DAYS, today included
     attention: Attention
     reasons: tuple[str, ...]  # the attention reasons, in plain words
+    new: bool = False  # joined in the last NEW_PATIENT_DAYS, with no earlier check-in
+    # The current cycle's smoothed relief by day since the injection (None where it has none),
+    # for the list's sparkline; () without an ongoing cycle.
+    relief_line: tuple[float | None, ...] = ()
 
     @property
     def unhandled_red_flags(self) -> list[RedFlag]:
@@ -160,8 +166,25 @@ class TriageRow:
         if self.relief is None:
             return self.relief_note or ""
         if self.relief >= 0:
-            return f"{self.relief:.0f} % better than baseline"
-        return f"{-self.relief:.0f} % worse than baseline"
+            return f"{self.relief:.0f} % better than before the injection"
+        return f"{-self.relief:.0f} % worse than before the injection"
+
+    @property
+    def sparkline(self) -> str:
+        """The relief line as an SVG polyline's points in a 100 by 24 box: 100 % at the top,
+        0 % at y 16, -50 % (and below) at the bottom; "" with fewer than 2 values. A gap in
+        the values is bridged: the line is a glance, the report has every day."""
+        points = [
+            (day, max(-50.0, min(100.0, value)))
+            for day, value in enumerate(self.relief_line)
+            if value is not None
+        ]
+        if len(points) < 2:
+            return ""
+        last_day = max(len(self.relief_line) - 1, 1)
+        return " ".join(
+            f"{day * 100 / last_day:.1f},{16 - value * 0.16:.1f}" for day, value in points
+        )
 
     @property
     def current_text(self) -> str:
@@ -204,23 +227,26 @@ def triage_row(
     red_flags: Sequence[RedFlag],
     last_log_date: date | None,
     settings: relief.ReliefSettings = relief.DEFAULT_SETTINGS,
+    joined: date | None = None,
 ) -> TriageRow:
     """`injections`: the patient's last two injection dates' sessions; `logs`: their
     (date, severity) pairs, oldest first, from `window_start(today)` on (earlier ones are
     left out here, so that every patient's figures come from the same window); `red_flags`:
-    those not yet handled and those handled since `handled_since`."""
+    those not yet handled and those handled since `handled_since`; `joined`: the patient's
+    local date of sign-up (a patient who joined lately is new, not missing data)."""
     # Sorted pairs are sliced by date in O(log n): this runs for every patient of the clinic.
     logs = tuple(logs)
     logs = logs[bisect_left(logs, (window_start(today),)) : bisect_right(logs, (today, 11))]
     dates = tuple(sorted({shot.date for shot in injections}))
-    current, previous, relief_now, note = cycle_figures(today, dates, logs, settings)
+    current, previous, relief_now, note, line = cycle_figures(today, dates, logs, settings)
     latest = logs[-1] if logs else None
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
     days_logged = len(logs) - bisect_left(logs, (recent_from,))
     last_date = max((shot.date for shot in injections if shot.date <= today), default=None)
     red_flags = red_flag_order(red_flags)
     unhandled = [flag.tier_label for flag in red_flags if not flag.handled]
-    attention, reasons = assess(unhandled, current, previous, today, days_logged)
+    new = is_new(joined, today, logs[0][0] if logs else None)
+    attention, reasons = assess(unhandled, current, previous, today, days_logged, new)
     return TriageRow(
         patient_id=patient_id,
         name=name,
@@ -237,6 +263,45 @@ def triage_row(
         days_logged=days_logged,
         attention=attention,
         reasons=reasons,
+        new=new,
+        relief_line=line,
+    )
+
+
+def is_new(joined: date | None, today: date, first_log: date | None) -> bool:
+    """Joined in the last NEW_PATIENT_DAYS (today the first), and no check-in before that: a
+    diary brought in from before sign-up is not a newcomer's (docs/clinical-rules.md,
+    "Triage")."""
+    if joined is None:
+        return False
+    since = today - timedelta(days=NEW_PATIENT_DAYS - 1)
+    return joined >= since and (first_log is None or first_log >= since)
+
+
+def with_live_facts(
+    row: TriageRow,
+    name: str,
+    today: date,
+    last_log_date: date | None,
+    red_flags: Sequence[RedFlag],
+) -> TriageRow:
+    """A row of figures kept from the diary alone (tracker/relief_cache.py), with what changes
+    without a change to the diary: the name, the last check-in's date, and the red flags, which
+    a clinician marks handled. The attention it needs is assessed again with them."""
+    red_flags = red_flag_order(red_flags)
+    unhandled = [flag.tier_label for flag in red_flags if not flag.handled]
+    attention, reasons = (
+        assess(unhandled, row.current, row.previous, today, row.days_logged)
+        if red_flags
+        else (row.attention, row.reasons)
+    )
+    return replace(
+        row,
+        name=name,
+        last_log_date=last_log_date,
+        red_flags=tuple(red_flags),
+        attention=attention,
+        reasons=reasons,
     )
 
 
@@ -246,8 +311,15 @@ def cycle_figures(
     injection_dates: tuple[date, ...],
     logs: tuple[tuple[date, int], ...],
     settings: relief.ReliefSettings,
-) -> tuple[CycleSummary | None, CycleSummary | None, float | None, str | None]:
-    """The current and the previous cycle, the relief now, or why there is none.
+) -> tuple[
+    CycleSummary | None,
+    CycleSummary | None,
+    float | None,
+    str | None,
+    tuple[float | None, ...],
+]:
+    """The current and the previous cycle, the relief now, or why there is none, and the
+    ongoing cycle's smoothed relief day by day (its first SPARKLINE_DAYS).
 
     Remembered for the same arguments: the relief maths is most of the list's time, and a
     patient's figures only change with a new log or injection (or a new day), which are
@@ -269,16 +341,22 @@ def cycle_figures(
     current = summary(cycles[-1]) if cycles else None
     previous = summary(cycles[-2]) if len(cycles) > 1 else None
     status = relief.current_status(cycles, settings)
+    line: tuple[float | None, ...] = ()
+    if cycles and cycles[-1].ongoing and current.complete:
+        last = min((today - cycles[-1].injection_date).days, SPARKLINE_DAYS - 1)
+        line = tuple(cycles[-1].smoothed.get(day) for day in range(last + 1))
     if current and not current.complete:
         return (
             current,
             previous,
             None,
             (f"Injected more than {LOOKBACK_DAYS - settings.baseline_days} days ago"),
+            line,
         )
     if status and status.relief is None:
-        return current, previous, None, SHORT_REASONS.get(cycles[-1].reason_code, NO_RECENT_LOGS)
-    return current, previous, status.relief if status else None, None
+        reason = SHORT_REASONS.get(cycles[-1].reason_code, NO_RECENT_LOGS)
+        return current, previous, None, reason, line
+    return current, previous, status.relief if status else None, None, line
 
 
 def assess(
@@ -287,9 +365,11 @@ def assess(
     previous: CycleSummary | None,
     today: date,
     days_logged: int,
+    new: bool = False,
 ) -> tuple[Attention, tuple[str, ...]]:
     """The most urgent kind of attention the row needs, and every reason for it in words.
-    `unhandled_red_flags`: the tier of each red flag no clinician has handled yet, in words."""
+    `unhandled_red_flags`: the tier of each red flag no clinician has handled yet, in words;
+    `new`: the patient joined lately, so few check-ins are no missing data."""
     reasons = []
     levels = []
     if unhandled_red_flags:
@@ -310,7 +390,7 @@ def assess(
         if without >= LONG_GAP_DAYS:
             levels.append(Attention.RELIEF)
             reasons.append(f"Without relief for {without} days now")
-    if days_logged < FEW_LOGS:
+    if days_logged < FEW_LOGS and not new:
         levels.append(Attention.MISSING_DATA)
         reasons.append(f"Only {days_logged} of the last {RECENT_DAYS} days logged")
     return min(levels, default=Attention.NONE), tuple(reasons)

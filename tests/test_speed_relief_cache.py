@@ -1,0 +1,173 @@
+"""Relief, the cycles API and the clinic's list from the cache, kept under the diary's revision
+(tracker/relief_cache.py): a view after no change computes nothing (issue 14)."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests import factories
+from tests.conftest import TODAY, client_for
+from tracker import relief
+
+pytestmark = pytest.mark.usefixtures("frozen_now")
+
+
+@pytest.fixture
+def computations(monkeypatch):
+    """How many times relief.compute_cycles runs."""
+    calls = []
+    compute = relief.compute_cycles
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(relief, "compute_cycles", counted)
+    return calls
+
+
+def fill(patient, days: int = 120) -> None:
+    for offset in (100, 10):
+        factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=offset))
+    for n in range(days):
+        factories.DailyLogFactory(
+            patient=patient, date=TODAY - dt.timedelta(days=n), severity=3 + n % 5
+        )
+
+
+def view(client, url: str):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return response, len(queries)
+
+
+def test_a_second_view_of_relief_computes_nothing_and_runs_fewer_queries(
+    web, patient, computations
+):
+    fill(patient)
+    first, first_queries = view(web, reverse("relief"))
+    computed = len(computations)
+
+    second, second_queries = view(web, reverse("relief"))
+
+    assert computed >= 1 and len(computations) == computed  # nothing computed the second time
+    assert second_queries == first_queries - 4  # read_diary's four queries are not run
+    assert second.content.count(b"<svg") == first.content.count(b"<svg")
+
+
+def test_a_new_check_in_shows_at_once(web, patient, computations):
+    fill(patient, 30)
+    view(web, reverse("relief"))
+    computed = len(computations)
+
+    client_for(patient.user).put(
+        f"/api/v1/logs/{TODAY - dt.timedelta(days=40)}/", {"severity": 9}, format="json"
+    )
+    response, _ = view(web, reverse("relief") + "?range=all")
+    again, _ = view(web, reverse("relief"))
+
+    assert len(computations) == computed + 2  # the new range, and the default range anew
+    assert response.context["page"].timeline.logged_days == 31
+    assert again.context["page"].timeline.logged_days == 31  # day 40 is in the last 90 days
+
+
+def test_each_range_and_each_day_is_kept_apart(web, patient, computations, frozen_now):
+    fill(patient, 30)
+    view(web, reverse("relief") + "?range=30")
+    view(web, reverse("relief") + "?range=nonsense")  # the default range: a key of its own
+    view(web, reverse("relief") + "?range=90")  # the default range, kept
+    assert len(computations) == 2
+
+    frozen_now.shift(dt.timedelta(days=1))
+    response, _ = view(web, reverse("relief") + "?range=30")
+
+    assert len(computations) == 3
+    assert response.context["page"].timeline.end == TODAY + dt.timedelta(days=1)
+
+
+def test_each_patient_sees_their_own_page(web, patient, other_patient, computations):
+    fill(patient, 20)
+    view(web, reverse("relief"))
+
+    other, _ = view(client_for(other_patient.user), reverse("relief"))
+
+    assert other.context["page"].timeline.logged_days == 0
+
+
+def test_a_second_call_of_the_cycles_api_computes_nothing(patient, computations):
+    fill(patient, 60)
+    api = client_for(patient.user)
+    first, first_queries = view(api, "/api/v1/cycles/")
+
+    second, second_queries = view(api, "/api/v1/cycles/")
+
+    assert len(computations) == 1
+    assert second.json() == first.json()
+    assert second_queries == first_queries - 2
+
+
+def clinic_of(count: int):
+    clinician = factories.ClinicianFactory(username=f"doc-{count}")
+    from tracker.management.commands.seed_demo import give_demo_authenticator
+
+    give_demo_authenticator(clinician)
+    patients = []
+    for n in range(count):
+        patient = factories.PatientFactory(user__username=f"p{count}-{n}")
+        factories.ShareFactory(patient=patient, clinician=clinician)
+        fill(patient, 20)
+        patients.append(patient)
+    return client_for(clinician), patients
+
+
+def test_the_clinic_list_keeps_its_queries_flat_in_the_number_of_patients(db, computations):
+    counts = {}
+    for size in (5, 50):
+        client, _ = clinic_of(size)
+        cold, cold_queries = view(client, reverse("clinic"))
+        computed = len(computations)
+        warm, warm_queries = view(client, reverse("clinic"))
+        assert len(computations) == computed  # every row from the cache
+        assert warm.content.count(b"<tr") == cold.content.count(b"<tr")
+        counts[size] = (cold_queries, warm_queries)
+
+    assert counts[5] == counts[50]
+    assert counts[5][1] == counts[5][0] - 2  # the injections and logs of every patient
+
+
+def test_the_clinic_list_computes_again_only_the_patient_whose_diary_changed(db, monkeypatch):
+    from tracker import diary
+
+    client, patients = clinic_of(5)
+    view(client, reverse("clinic"))
+    computed = []
+    summaries = diary.triage_summaries
+    monkeypatch.setattr(
+        diary, "triage_summaries", lambda p, *a: computed.extend(p) or summaries(p, *a)
+    )
+    client_for(patients[2].user).put(f"/api/v1/logs/{TODAY}/", {"severity": 1}, format="json")
+
+    view(client, reverse("clinic"))
+
+    assert [patient.pk for patient in computed] == [patients[2].pk]
+
+
+def test_a_red_flag_marked_handled_leaves_the_top_of_the_list_at_once(db):
+    from tracker.views.clinic import mark_handled
+
+    client, patients = clinic_of(3)
+    flag = factories.ReactionFactory(patient=patients[1], kind="breathing", severity="severe")
+    first, _ = view(client, reverse("clinic"))
+    assert first.context["rows"][0]["patient"].pk == patients[1].pk
+    assert first.context["rows"][0]["row"].unhandled_red_flags
+
+    doctor = first.wsgi_request.user
+    mark_handled(flag.pk, doctor, "")
+    second, _ = view(client, reverse("clinic"))
+
+    row = next(r["row"] for r in second.context["rows"] if r["patient"].pk == patients[1].pk)
+    assert not row.unhandled_red_flags and row.red_flags[0].handled
