@@ -19,7 +19,6 @@ from tracker.models import DailyLog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SYNC = "/api/v1/sync/"
-pytestmark = pytest.mark.usefixtures("frozen_now")
 
 
 def log_item(days_ago: int, severity: int = 4) -> dict:
@@ -211,3 +210,18 @@ def test_the_outbox_stops_when_logged_out_and_keeps_the_entry(tmp_path):
     found = run_outbox(tmp_path, [[403, {}, {"detail": "log in"}]])
     assert "403" in found["error"]
     assert found["left"] == 1 and found["waits"] == []
+
+
+# Against PostgreSQL: its connections dropped again and again while phones sync.
+
+
+def test_connections_dropped_under_load_lose_nothing_and_give_no_500(tmp_path):
+    from bench import two_servers
+
+    if reason := two_servers.why_not():
+        pytest.skip(f"the live blink: {reason}")
+    found = two_servers.blink(tmp_path, seconds=5, phones=4, batches=8, every=0.2)
+    assert found["server_500s"] == 0, found
+    assert found["entries_stored"] == found["distinct_stored"] == found["entries_sent"], found
+    assert found["connections_terminated"] > 0, found
+    assert not any(status.endswith("500") for status in found["answers"]), found
