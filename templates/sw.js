@@ -26,14 +26,16 @@ self.addEventListener("activate", (event) => {
 });
 
 self.addEventListener("message", (event) => {
-  if (event.data?.type === "warm") event.waitUntil(warmPages());
+  if (event.data?.type === "warm") event.waitUntil(warmPages(event.data.role));
   if (event.data?.type === "clear") event.waitUntil(caches.delete(PAGE_CACHE));
 });
 
-// Keeps the pages needed offline fresh; a page that redirects (logged out) is not kept.
-async function warmPages() {
+// Keeps the pages this role needs offline fresh (a clinician: none of a patient's); a page
+// that redirects (logged out) is not kept.
+async function warmPages(role) {
+  const pages = CONFIG.pages[role] || [CONFIG.offline];
   const cache = await caches.open(PAGE_CACHE);
-  await Promise.all(CONFIG.pages.map(async (url) => {
+  await Promise.all(pages.map(async (url) => {
     try {
       const response = await fetch(url, { credentials: "same-origin" });
       if (isKeepable(response)) await cache.put(url, response);
@@ -43,8 +45,13 @@ async function warmPages() {
   }));
 }
 
+// Never kept: the landing page (what a signed-out visitor sees) and the clinic's pages.
+function isKeptPath(path) {
+  return !CONFIG.neverPages.includes(path) && !CONFIG.neverPrefixes.some((prefix) => path.startsWith(prefix));
+}
+
 function isKeepable(response) {
-  return response.ok && !response.redirected && (response.headers.get("Content-Type") || "").startsWith("text/html");
+  return isKeptPath(new URL(response.url).pathname) && response.ok && !response.redirected && (response.headers.get("Content-Type") || "").startsWith("text/html");
 }
 
 self.addEventListener("fetch", (event) => {

@@ -27,7 +27,9 @@ def test_the_service_worker_is_served_from_the_root_for_the_whole_app(client):
     assert response["Service-Worker-Allowed"] == "/"
     assert response["Cache-Control"] == "no-cache"
     assert 'importScripts("/static/js/outbox.js")' in body
-    assert '"pages": ["/today/", "/injections/new/", "/reactions/new/", "/offline/"]' in body
+    patient_pages = '"patient": ["/today/", "/injections/new/", "/reactions/new/", "/offline/"]'
+    assert patient_pages in body
+    assert '"clinician": ["/offline/"]' in body  # no patient page prefetched for a clinician
 
 
 def test_the_offline_page_needs_no_log_in(client):

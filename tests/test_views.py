@@ -60,7 +60,8 @@ def test_today_offers_eleven_one_tap_severity_buttons(web):
     response = web.get(reverse("today"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.count('name="severity"') == 11
+    assert html.count('name="severity"') == 12  # 0 to 10, and the Save of "More"
+    assert html.count('type="submit" name="severity"') == 12
     assert "Not logged yet." in html
 
 
@@ -70,7 +71,11 @@ def test_checking_in_takes_one_choice_and_save(web, patient):
     log = patient.logs.get()
     assert (log.date, log.severity, log.pain, log.spasm_frequency) == (TODAY, 4, None, None)
     page = web.get(reverse("today")).content.decode()
-    assert "Logged: 4 out of 10" in page
+    assert "Saved: 4 —" in page  # with Undo, for a moment
+    session = web.session
+    session.pop("checkin_undo", None)
+    session.save()
+    assert "Logged: 4 out of 10" in web.get(reverse("today")).content.decode()
 
 
 def test_checking_in_again_the_same_day_changes_the_one_log(web, patient):
@@ -443,7 +448,11 @@ def test_anonymous_visitors_are_sent_to_log_in(patient):
 def test_signing_up_makes_a_patient_who_verifies_email_then_onboards(db, client, mailoutbox):
     response = client.post(
         reverse("account_signup"),
-        {"email": "new@example.com", "password1": "a long enough passphrase"},
+        {
+            "name": "New Patient",
+            "email": "new@example.com",
+            "password1": "a long enough passphrase",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(email="new@example.com")

@@ -21,9 +21,17 @@ OFFLINE_ASSETS = [
     "img/icon.svg",
     "img/icon-192.png",
 ]
-# The pages a patient needs offline; each is cached only when it answers without a redirect
-# (logged in), and refreshed whenever it is viewed online.
-OFFLINE_PAGES = ["today", "injection_new", "reaction_new", "offline"]
+# The pages each role needs offline, fetched ahead by the worker; each is cached only when it
+# answers without a redirect (logged in), and refreshed whenever it is viewed online. A
+# clinician's phone keeps no patient's page: it would hold health data they may lose access
+# to, and the patient's pages answer them 404.
+OFFLINE_PAGES = {
+    "patient": ["today", "injection_new", "reaction_new", "offline"],
+    "clinician": ["offline"],
+}
+# Pages never kept: the landing page (whoever is signed out) and the clinic's pages.
+NEVER_CACHED_PAGES = ["home"]
+NEVER_CACHED_PREFIXES = ["clinic"]
 
 
 @cache
@@ -44,7 +52,9 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     config = {
         "version": asset_version(),
         "assets": [static(name) for name in OFFLINE_ASSETS],
-        "pages": [reverse(name) for name in OFFLINE_PAGES],
+        "pages": {role: [reverse(name) for name in names] for role, names in OFFLINE_PAGES.items()},
+        "neverPages": [reverse(name) for name in NEVER_CACHED_PAGES],
+        "neverPrefixes": [reverse(name) for name in NEVER_CACHED_PREFIXES],
         "offline": reverse("offline"),
         "sync": reverse("api:sync"),
         "today": reverse("today"),

@@ -16,11 +16,11 @@ SAVED_BOTH = "Saved: 4 out of 10, and your answer about this cycle."
 
 
 def choose_and_save(page: Page) -> None:
-    severity = page.get_by_role("group", name="How bad were your spasms today?")
-    severity.get_by_role("radio", name="4", exact=True).check()
+    """The answer first, then one tap on the number saves both."""
     question = page.get_by_role("group", name="how is your condition overall?")
     question.get_by_role("radio", name="Much improved", exact=True).check()
-    page.get_by_role("button", name="Save", exact=True).click()
+    severity = page.get_by_role("group", name="How bad were your spasms today?")
+    severity.get_by_role("button", name="4", exact=True).click()
 
 
 def test_choosing_a_severity_and_a_pgic_answer_then_saving_stores_both(

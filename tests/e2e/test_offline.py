@@ -57,10 +57,16 @@ def test_a_check_in_made_offline_reaches_the_server_once_after_a_reload(
 def test_a_check_in_the_network_drops_on_the_way_is_kept_by_the_worker_and_sent(
     context: BrowserContext, patient_page: Page, live_server
 ):
-    # The phone believes it is online, so the page posts the form; the worker catches the
-    # failure, keeps the check-in and sends it through the outbox.
+    # The phone believes it is online, so the page posts the form (More's Save: a tap on a
+    # number goes through the outbox itself); the worker catches the failure, keeps the
+    # check-in and sends it through the outbox.
     page = patient_page
     wait_for_worker(page)
+    check_in(page, 4)
+    expect(page.locator("[data-checkin-said]")).to_have_text("Saved: 4 — change")
+    wait_until(page, OUTBOX_EMPTY)
+    page.get_by_text("More: spasm frequency, pain, note").click()
+    page.get_by_role("group", name="How much pain?").get_by_role("radio", name="3").check()
 
     def cut_posts(route: Route) -> None:
         if route.request.method == "POST":
@@ -70,12 +76,12 @@ def test_a_check_in_the_network_drops_on_the_way_is_kept_by_the_worker_and_sent(
 
     context.route("**/today/", cut_posts)  # the context's routes see the worker's requests too
 
-    check_in(page, 4)
+    page.get_by_role("button", name="Save", exact=True).click()
 
     # The worker's answer: Today again, from the network, saying one entry was kept.
     expect(page).to_have_url(f"{live_server.url}/today/?kept=1")
     wait_until(page, OUTBOX_EMPTY)
-    assert DailyLog.objects.get().severity == 4
+    assert (DailyLog.objects.get().severity, DailyLog.objects.get().pain) == (4, 3)
     expect(outbox_message(page)).to_have_text("Sent 1 saved entry to the server.")
 
 
@@ -128,7 +134,7 @@ def test_logging_out_clears_the_outbox_and_the_cached_pages(
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Log out").click()
 
-    expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/")
+    expect(page).to_have_url(f"{live_server.url}/")  # the landing page, for anyone signed out
     page.wait_for_load_state()
     assert questions == [
         "1 saved entry has not been sent yet. Log out and delete it from this phone?"

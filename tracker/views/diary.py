@@ -35,6 +35,7 @@ from tracker.models import (
     relief_settings,
 )
 from tracker.reminders import AFTERCARE_DAYS, BOOKING_NOTICE_DAYS, WARNING_SIGNS_DAYS
+from tracker.sync import follow_tombstone
 
 HISTORY_DAYS_PER_PAGE = 28
 
@@ -56,18 +57,23 @@ def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> H
     if not EARLIEST_DIARY_DATE <= the_day <= today:
         messages.info(request, DIARY_DATE_ERROR)
         return redirect("today")
+    if request.method == "POST" and "more_open" in request.POST and "severity" not in request.POST:
+        return remember_fold(patient, request.POST["more_open"] == "1")
     log = patient.logs.filter(date=the_day).first()
+    if request.method == "POST" and request.POST.get("undo"):
+        return undo_check_in(request, log, the_day, today)
+    previous = check_in_values(log)  # before the form writes what was posted onto the log
     form = DailyLogForm(
         request.POST or None, instance=log or DailyLog(patient=patient, date=the_day)
     )
-    # Today's PGIC question is part of the same form: one Save keeps both answers.
+    # Today's PGIC question is part of the same form: one tap keeps both answers.
     answer = None
     if request.method == "POST" and request.POST.get(f"{PGIC_PREFIX}-score"):
         answer = GlobalImpressionForm(
             request.POST, prefix=PGIC_PREFIX, patient=patient, use_required_attribute=False
         )
     if request.method == "POST" and all([form.is_valid(), answer is None or answer.is_valid()]):
-        return save_day(request, form, answer, log, the_day, today)
+        return save_day(request, form, answer, previous, the_day, today)
     last_injection = patient.last_injection(the_day)
     is_today = the_day == today
     status = pgic = None
@@ -77,6 +83,7 @@ def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> H
         pgic = answer or pgic_question(patient, last_injection, cycles, today)
     cycle_day = (the_day - last_injection.date).days if last_injection else None
     forecast = status.forecast if status else None
+    chosen = form["severity"].value()
     context = {
         "patient": patient,
         "form": form,
@@ -84,6 +91,12 @@ def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> H
         "day": the_day,
         "today": today,
         "is_today": is_today,
+        "logged": check_in_values(log),
+        "outbox_version": log.version if log else deleted_version(patient, the_day),
+        "chosen": str(chosen) if chosen not in (None, "") else "",
+        "more_open": patient.checkin_more_open or any(form[f].errors for f in MORE_FIELDS),
+        "undo": undo_offer(request, log, the_day),
+        "undo_seconds": UNDO_SECONDS,
         "previous_url": (
             day_url(the_day - timedelta(days=1), today) if the_day > EARLIEST_DIARY_DATE else None
         ),
@@ -100,23 +113,94 @@ def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> H
 
 
 PGIC_PREFIX = "pgic"
+MORE_FIELDS = ["spasm_frequency", "pain", "note"]
+UNDO_KEY = "checkin_undo"
+# The undo shows this long after a tap; the server honours it a while longer, for a slow
+# phone or a patient who reads before tapping.
+UNDO_SECONDS = 10
+UNDO_GRACE_SECONDS = 120
 
 
-def save_day(request, form, answer, log, the_day: date, today: date) -> HttpResponse:
+def deleted_version(patient: Patient, day: date) -> int:
+    """The version a check-in of this day had when it was deleted (0: none was): a change made
+    from it logs the day again (tracker/sync.py, may_recreate)."""
+    stone = patient.tombstones.filter(kind="log", key=day.isoformat()).first()
+    return stone.version if stone else 0
+
+
+def remember_fold(patient: Patient, is_open: bool) -> HttpResponse:
+    """The check-in's extra measures stay open, or folded, as the patient last left them."""
+    patient.checkin_more_open = is_open
+    patient.save(update_fields=["checkin_more_open"])
+    return HttpResponse(status=204)
+
+
+def check_in_values(log: DailyLog | None) -> dict | None:
+    return {f: getattr(log, f) for f in ["severity", *MORE_FIELDS]} if log else None
+
+
+def save_day(request, form, answer, previous, the_day: date, today: date) -> HttpResponse:
     """Saves the check-in and, when answered, the PGIC: the answer first, so that it is kept
-    even when another device saved this day a moment ago."""
+    even when another device saved this day a moment ago. What was there before is kept in
+    the session for a moment, for "Undo"."""
     if answer is not None:
         answer.save()
-    if log is None or form.has_changed():
+    if previous is None or form.has_changed():
         try:
             with transaction.atomic():
+                if previous is None:
+                    # The day logged again after its check-in was deleted: versions go on.
+                    stone = form.instance.patient.tombstones.filter(
+                        kind="log", key=the_day.isoformat()
+                    ).first()
+                    follow_tombstone(form.instance, stone)
                 form.save()
         except IntegrityError:
             # Another device saved this day a moment ago: keep theirs, show it, lose nothing typed.
             messages.error(request, "This day was just saved elsewhere. Check it and save again.")
             return redirect(day_url(the_day, today))
-    answered = ", and your answer about this cycle" if answer is not None else ""
-    messages.success(request, f"Saved: {form.instance.severity} out of 10{answered}. Thank you.")
+        request.session[UNDO_KEY] = {
+            "day": the_day.isoformat(),
+            "previous": previous,
+            "version": form.instance.version,
+            "at": timezone.now().timestamp(),
+        }
+    if answer is not None:
+        messages.success(
+            request,
+            f"Saved: {form.instance.severity} out of 10, and your answer about this cycle. "
+            "Thank you.",
+        )
+    return redirect(day_url(the_day, today))
+
+
+def undo_offer(request: HttpRequest, log: DailyLog | None, the_day: date) -> dict | None:
+    """The check-in just saved on this page, while it may still be undone."""
+    offer = request.session.get(UNDO_KEY)
+    if not offer or offer["day"] != the_day.isoformat() or log is None:
+        return None
+    age = timezone.now().timestamp() - offer["at"]
+    if log.version != offer["version"] or not 0 <= age <= UNDO_GRACE_SECONDS:
+        return None
+    return offer
+
+
+def undo_check_in(request: HttpRequest, log, the_day: date, today: date) -> HttpResponse:
+    """Back to what the day held before the last tap: the earlier values, or no check-in."""
+    offer = undo_offer(request, log, the_day)
+    request.session.pop(UNDO_KEY, None)
+    if offer is None:
+        messages.info(request, "Nothing to undo: this day has changed since, or it is too late.")
+        return redirect(day_url(the_day, today))
+    previous = offer["previous"]
+    if previous is None:
+        log.delete()
+        messages.success(request, "Undone: this day is not logged.")
+    else:
+        for name, value in previous.items():
+            setattr(log, name, value)
+        log.save(update_fields=list(previous))
+        messages.success(request, f"Undone: back to {previous['severity']} out of 10.")
     return redirect(day_url(the_day, today))
 
 
