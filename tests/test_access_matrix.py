@@ -21,13 +21,16 @@ from tests import factories
 from tests.conftest import TODAY, reauthenticate
 from tests.cycles import wearing_off_diary
 from tracker.models import (
+    Clinic,
     DailyLog,
     GlobalImpression,
     Injection,
+    Membership,
     Patient,
     PushSubscription,
     Reaction,
     Share,
+    share_diary,
 )
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
@@ -35,7 +38,32 @@ pytestmark = pytest.mark.usefixtures("frozen_now")
 SECRET = "Zyxwvut-secret-4c1e"  # the patient's last name and every note: unique in any page
 PUSH_ENDPOINT = "https://fcm.googleapis.com/fcm/send/pat-phone"
 
-PERSONAS = ["patient", "clinician", "stranger", "revoked", "other", "anonymous"]
+# Who asks: the patient; a clinician they share with alone; a clinician, a nurse and a coordinator
+# of the clinic they share with; a removed member of that clinic; a member of another clinic; a
+# member of a clinic the patient stopped sharing with; a clinician whose share was revoked; a
+# clinician and a patient with nothing to do with them; nobody logged in.
+PERSONAS = [
+    "patient",
+    "clinician",
+    "member",
+    "nurse",
+    "coordinator",
+    "removed",
+    "other_clinic",
+    "left_clinic",
+    "stranger",
+    "revoked",
+    "other",
+    "anonymous",
+]
+# Who owns a route: the patient their diary's; whoever reads the diary the clinic's.
+OWNERS = {"patient": {"patient"}, "clinician": {"clinician", "member", "nurse"}}
+CLINIC_STAFF_WITHOUT_ACCESS = {"removed", "other_clinic", "left_clinic", "stranger", "revoked"}
+
+
+def member(clinic: Clinic, username: str, role: str) -> Membership:
+    user = factories.ClinicianFactory(username=username)
+    return Membership.objects.create(clinic=clinic, user=user, role=role)
 
 
 @pytest.fixture
@@ -47,6 +75,15 @@ def world(db):
     factories.ShareFactory(patient=patient, clinician=clinician)
     revoked = factories.ClinicianFactory(username="gone-doc")
     factories.ShareFactory(patient=patient, clinician=revoked).revoke()
+    clinic = Clinic.objects.create(name="Shared clinic")
+    share_diary(patient, clinic=clinic)
+    team = {role: member(clinic, f"{role}-user", role) for role in Membership.Role.values}
+    removed = member(clinic, "removed-user", "clinician")
+    removed.remove()
+    other_clinic = member(Clinic.objects.create(name="Other clinic"), "elsewhere", "clinician")
+    left = Clinic.objects.create(name="Left clinic")
+    share_diary(patient, clinic=left).revoke()
+    left_member = member(left, "left-user", "nurse")
     injection = factories.InjectionFactory(
         patient=patient, date=TODAY - dt.timedelta(days=30), notes=SECRET, injector=SECRET
     )
@@ -54,6 +91,12 @@ def world(db):
     users = {
         "patient": patient.user,
         "clinician": clinician,
+        "member": team["clinician"].user,
+        "nurse": team["nurse"].user,
+        "coordinator": team["coordinator"].user,
+        "removed": removed.user,
+        "other_clinic": other_clinic.user,
+        "left_clinic": left_member.user,
         "stranger": factories.ClinicianFactory(username="stranger-doc"),
         "revoked": revoked,
         "other": factories.PatientFactory(user__username="other").user,
@@ -142,6 +185,8 @@ class Route:
     shows_secret: frozenset = frozenset()  # methods whose answer to the owner has the secret
     api: bool = False
     prepare: Callable | None = None  # world -> None: adds what the route needs to answer
+    # Who else sees the patient here, as the owner does (the coordinator, on the clinic list).
+    also_owned_by: frozenset = frozenset()
 
 
 GET = {"get": None}
@@ -269,12 +314,15 @@ MATRIX = {
         {"post": lambda w: {"name": "Pat", "date_of_birth": "1960-03-21", "clinic_number": "X1"}},
     ),
     # The clinic: a patient's data by their id, for a clinician with an active share.
+    # The list: a coordinator sees the patient on it (tests/test_clinic_teams.py: no diary);
+    # other clinic staff see their own list, without this patient.
     "clinic": Route(
         lambda w: reverse("clinic"),
         GET_POST,
         "clinician",
-        frozenset({"stranger", "revoked"}),  # their own list, without this patient
+        frozenset(CLINIC_STAFF_WITHOUT_ACCESS),
         frozenset({"get"}),
+        also_owned_by=frozenset({"coordinator"}),
     ),
     "clinic_injection_new": clinic_page(
         lambda w: reverse("clinic_injection_new", args=[w.patient.pk]),
@@ -296,6 +344,12 @@ MATRIX = {
     # The PDF's text is compressed: that it holds the data is tested in tests/test_report.py.
     "clinic_summary_pdf": clinic_page(
         lambda w: reverse("clinic_summary_pdf", args=[w.patient.pk]), GET, shows=()
+    ),
+    # Several summaries as one PDF: tests/test_batch_pdf.py reads what it holds.
+    "clinic_summaries_pdf": clinic_page(
+        lambda w: reverse("clinic_summaries_pdf"),
+        {"post": lambda w: {"patient": [w.patient.pk]}},
+        shows=(),
     ),
     # The API: the patient's own diary only.
     "api:log-list": api(lambda w: reverse("api:log-list"), GET, shows={"get"}),
@@ -354,6 +408,10 @@ NO_PATIENT_DATA = {
     "clinic_invite": "the clinician's own share code and invitations",
     "clinic_invitation": "one of the clinician's own invitations (its QR code)",
     "share_accept": "an invitation: names the clinician who made it, not any patient",
+    "team": "the clinic's members and invitations, no patient (tests/test_clinic_teams.py)",
+    "team_member_remove": "removes a member of the admin's own clinic",
+    "team_invitation_withdraw": "withdraws an invitation of the admin's own clinic",
+    "team_join": "a member's invitation: names the clinic and the role, not any patient",
     "schema": "the API's OpenAPI description",
     "api_docs": "the API's documentation page",
     "api/v1/^(?P<unknown>.*)$": "the JSON 404 for unknown API paths",
@@ -438,12 +496,13 @@ def test_only_the_patient_or_a_clinician_with_access_gets_the_data(world, name, 
     if route.prepare:
         route.prepare(world)
     before = fingerprint(world)
-    # The owner goes last: only their request may change anything.
-    for persona in sorted(PERSONAS, key=lambda p: p == route.owner):
+    owners = OWNERS[route.owner] | route.also_owned_by
+    # The owners go last: only their requests may change anything.
+    for persona in sorted(PERSONAS, key=lambda p: p in owners):
         response, content = ask(world, route, method, persona)
         status = response.status_code
         who = f"{persona} {method.upper()} {name}"
-        if persona == route.owner:
+        if persona in owners:
             assert status < 400, f"{who}: {status}"
             if method in route.shows_secret:
                 assert SECRET in content, who

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 from tests.conftest import TODAY
@@ -34,8 +35,11 @@ def shared_patient(clinician: User, username: str, first_name: str, **kwargs) ->
 
 @pytest.fixture
 def clinic(clinician, patient):
-    """Four patients of one clinician, one per kind of attention. `patient` ("pat", no name)
-    logs every day and feels better since an injection 30 days ago: nothing to flag."""
+    """Four patients of one clinician, one per kind of attention, all with the app for months.
+    `patient` (Pat) logs every day and feels better since an injection 30 days ago: nothing to
+    flag."""
+    User.objects.filter(pk=patient.user.pk).update(first_name="Pat")
+    patient.refresh_from_db()
     factories.InjectionFactory(patient=patient, date=days_ago(30), total_units=Decimal(200))
     log_days(patient, range(0, 50), lambda n: 8 if n > 30 else 4)
 
@@ -50,6 +54,7 @@ def clinic(clinician, patient):
 
     quiet = shared_patient(clinician, "quinn", "Quinn", conditions=["limb_spasticity"])
     log_days(quiet, [0, 5, 9], lambda n: 6)
+    Patient.objects.update(created_at=timezone.now() - dt.timedelta(days=200))  # not new
     return {"ok": patient, "flagged": flagged, "worn": worn, "quiet": quiet}
 
 
@@ -65,7 +70,7 @@ def names(response) -> list[str]:
 
 def test_patients_are_sorted_by_attention_then_name(clinician, clinic, logged_in):
     response = dashboard(logged_in(clinician))
-    assert names(response) == ["Zed", "Wendy", "Quinn", "pat"]
+    assert names(response) == ["Zed", "Wendy", "Quinn", "Pat"]
     attention = [item["row"].attention for item in response.context["rows"]]
     assert attention == [
         Attention.RED_FLAG,
@@ -79,7 +84,7 @@ def test_a_row_shows_the_last_injection_day_of_cycle_severity_and_relief(
     clinician, clinic, logged_in
 ):
     row = next(
-        i["row"] for i in dashboard(logged_in(clinician)).context["rows"] if i["row"].name == "pat"
+        i["row"] for i in dashboard(logged_in(clinician)).context["rows"] if i["row"].name == "Pat"
     )
     assert [(shot.date, shot.product, shot.total_units) for shot in row.last_injections] == [
         (days_ago(30), "botox", 200)
@@ -107,10 +112,10 @@ def test_the_page_shows_each_rows_figures_and_actions(clinician, clinic, logged_
     ("params", "expected"),
     [
         ({"condition": "blepharospasm"}, ["Wendy"]),
-        ({"condition": "cervical_dystonia"}, ["pat"]),
-        ({"condition": "not-a-condition"}, ["Zed", "Wendy", "Quinn", "pat"]),
+        ({"condition": "cervical_dystonia"}, ["Pat"]),
+        ({"condition": "not-a-condition"}, ["Zed", "Wendy", "Quinn", "Pat"]),
         ({"q": "wen"}, ["Wendy"]),
-        ({"q": "PAT"}, ["pat"]),  # the username
+        ({"q": "PAT"}, ["Pat"]),
         ({"q": "zed nobody"}, []),
         ({"q": "z", "condition": "blepharospasm"}, []),
     ],
@@ -171,14 +176,15 @@ def test_the_dashboard_takes_the_same_queries_for_5_and_500_patients(
     client = logged_in(clinician)
     # session, user, their authenticator app, the patients with their last log date, their
     # conditions, the last two injection dates' sessions, the logs of the last 200 days, the
-    # red flags not yet handled or handled lately (with who handled them, joined)
+    # red flags not yet handled or handled lately (with who handled them, joined), the patients
+    # of clinics they coordinate (none here)
     add_patients(clinician, 5)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = dashboard(client)
     assert len(response.context["rows"]) == 5 + 1
     User.objects.filter(username__startswith="bulk").delete()
     add_patients(clinician, 500)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = dashboard(client)
     assert response.context["page"].paginator.count == 500 + 1
     assert len(response.context["rows"]) == 100

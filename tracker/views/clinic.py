@@ -8,7 +8,7 @@ import segno
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
 from tracker import catalog, pdf, triage
-from tracker.access import clinician_patient_view, clinician_view
+from tracker.access import clinician_patient_view, clinician_view, open_patient_for_clinician
 from tracker.diary import clinic_rows, read_diary
 from tracker.exports import csv_response, fhir_response, patient_file_name, private_download
 from tracker.forms import (
@@ -26,6 +26,7 @@ from tracker.forms import (
     SiteFormSet,
     save_injection,
 )
+from tracker.lockout import client_address
 from tracker.models import (
     AccessEvent,
     Injection,
@@ -64,14 +65,66 @@ def clinic(request: HttpRequest) -> HttpResponse:
         "conditions": catalog.CONDITION_CHOICES,
         "filtered": bool(condition or search),
         "triage": triage,
+        "batch_limit": pdf.BATCH_LIMIT,
+        "coordinated": coordinated(request.user, condition, search),
     }
     return render(request, "tracker/clinic_dashboard.html", context)
+
+
+def coordinated(user, condition: str, search: str) -> list[Patient]:
+    """The patients of the clinics this user coordinates whose diary they do not read: names,
+    identifiers, conditions, contact details and whether a red flag waits, in one query (plus
+    the conditions); never a figure from the diary (docs/clinical-rules.md, "Clinic teams")."""
+    waiting = Reaction.objects.filter(patient=models.OuterRef("pk")).red_flags().unhandled()
+    return list(
+        Patient.objects.listed_for(user)
+        .exclude(pk__in=Patient.objects.visible_to(user).values("pk"))
+        .with_condition(condition)
+        .matching(search)
+        .select_related("user")
+        .prefetch_related("conditions")
+        .annotate(red_flag_waiting=models.Exists(waiting))
+        .order_by("-red_flag_waiting", "user__last_name", "user__first_name", "pk")
+    )
+
+
+@require_POST
+@clinician_view
+@throttled("export")  # each summary costs about half a second of CPU
+def summaries_pdf(request: HttpRequest) -> HttpResponse:
+    """The one-page summaries of the patients ticked on the list, as one PDF. A patient who
+    does not share with this clinician makes the whole batch 404: nothing is printed."""
+    try:
+        wanted = list(dict.fromkeys(int(pk) for pk in request.POST.getlist("patient")))
+    except ValueError:
+        return HttpResponseBadRequest("Each patient is a number.")
+    if not wanted or len(wanted) > pdf.BATCH_LIMIT:
+        messages.error(request, f"Tick from 1 to {pdf.BATCH_LIMIT} patients to print.")
+        return redirect("clinic")
+    readable = Patient.objects.visible_to(request.user).filter(pk__in=wanted)
+    if readable.count() != len(wanted):
+        raise Http404("No such patient.")
+    path, address = request.get_full_path(), client_address(request)
+    patients = [
+        open_patient_for_clinician(request.user, pk, AccessEvent.What.PDF, path, address)
+        for pk in wanted
+    ]
+    try:
+        document = pdf.render_batch_summaries(
+            request.user, patients, base_url=request.build_absolute_uri("/")
+        )
+    except pdf.Unavailable:
+        return render(request, "tracker/report_pdf_unavailable.html", {}, status=503)
+    response = HttpResponse(document, content_type="application/pdf")
+    day = timezone.localdate()
+    return private_download(response, f"relief-tracker-summaries-{day.isoformat()}.pdf")
 
 
 @clinician_view
 def clinic_invite(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        invitation = Invitation.issue(request.user)
+        membership = request.user.memberships.active().select_related("clinic").first()
+        invitation = Invitation.issue(request.user, membership.clinic if membership else None)
         return redirect("clinic_invitation", pk=invitation.pk)
     context = {
         "share_code": request.user.ensure_share_code(),
