@@ -288,7 +288,7 @@ def test_the_pdf_is_a_one_page_private_download(patient, clinician, diary, logge
     pdf = pdf_of(response)
     assert len(pdf.pages) == 1
     text = pdf.pages[0].extract_text()
-    assert "Pre-visit summary: pat" in text
+    assert f"Pre-visit summary: {patient.display_name}" in text  # "Patient #1": no username
     assert "Sternocleidomastoid, left" in text
     assert "Your patients" not in text and "Log out" not in text  # the app's navigation
 

@@ -359,6 +359,7 @@ def clinic_rows(patients: list[Patient], ids: QuerySet) -> list[dict]:
             today[patient.pk],
             patient.last_log_date,
             red_flags[patient.pk],
+            joined=patient.created_at.astimezone(patient.zone).date(),
         )
         for patient in patients
     ]

@@ -137,6 +137,7 @@ class TriageRow:
     attention: Attention
     reasons: tuple[str, ...]  # the attention reasons, in plain words
     new: bool = False  # joined in the last NEW_PATIENT_DAYS, with no earlier check-in
+    first_log_date: date | None = None  # the first check-in of the LOOKBACK_DAYS fetched
     # The current cycle's smoothed relief by day since the injection (None where it has none),
     # for the list's sparkline; () without an ongoing cycle.
     relief_line: tuple[float | None, ...] = ()
@@ -265,6 +266,7 @@ def triage_row(
         reasons=reasons,
         new=new,
         relief_line=line,
+        first_log_date=logs[0][0] if logs else None,
     )
 
 
@@ -284,15 +286,18 @@ def with_live_facts(
     today: date,
     last_log_date: date | None,
     red_flags: Sequence[RedFlag],
+    joined: date | None = None,
 ) -> TriageRow:
     """A row of figures kept from the diary alone (tracker/relief_cache.py), with what changes
-    without a change to the diary: the name, the last check-in's date, and the red flags, which
-    a clinician marks handled. The attention it needs is assessed again with them."""
+    without a change to the diary: the name, the last check-in's date, the red flags, which
+    a clinician marks handled, and whether the patient is new (`joined`: their local date of
+    sign-up). The attention it needs is assessed again with them."""
     red_flags = red_flag_order(red_flags)
     unhandled = [flag.tier_label for flag in red_flags if not flag.handled]
+    new = is_new(joined, today, row.first_log_date)
     attention, reasons = (
-        assess(unhandled, row.current, row.previous, today, row.days_logged)
-        if red_flags
+        assess(unhandled, row.current, row.previous, today, row.days_logged, new)
+        if red_flags or new != row.new
         else (row.attention, row.reasons)
     )
     return replace(
@@ -302,6 +307,7 @@ def with_live_facts(
         red_flags=tuple(red_flags),
         attention=attention,
         reasons=reasons,
+        new=new,
     )
 
 

@@ -28,7 +28,7 @@ def test_the_report_pages_have_no_accessibility_violations_on_a_phone(
 ):
     page = clinician_page
     page.goto(live_server.url + reverse(name, args=[patient.pk]))
-    expect(page.get_by_role("heading", level=1)).to_contain_text("pat")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(patient.display_name)
     page.locator("details").evaluate_all("all => all.forEach((d) => { d.open = true; })")
 
     assert_accessible(page)

@@ -53,9 +53,24 @@ class MuscleRow:
 
 
 @dataclass(frozen=True)
+class DoseCard:
+    """One cycle's doses for a phone: the table's column, its muscles listed down."""
+
+    column: DoseColumn
+    muscles: tuple[tuple[str, str], ...]  # (muscle, units): only the muscles injected
+
+
+@dataclass(frozen=True)
 class DoseHistory:
     columns: tuple[DoseColumn, ...]  # newest first, as the cycle table
     rows: tuple[MuscleRow, ...]
+
+    @property
+    def cards(self) -> tuple[DoseCard, ...]:
+        return tuple(
+            DoseCard(column, tuple((row.muscle, row.cells[n]) for row in self.rows if row.cells[n]))
+            for n, column in enumerate(self.columns)
+        )
 
 
 def dose_history(rows: Sequence[CycleRow], sites: Iterable[SiteDose]) -> DoseHistory:
