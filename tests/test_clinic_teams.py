@@ -368,3 +368,37 @@ def test_the_demo_nurse_reads_the_report_and_the_coordinator_sees_the_list_only(
 
 def sharing_page(logged_in, patient: Patient) -> str:
     return logged_in(patient.user).get(reverse("sharing")).content.decode()
+
+
+# The urgent card
+
+
+def test_the_urgent_card_calls_the_clinic_the_patient_shares_with(web, shared, clinic):
+    factories.ReactionFactory(patient=shared, kind="vision", severity="mild")
+    page = web.get(reverse("today")).content.decode()
+    assert '<a class="button call-button" href="tel:02079460000">Call your clinic</a>' in page
+    Patient.objects.filter(pk=shared.pk).update(clinic_phone="020 7946 1111")
+    page = web.get(reverse("today")).content.decode()
+    assert 'href="tel:02079461111">Call your clinic</a>' in page
+
+
+# Red flags reach every member who reads the diary
+
+
+def test_a_red_flag_alerts_the_clinics_clinicians_and_nurses_not_its_coordinators(
+    team, shared, clinic
+):
+    from tracker.alerts import queue_alert_rows
+    from tracker.models import Delivery
+
+    for user in team.values():
+        User.objects.filter(pk=user.pk).update(email=f"{user.username}@clinic.example")
+    removed = join(clinic, "nurse", "gone")
+    User.objects.filter(pk=removed.pk).update(email="gone@clinic.example")
+    Membership.objects.get(user=removed).remove()
+    flag = factories.ReactionFactory(patient=shared, kind="breathing", severity="severe")
+    queue_alert_rows(str(flag.pk))
+    recipients = set(
+        Delivery.objects.filter(reaction=flag).values_list("recipient__username", flat=True)
+    )
+    assert recipients == {"doctor", "nurse"}

@@ -21,8 +21,9 @@ from django.dispatch import receiver
 from django.urls import reverse
 
 from tracker import notify
+from tracker.access import diary_readers
 from tracker.job_records import Delivery
-from tracker.models import DailyLog, Patient, PushSubscription, Reaction, Share, User
+from tracker.models import DailyLog, Patient, PushSubscription, Reaction, User
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +58,9 @@ def alert_on_red_flag(sender, instance: Reaction, raw: bool = False, **kwargs) -
 
 
 def clinicians_with_access(patient: Patient):
-    """Who may read the patient's diary now (tracker/access.py): the ones a red flag must
-    reach."""
-    try:
-        from tracker.access import diary_readers  # with clinics: their clinicians and nurses
-    except ImportError:  # before clinics: the clinicians the patient shares with
-        shares = Share.objects.active().filter(patient=patient)
-        return User.objects.filter(
-            role=User.Role.CLINICIAN, is_active=True, pk__in=shares.values("clinician_id")
-        )
+    """Who may read the patient's diary now (tracker/access.py): the clinicians they share with
+    alone, and the clinicians and nurses of the clinics they share with. The ones a red flag
+    must reach; a clinic's coordinators read no diary and get no alert."""
     return diary_readers(patient)
 
 

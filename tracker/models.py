@@ -169,6 +169,16 @@ class Patient(models.Model):
         return self.user.get_full_name() or f"Patient #{self.pk}"
 
     @property
+    def phone_of_clinic(self) -> str:
+        """The clinic's number on the urgent card: the one the patient gave, else the phone of
+        the clinic they share with (the earliest share)."""
+        if self.clinic_phone:
+            return self.clinic_phone
+        phones = self.shares.active().filter(clinic__isnull=False).exclude(clinic__phone="")
+        phones = phones.order_by("created_at")
+        return phones.values_list("clinic__phone", flat=True).first() or ""
+
+    @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
 

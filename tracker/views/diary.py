@@ -214,9 +214,12 @@ WATCH_FOR = [
 ]
 
 
-def watch_numbers(patient: Patient) -> emergency.Numbers:
-    """The numbers the warning signs give to call: the patient's, or their country's."""
-    return emergency.numbers_for(patient.time_zone, patient.emergency_number, patient.clinic_phone)
+def numbers_to_call(patient: Patient) -> emergency.Numbers:
+    """The numbers the warning signs give to call: the patient's, or their country's and their
+    clinic's (docs/clinical-rules.md, "Red flags")."""
+    return emergency.numbers_for(
+        patient.time_zone, patient.emergency_number, patient.phone_of_clinic
+    )
 
 
 def after_injection(
@@ -231,7 +234,7 @@ def after_injection(
         "aftercare": cycle_day is not None and 0 <= cycle_day <= AFTERCARE_DAYS,
         "voice_patient": "spasmodic_dysphonia" in patient.condition_codes,
         "watch_for": WATCH_FOR if recent else None,
-        "watch_numbers": watch_numbers(patient) if recent else None,
+        "watch_numbers": numbers_to_call(patient) if recent else None,
         "book_next": days_to_forecast is not None and days_to_forecast <= BOOKING_NOTICE_DAYS,
         "days_to_forecast": days_to_forecast,
     }
@@ -416,7 +419,7 @@ def injection_detail(request: HttpRequest, patient: Patient, pk) -> HttpResponse
         "voice_patient": "spasmodic_dysphonia" in patient.condition_codes,
         "days_since": days_since,
         "watch_for": WATCH_FOR if 0 <= days_since <= WARNING_SIGNS_DAYS else None,
-        "numbers": watch_numbers(patient),
+        "numbers": numbers_to_call(patient),
     }
     return render(request, "tracker/injection_detail.html", context)
 
@@ -538,10 +541,6 @@ def urgent_red_flags(patient: Patient) -> list:
     if any(r.resolved_date for r in flags) and not patient.shares.active().exists():
         flags = [r for r in flags if not r.resolved_date]
     return flags
-
-
-def numbers_to_call(patient: Patient) -> emergency.Numbers:
-    return emergency.numbers_for(patient.time_zone, patient.emergency_number, patient.clinic_phone)
 
 
 def urgent_card(patient: Patient) -> dict | None:
