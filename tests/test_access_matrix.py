@@ -292,7 +292,7 @@ MATRIX = {
         {"get": None, "post": lambda w: {"code": w.stranger_code}},
     ),
     "share_revoke": page(
-        lambda w: reverse("share_revoke", args=[w.share.pk]), {"post": None}, own=()
+        lambda w: reverse("share_revoke", args=[w.share.pk]), {"get": None, "post": None}, own=()
     ),
     "export_csv": page(lambda w: reverse("export_csv"), shows={"get", "post"}),
     "export_fhir": page(lambda w: reverse("export_fhir"), shows={"get", "post"}),
@@ -410,6 +410,7 @@ NO_PATIENT_DATA = {
     "share_accept": "an invitation: names the clinician who made it, not any patient",
     "team": "the clinic's members and invitations, no patient (tests/test_clinic_teams.py)",
     "team_member_remove": "removes a member of the admin's own clinic",
+    "team_clinic_details": "changes the name, phone or address of the admin's own clinic",
     "team_invitation_withdraw": "withdraws an invitation of the admin's own clinic",
     "team_join": "a member's invitation: names the clinic and the role, not any patient",
     "schema": "the API's OpenAPI description",

@@ -402,3 +402,15 @@ def test_a_red_flag_alerts_the_clinics_clinicians_and_nurses_not_its_coordinator
         Delivery.objects.filter(reaction=flag).values_list("recipient__username", flat=True)
     )
     assert recipients == {"doctor", "nurse"}
+
+
+def test_an_admin_keeps_the_clinics_details(logged_in, team, clinic):
+    url = reverse("team_clinic_details", args=[clinic.pk])
+    body = {"name": "Riverside", "phone": "020 7946 2222", "address": "1 Way", "time_zone": "UTC"}
+    assert logged_in(team["nurse"]).post(url, body).status_code == 404
+    assert logged_in(team["admin"]).post(url, body).status_code == 302
+    clinic.refresh_from_db()
+    assert (clinic.name, clinic.phone, clinic.time_zone) == ("Riverside", "020 7946 2222", "UTC")
+    response = logged_in(team["admin"]).post(url, body | {"phone": "call me maybe"})
+    assert response.status_code == 400
+    assert 'class="field has-error"' in response.content.decode()

@@ -56,6 +56,7 @@ urlpatterns = [
     path("clinic/summaries.pdf", clinic.summaries_pdf, name="clinic_summaries_pdf"),
     path("clinic/invite/<int:pk>/", clinic.clinic_invitation, name="clinic_invitation"),
     path("clinic/team/", team.team, name="team"),
+    path("clinic/team/<int:pk>/details/", team.clinic_details, name="team_clinic_details"),
     path("clinic/team/members/<int:pk>/remove/", team.member_remove, name="team_member_remove"),
     path(
         "clinic/team/invitations/<int:pk>/withdraw/",

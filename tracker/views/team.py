@@ -3,6 +3,8 @@ email and remove), and the link of a member's invitation, which lets a new colle
 account or an existing one join. Removing a member cuts their access at once: every access
 rule reads only members not removed (tracker/access.py)."""
 
+import zoneinfo
+
 from allauth.account.models import EmailAddress
 from django import forms
 from django.conf import settings
@@ -19,8 +21,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tasks import task
 
+from tracker import emergency
 from tracker.access import clinician_view
-from tracker.models import MemberInvitation, MemberInvitationUnusable, Membership, User
+from tracker.models import Clinic, MemberInvitation, MemberInvitationUnusable, Membership, User
 
 
 class InviteMemberForm(forms.Form):
@@ -32,6 +35,27 @@ class InviteMemberForm(forms.Form):
         help_text="Clinicians and nurses see every diary shared with the clinic; coordinators "
         "see the list of patients, their details and warning signs, not their diaries.",
     )
+
+
+class ClinicForm(forms.ModelForm):
+    """What patients see of the clinic: its name, and the phone on their urgent card."""
+
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=sorted((zone, zone.replace("_", " ")) for zone in zoneinfo.available_timezones()),
+    )
+
+    class Meta:
+        model = Clinic
+        fields = ["name", "phone", "address", "time_zone"]
+        labels = {"name": "Clinic name", "phone": "Phone, on patients' urgent card"}
+        widgets = {"phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"})}
+
+    def clean_phone(self) -> str:
+        number = " ".join(self.cleaned_data["phone"].split())
+        if number and (error := emergency.phone_number_error(number)):
+            raise ValidationError(error)
+        return number
 
 
 class NewMemberForm(forms.Form):
@@ -96,7 +120,9 @@ def team(request: HttpRequest) -> HttpResponse:
     return render_team(request)
 
 
-def render_team(request: HttpRequest, invite_form=None, status: int = 200) -> HttpResponse:
+def render_team(
+    request: HttpRequest, invite_form=None, details_form=None, status: int = 200
+) -> HttpResponse:
     memberships = request.user.memberships.active().select_related("clinic").order_by("pk")
     clinics = [
         {
@@ -110,6 +136,11 @@ def render_team(request: HttpRequest, invite_form=None, status: int = 200) -> Ht
                 invite_form
                 if invite_form is not None and invite_form.clinic_id == membership.clinic_id
                 else InviteMemberForm()
+            ),
+            "details": (
+                details_form
+                if details_form is not None and details_form.instance.pk == membership.clinic_id
+                else ClinicForm(instance=membership.clinic)
             ),
         }
         for membership in memberships
@@ -135,6 +166,19 @@ def invite(request: HttpRequest) -> HttpResponse:
     )
     transaction.on_commit(lambda: send_member_invitation.enqueue(invitation.pk))
     messages.success(request, f"Invitation sent to {email}. It works once, for 7 days.")
+    return redirect("team")
+
+
+@require_POST
+@clinician_view
+def clinic_details(request: HttpRequest, pk: int) -> HttpResponse:
+    """An admin changes the clinic's name, phone, address line or time zone."""
+    membership = admin_membership(request.user, pk)
+    form = ClinicForm(request.POST, instance=membership.clinic)
+    if not form.is_valid():
+        return render_team(request, details_form=form, status=400)
+    form.save()
+    messages.success(request, f"Saved the details of {form.instance.name}.")
     return redirect("team")
 
 
