@@ -3,18 +3,22 @@
 Pure: dates, numbers and relief.py's results in, small frozen dataclasses of path strings and
 positions out, which the partials in templates/tracker/partials/ turn into markup. The words
 (labels, and the tables under the charts as WeekRow, EventRow and OverlayRow rows) come in from
-the page model, tracker/pages/relief.py. Positions are in viewBox units, rounded to one
-decimal place: the viewBox is about as wide as a phone's column, so a font size of 14 units
-reads as about 14 CSS px at 360 px and grows with the screen.
+the page model, tracker/pages/relief.py; a timeline longer than a year tables its scores a
+month to a row (tracker/chart_tables.py). Positions are in viewBox units, rounded to one
+decimal place: the viewBox is about as wide as a phone's column, so that labels of FONT_SIZE
+units read as about 14 CSS px at 360 px. The labels' size itself is set in rem by app.css
+(.chart-svg text), so that they grow with the reader's text size, as the page's text does.
 
-Every point given is drawn, whatever the range: paths are built here as strings rather than
-element by element in a template, which keeps five years of days small and quick.
+Every point given is drawn, whatever the range: each series is one path, built here as a
+string rather than element by element in a template, which keeps five years of days small
+and quick (at most 1,500 elements on the page: tests/test_speed_charts.py).
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from tracker.chart_tables import LONG_SPAN_DAYS, EventRow, MonthRow, WeekRow, month_rows
 from tracker.dates import short_date
 from tracker.relief import Cycle, OverlayDay
 
@@ -124,20 +128,6 @@ class InjectionMark:
 
 
 @dataclass(frozen=True)
-class WeekRow:
-    """A week of the timeline's table, which is laid out like a calendar to stay compact."""
-
-    monday: str  # "3 Mar 2025"
-    scores: tuple[str, ...]  # Monday to Sunday; "" when not logged or outside the range
-
-
-@dataclass(frozen=True)
-class EventRow:
-    day: str  # "Mon 3 Mar 2025"
-    text: str  # "Injection: Botox 200 U"
-
-
-@dataclass(frozen=True)
 class Frame:
     """A chart's viewBox size and the plot area's edges inside it."""
 
@@ -163,7 +153,8 @@ class TimelineChart(Frame):
     reaction_y: float
     reactions: str  # markers of ordinary reactions: open triangles
     red_flags: str  # markers of red flags: filled diamonds
-    weeks: tuple[WeekRow, ...]  # newest first
+    weeks: tuple[WeekRow, ...]  # newest first; none for a timeline longer than a year
+    months: tuple[MonthRow, ...]  # newest first; only for a timeline longer than a year
     events: tuple[EventRow, ...]  # injections and reactions, newest first
     logged_days: int
     reaction_count: int
@@ -200,6 +191,7 @@ def timeline(
     logs = [log for log in logs if start <= log[0] <= end]
     x, y, marks = _timeline_scales(start, end, injections)
     reaction_y = y.start + 14.0
+    long = (end - start).days + 1 > LONG_SPAN_DAYS
     return TimelineChart(
         width=WIDTH,
         height=round(reaction_y + 12.0 + 22.0, 1),
@@ -219,8 +211,9 @@ def timeline(
         reaction_y=reaction_y,
         reactions=_reaction_markers(reactions, x, reaction_y, urgent=False),
         red_flags=_reaction_markers(reactions, x, reaction_y, urgent=True),
-        weeks=weeks,
-        events=events,
+        weeks=() if long else weeks,
+        months=month_rows(start, logs, readout) if long else (),
+        events=() if long else events,  # in the month table's rows
         logged_days=len(logs),
         reaction_count=len(reactions),
         red_flag_count=sum(e.urgent for e in reactions),

@@ -1,0 +1,69 @@
+"""The tables under the timeline (tracker/charts.py): its scores a week to a row, or a month to
+a row for a timeline longer than a year, and its injections and reactions. Pure."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True)
+class WeekRow:
+    """A week of the timeline's table, which is laid out like a calendar to stay compact."""
+
+    monday: str  # "3 Mar 2025"
+    scores: tuple[str, ...]  # Monday to Sunday; "" when not logged or outside the range
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    """A month of a timeline longer than a year, whose table has a row a month, with that
+    month's injections and reactions, rather than a row a week and a table of events: those
+    were some 3,000 of the page's elements for five years."""
+
+    month: str  # "Mar 2025"
+    days_logged: int
+    average: str  # "4.2", "" when none was logged
+    lowest_to_highest: str  # "2 to 7"
+    events: str  # "3 Mar: Injection: Botox 200 U; 5 Mar: Headache (mild)"
+
+
+LONG_SPAN_DAYS = 366  # longer timelines have a month table
+
+
+def month_rows(
+    start: date, logs: Sequence[tuple[date, float, str]], readout: Sequence[list]
+) -> tuple[MonthRow, ...]:
+    """Each month with a score or an event, newest first. `readout`: the page's words for each
+    day, [days since start, score, note, events] (tracker/pages/relief.py, readout_days)."""
+    scores: dict[tuple[int, int], list[float]] = {}
+    for day, severity, _ in logs:
+        scores.setdefault((day.year, day.month), []).append(severity)
+    events: dict[tuple[int, int], list[str]] = {}
+    for offset, _, _, text in readout:
+        if text:
+            day = start + timedelta(days=offset)
+            events.setdefault((day.year, day.month), []).append(f"{day.day} {day:%b}: {text}")
+    return tuple(
+        MonthRow(
+            month=date(year, month, 1).strftime("%b %Y"),
+            days_logged=len(month_scores := scores.get((year, month), [])),
+            average=f"{sum(month_scores) / len(month_scores):.1f}" if month_scores else "",
+            lowest_to_highest=(
+                f"{_score_text(min(month_scores))} to {_score_text(max(month_scores))}"
+                if month_scores
+                else ""
+            ),
+            events="; ".join(events.get((year, month), [])),
+        )
+        for year, month in sorted({*scores, *events}, reverse=True)
+    )
+
+
+def _score_text(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    day: str  # "Mon 3 Mar 2025"
+    text: str  # "Injection: Botox 200 U"
