@@ -23,6 +23,7 @@ from django_tasks import task
 
 from tracker import emergency
 from tracker.access import clinician_view
+from tracker.forms import ButtonRadioSelect
 from tracker.models import Clinic, MemberInvitation, MemberInvitationUnusable, Membership, User
 
 
@@ -31,7 +32,7 @@ class InviteMemberForm(forms.Form):
     role = forms.ChoiceField(
         label="Their role",
         choices=Membership.Role.choices,
-        widget=forms.RadioSelect,
+        widget=ButtonRadioSelect(columns=1),
         help_text="Clinicians and nurses see every diary shared with the clinic; coordinators "
         "see the list of patients, their details and warning signs, not their diaries.",
     )
@@ -128,7 +129,7 @@ def render_team(
         {
             "membership": membership,
             "clinic": membership.clinic,
-            "members": membership.clinic.active_members().order_by("role", "user__last_name"),
+            "members": membership.clinic.active_members().order_by("pk"),
             "invitations": membership.clinic.invitations.usable().order_by("-created_at")
             if membership.is_admin
             else [],
