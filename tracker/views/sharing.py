@@ -1,25 +1,30 @@
 """Sharing, from the patient's side: always their choice, withdrawn in one tap; and the link of a
 clinician's invitation."""
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Count, Max, Min, Prefetch
+from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils import timezone
 
 from tracker.access import patient_view
 from tracker.forms import (
     ShareCodeForm,
 )
 from tracker.models import (
+    AccessEvent,
+    Clinic,
     Invitation,
     InvitationUnusable,
     Membership,
     Patient,
+    User,
     share_diary,
 )
 from tracker.throttles import Guesses
@@ -27,12 +32,43 @@ from tracker.throttles import Guesses
 ACCESS_EVENTS_PER_PAGE = 20
 
 
+# What each kind of access did, as the patient reads it: "Dr Jones viewed your report".
+ACCESS_WORDS = {
+    AccessEvent.What.PAGE: "viewed your report",
+    AccessEvent.What.API: "read your diary through the app's API",
+    AccessEvent.What.PDF: "downloaded your one-page summary (PDF)",
+    AccessEvent.What.CSV: "downloaded your diary (CSV)",
+    AccessEvent.What.FHIR: "downloaded your diary for a health record (FHIR)",
+    AccessEvent.What.ENTRY: "recorded an injection in your diary",
+    AccessEvent.What.ADMIN: "opened your record on the admin site",
+    AccessEvent.What.HANDLED: "marked a warning sign you logged as seen",
+}
+
+
+def access_history(patient: Patient, page: str | None):
+    """Who opened the diary, one line per person, clinic, kind and day (the patient's day):
+    "Dr Jones viewed your report 3 times on Wed 2 Dec", newest first. Read from the rows
+    written by the request that opened the diary (tracker/access.py), so it is never behind."""
+    groups = (
+        patient.access_events.annotate(day=TruncDate("at", tzinfo=patient.zone))
+        .values("day", "clinician", "clinic", "what")
+        .annotate(times=Count("pk"), first=Min("at"), last=Max("at"))
+        .order_by("-day", "-last", "clinician", "what")
+    )
+    lines = Paginator(groups, ACCESS_EVENTS_PER_PAGE).get_page(page)
+    people = User.objects.in_bulk({line["clinician"] for line in lines if line["clinician"]})
+    clinics = Clinic.objects.in_bulk({line["clinic"] for line in lines if line["clinic"]})
+    for line in lines:
+        person = people.get(line["clinician"])
+        line["who"] = (person.get_full_name() or person.username) if person else "A deleted account"
+        line["clinic_name"] = clinics[line["clinic"]].name if line["clinic"] in clinics else ""
+        line["did"] = ACCESS_WORDS.get(line["what"], line["what"])
+    return lines
+
+
 @patient_view
 def sharing(request: HttpRequest, patient: Patient, code_form=None) -> HttpResponse:
-    events = Paginator(
-        patient.access_events.select_related("clinician", "clinic").order_by("-at", "-pk"),
-        ACCESS_EVENTS_PER_PAGE,
-    ).get_page(request.GET.get("page"))
+    events = access_history(patient, request.GET.get("page"))
     context = {
         "patient": patient,
         "shares": patient.shares.active()
@@ -41,6 +77,7 @@ def sharing(request: HttpRequest, patient: Patient, code_form=None) -> HttpRespo
         .order_by("created_at"),
         "code_form": code_form or ShareCodeForm(),
         "events": events,
+        "stopped": stopped_share(request, patient),
     }
     return render(request, "tracker/share_list.html", context)
 
@@ -118,12 +155,55 @@ def members_of_clinics(prefix: str = "clinic__") -> Prefetch:
     return Prefetch(f"{prefix}memberships", queryset=members, to_attr="members")
 
 
-@require_POST
+# How long "Undo" brings a share back after the patient stopped it.
+UNDO_STOP_MINUTES = 10
+
+
 @patient_view
 def share_revoke(request: HttpRequest, patient: Patient, pk: int) -> HttpResponse:
-    share = get_object_or_404(patient.shares.active().select_related("clinician"), pk=pk)
+    """GET asks "stop sharing with X?"; POST stops it at once (the clinic's next request is
+    refused) and offers Undo for a few minutes; POST with `undo` brings that share back."""
+    if request.method == "POST" and request.POST.get("undo"):
+        return share_restore(request, patient, pk)
+    share = get_object_or_404(patient.shares.active().select_related("clinician", "clinic"), pk=pk)
+    if request.method != "POST":
+        return render(request, "tracker/share_stop.html", {"share": share})
     share.revoke()
-    messages.success(request, f"Stopped sharing with {clinician_name(share.clinician)}.")
+    request.session[STOPPED_KEY] = {"pk": share.pk}  # the page says so, with Undo
+    return redirect("sharing")
+
+
+STOPPED_KEY = "share_stopped"
+
+
+def stopped_share(request: HttpRequest, patient: Patient):
+    """The share this patient stopped a moment ago, while Undo may bring it back."""
+    stopped = request.session.get(STOPPED_KEY)
+    if not stopped:
+        return None
+    since = timezone.now() - timedelta(minutes=UNDO_STOP_MINUTES)
+    share = (
+        patient.shares.filter(pk=stopped["pk"], revoked_at__gte=since)
+        .select_related("clinician", "clinic")
+        .first()
+    )
+    if (
+        share is None
+        or patient.shares.active().filter(clinician=share.clinician, clinic=share.clinic).exists()
+    ):
+        return None
+    return share
+
+
+def share_restore(request: HttpRequest, patient: Patient, pk: int) -> HttpResponse:
+    share = stopped_share(request, patient)
+    request.session.pop(STOPPED_KEY, None)
+    if share is None or share.pk != pk:
+        messages.info(request, "Nothing to undo: it is too late, or it was shared again since.")
+        return redirect("sharing")
+    recipient = {"clinic": share.clinic} if share.clinic else {"clinician": share.clinician}
+    share_diary(patient, **recipient)
+    messages.success(request, f"{share.recipient_name} can see your diary again.")
     return redirect("sharing")
 
 

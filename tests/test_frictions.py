@@ -1,0 +1,161 @@
+"""The patient's small frictions of issue 13, each fixed: stopping a share asks first and can
+be undone, the access history grouped and current, Sharing in the navigation, the service
+worker by role, errors on their own fields, reminder settings that say "Saved" and make
+sense, History by month, severity badges, and an all-data CSV a person can read."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import NOW
+from tracker.models import AccessEvent, Share
+
+pytestmark = pytest.mark.usefixtures("frozen_now")
+
+
+def words(response) -> str:
+    html = response.content.decode()
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split()).replace(" ,", ",").replace(" .", ".")
+
+
+# Stopping a share: asked first, undone after
+
+
+def test_stop_sharing_is_a_link_to_a_page_that_asks_first(patient, clinician, logged_in):
+    client = logged_in(patient.user)
+    share = Share.objects.get()
+
+    sharing = client.get(reverse("sharing")).content.decode()
+    assert f'href="{reverse("share_revoke", args=[share.pk])}"' in sharing
+    asked = client.get(reverse("share_revoke", args=[share.pk]))
+
+    assert "Keep sharing" in words(asked)
+    assert Share.objects.active().filter(pk=share.pk).exists()
+
+
+def test_after_stopping_the_patient_can_undo_for_a_while(patient, clinician, logged_in, frozen_now):
+    client = logged_in(patient.user)
+    share = Share.objects.get()
+    client.post(reverse("share_revoke", args=[share.pk]))
+    assert not Share.objects.active().exists()
+    page = words(client.get(reverse("sharing")))
+    assert "You stopped sharing with" in page
+    assert "Undo: share with" in page
+
+    client.post(reverse("share_revoke", args=[share.pk]), {"undo": "1"})
+
+    assert Share.objects.active().get().clinician == clinician
+    assert "can see your diary again" in words(client.get(reverse("sharing")))
+
+
+def test_undo_is_gone_after_ten_minutes(patient, clinician, logged_in, frozen_now):
+    client = logged_in(patient.user)
+    share = Share.objects.get()
+    client.post(reverse("share_revoke", args=[share.pk]))
+    frozen_now.shift(dt.timedelta(minutes=11))
+
+    assert "Undo: share with" not in words(client.get(reverse("sharing")))
+    client.post(reverse("share_revoke", args=[share.pk]), {"undo": "1"})
+    assert not Share.objects.active().exists()
+
+
+def test_nobody_else_can_ask_stop_or_undo_a_patients_share(
+    patient, clinician, other_patient, stranger_clinician, logged_in
+):
+    share = Share.objects.get()
+    for user in [other_patient.user, clinician, stranger_clinician]:
+        client = logged_in(user)
+        assert client.get(reverse("share_revoke", args=[share.pk])).status_code == 404
+        assert client.post(reverse("share_revoke", args=[share.pk])).status_code == 404
+    assert Share.objects.active().exists()
+    share.revoke()
+    logged_in(other_patient.user).post(reverse("share_revoke", args=[share.pk]), {"undo": "1"})
+    assert not Share.objects.active().exists()
+
+
+# The access history: grouped by person and day, and current
+
+
+def test_the_access_history_says_who_looked_how_often_on_which_day(patient, clinician, logged_in):
+    clinician.first_name, clinician.last_name = "Ana", "Jones"
+    clinician.save()
+    doctor = logged_in(clinician)
+    for _ in range(8):
+        doctor.get(reverse("clinic_report", args=[patient.pk]))
+
+    page = words(logged_in(patient.user).get(reverse("sharing")))
+
+    assert "Ana Jones viewed your report 8 times on Mon 15 Jun 2026" in page
+    assert page.count("viewed your report") == 1
+    assert "Report page" not in page
+
+
+def test_the_access_history_is_current_after_each_look(patient, clinician, logged_in):
+    owner = logged_in(patient.user)
+    assert "No clinician has opened your diary yet" in words(owner.get(reverse("sharing")))
+
+    logged_in(clinician).get(reverse("clinic_summary", args=[patient.pk]))
+
+    assert "viewed your report once" in words(owner.get(reverse("sharing")))
+
+
+def test_the_access_history_is_split_by_the_patients_own_day(patient, clinician, logged_in):
+    AccessEvent.objects.bulk_create(
+        AccessEvent(patient=patient, clinician=clinician, what="page", path="/x") for _ in range(3)
+    )
+    AccessEvent.objects.filter(pk=AccessEvent.objects.first().pk).update(
+        at=NOW - dt.timedelta(days=1)
+    )
+
+    page = words(logged_in(patient.user).get(reverse("sharing")))
+
+    assert "viewed your report 2 times on Mon 15 Jun 2026" in page
+    assert "viewed your report once on Sun 14 Jun 2026" in page
+    assert page.index("Mon 15 Jun") < page.index("Sun 14 Jun")
+
+
+def test_a_stranger_sees_none_of_another_patients_access_history(
+    patient, clinician, other_patient, logged_in
+):
+    logged_in(clinician).get(reverse("clinic_report", args=[patient.pk]))
+
+    page = words(logged_in(other_patient.user).get(reverse("sharing")))
+
+    assert "viewed your report" not in page
+
+
+# Sharing in the navigation
+
+
+def test_sharing_is_in_every_patient_pages_navigation(web):
+    for name in ["today", "history", "settings", "sharing"]:
+        html = web.get(reverse(name)).content.decode()
+        nav = html.split('aria-label="Account"')[1].split("</nav>")[0]
+        assert f'href="{reverse("sharing")}"' in nav
+    sharing = web.get(reverse("sharing")).content.decode()
+    assert re.search(r'href="/sharing/" aria-current="page"', sharing)
+
+
+def test_a_clinicians_navigation_has_no_patient_sharing_link(logged_in, clinician):
+    html = logged_in(clinician).get(reverse("clinic")).content.decode()
+    assert f'href="{reverse("sharing")}"' not in html
+
+
+# The service worker by role
+
+
+def test_the_service_worker_prefetches_patient_pages_only_for_patients(client):
+    body = client.get(reverse("service_worker")).content.decode()
+    config = re.search(r"const CONFIG = (\{.*?\});", body, re.S).group(1)
+
+    assert '"clinician": ["/offline/"]' in config
+    assert '"/today/"' in config.split('"clinician"')[0]
+    assert '"neverPrefixes": ["/clinic/"]' in config
+    assert '"neverPages": ["/"]' in config
+
+
+def test_each_page_tells_the_worker_whose_it_is(web, logged_in, clinician):
+    assert 'data-role="patient"' in web.get(reverse("today")).content.decode()
+    assert 'data-role="clinician"' in logged_in(clinician).get(reverse("clinic")).content.decode()
