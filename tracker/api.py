@@ -11,7 +11,7 @@ from django.http import Http404
 from django.urls import path, re_path
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import get_object_or_404
@@ -204,6 +204,20 @@ class ClientIdViewSet(
         return Response(serializer.data)
 
 
+class WholeSecondDateTimeField(serializers.DateTimeField):
+    """A time to the second: the microseconds of a list's times were a third of its compressed
+    bytes, and no client reads them (tests/test_speed_json.py)."""
+
+    def to_representation(self, value: dt.datetime | None) -> str | None:
+        return super().to_representation(value.replace(microsecond=0) if value else value)
+
+
+class DailyLogListSerializer(DailyLogSerializer):
+    """A check-in as the list gives it: its fields, its time of change to the second."""
+
+    updated_at = WholeSecondDateTimeField(read_only=True)
+
+
 class LogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DestroyMixin, DiaryViewSet):
     serializer_class = DailyLogSerializer
     filterset_class = date_range_filterset(DailyLog, "date")
@@ -213,6 +227,9 @@ class LogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DestroyMixin,
 
     def get_queryset(self) -> QuerySet[DailyLog]:
         return self.own(DailyLog.objects.all())
+
+    def get_serializer_class(self) -> type[DailyLogSerializer]:
+        return DailyLogListSerializer if self.action == "list" else DailyLogSerializer
 
     def lookup_key(self) -> str | None:
         return api_day(self.kwargs["date"]).isoformat()
