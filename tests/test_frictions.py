@@ -9,7 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.conftest import NOW
+from tests.conftest import NOW, TODAY
 from tracker.models import AccessEvent, Share
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
@@ -159,3 +159,57 @@ def test_the_service_worker_prefetches_patient_pages_only_for_patients(client):
 def test_each_page_tells_the_worker_whose_it_is(web, logged_in, clinician):
     assert 'data-role="patient"' in web.get(reverse("today")).content.decode()
     assert 'data-role="clinician"' in logged_in(clinician).get(reverse("clinic")).content.decode()
+
+
+# Each error on its own field
+
+
+def injection_form(**changes) -> dict:
+    data = {
+        "date": (TODAY - dt.timedelta(days=1)).isoformat(),
+        "product": "botox",
+        "total_units": "100",
+        "sites-TOTAL_FORMS": "1",
+        "sites-INITIAL_FORMS": "0",
+        "sites-MIN_NUM_FORMS": "0",
+        "sites-MAX_NUM_FORMS": "30",
+        "sites-0-muscle": "trapezius",
+        "sites-0-side": "left",
+        "sites-0-units": "100",
+    }
+    return data | changes
+
+
+def field_html(html: str, field_id: str) -> str:
+    """The label (or legend) of a field, where its error is said."""
+    start = html.index(f'for="{field_id}"')
+    return html[start : html.index("</label>", start)]
+
+
+def test_a_muscles_units_error_is_on_that_muscles_units(web):
+    html = web.post(
+        reverse("injection_new"), injection_form(**{"sites-0-units": "5000", "total_units": ""})
+    ).content.decode()
+
+    assert "looks like a typo" in field_html(html, "id_sites-0-units")
+    assert "Please check the fields marked below." in html
+
+
+def test_a_typo_in_both_the_total_and_a_muscle_is_marked_on_both(web):
+    html = web.post(
+        reverse("injection_new"),
+        injection_form(**{"sites-0-units": "5000", "total_units": "5000"}),
+    ).content.decode()
+
+    assert "looks like a typo" in field_html(html, "id_sites-0-units")
+    assert "looks like a typo" in field_html(html, "id_total_units")
+
+
+def test_a_muscles_missing_units_are_asked_on_that_field_with_a_summary(web):
+    html = web.post(
+        reverse("injection_new"), injection_form(**{"sites-0-units": ""})
+    ).content.decode()
+
+    assert "This field is required." in field_html(html, "id_sites-0-units")
+    assert "Please check the fields marked below." in html
+    assert "error" not in field_html(html, "id_total_units")

@@ -1,9 +1,14 @@
 """The forms of a person's own account: signing up with the name clinicians see, asking for the
 verification email again, and what identifies a patient to the clinics they share with."""
 
+from datetime import time
+
 from django import forms
 
+from tracker import emergency
+from tracker.forms import ButtonRadioSelect
 from tracker.models import Patient
+from tracker.reminders import REMINDER_TIMES
 
 NAME_HELP = "The name your clinic knows you by. Only the clinics you share with see it."
 
@@ -91,3 +96,79 @@ class IdentityForm(forms.ModelForm):
         user.first_name, user.last_name = self.cleaned_data["name"], ""
         user.save(update_fields=["first_name", "last_name"])
         return patient
+
+
+class ReminderForm(forms.ModelForm):
+    reminder_time = forms.TypedChoiceField(
+        label="Remind me every day at",
+        help_text="Your own time. Only on days you have not checked in by then.",
+        choices=[("", "No reminder"), *((f"{t:%H:%M}", f"{t:%H:%M}") for t in REMINDER_TIMES)],
+        coerce=time.fromisoformat,
+        required=False,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose a time from the list."},
+    )
+    reminder_email = forms.TypedChoiceField(
+        label="By email",
+        choices=[("True", "On"), ("False", "Off")],
+        coerce=lambda value: value == "True",
+        widget=ButtonRadioSelect(columns=2),
+        error_messages={"required": "Choose On or Off.", "invalid_choice": "Choose On or Off."},
+    )
+
+    class Meta:
+        model = Patient
+        fields = ["reminder_time", "reminder_email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chosen = self.instance.reminder_time
+        self.initial["reminder_time"] = f"{chosen:%H:%M}" if chosen else ""
+        email = self.instance.user.email if self.instance.user_id else ""
+        if email:
+            self.fields["reminder_email"].help_text = f"To {email}."
+
+
+class PhoneNumbersForm(forms.ModelForm):
+    """The numbers on the urgent card (docs/clinical-rules.md, "Red flags")."""
+
+    class Meta:
+        model = Patient
+        fields = ["emergency_number", "clinic_phone"]
+        labels = {
+            "emergency_number": "Emergency number",
+            "clinic_phone": "Your clinic's phone number",
+        }
+        widgets = {
+            "emergency_number": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+            "clinic_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        usual = emergency.numbers_for(self.instance.time_zone)
+        where = f" in {usual.country}" if usual.country else ""
+        self.fields["emergency_number"].help_text = (
+            f"Leave empty to use {usual.emergency}, the number we know{where} from your time "
+            "zone. Change it if you live elsewhere or your country uses another number."
+        )
+        self.fields["clinic_phone"].help_text = "On the warning card: call your clinic in one tap."
+
+    def clean_emergency_number(self) -> str:
+        return self._phone_number("emergency_number")
+
+    def clean_clinic_phone(self) -> str:
+        return self._phone_number("clinic_phone")
+
+    def _phone_number(self, field: str) -> str:
+        number = " ".join(self.cleaned_data[field].split())
+        if number and (error := emergency.phone_number_error(number)):
+            raise forms.ValidationError(error)
+        return number
+
+
+class DeleteAccountForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I understand: my diary and my account will be deleted for good.",
+        error_messages={"required": "Tick the box to confirm, or go back to keep your account."},
+    )

@@ -1,13 +1,12 @@
 import uuid
 import zoneinfo
-from datetime import time
 from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from tracker import catalog, emergency
+from tracker import catalog
 from tracker.catalog import site_total_errors, unit_errors
 from tracker.models import (
     DailyLog,
@@ -19,7 +18,6 @@ from tracker.models import (
     User,
     normalise_share_code,
 )
-from tracker.reminders import REMINDER_TIMES
 from tracker.revisions import diary_changed
 
 ZERO_TO_TEN = [(n, str(n)) for n in range(11)]
@@ -254,10 +252,19 @@ class InjectionForm(forms.ModelForm):
         confirmed = self.cleaned_data.get("dose_confirmed", False)
         for error in unit_errors(product, total, confirmed) + site_total_errors(total, site_units):
             self.add_error("total_units", error)
+        self.check_site_units(sites)
+        return not self.errors and not any(site.errors for site in sites.forms)
+
+    def check_site_units(self, sites: "BaseSiteFormSet") -> None:
+        """Each muscle's units within the product's limits, the error on that muscle's units:
+        also when the total was refused already (the model's own check), so that the number
+        to correct is marked where it was typed."""
+        product = self.cleaned_data.get("product", "")
+        confirmed = self.cleaned_data.get("dose_confirmed", False)
         for site in sites.kept_forms():
             for error in unit_errors(product, site.cleaned_data["units"], confirmed):
-                site.add_error("units", error)
-        return not self.errors and not any(site.errors for site in sites.forms)
+                if error not in site.errors.get("units", []):
+                    site.add_error("units", error)
 
     @property
     def asks_dose_confirmation(self) -> bool:
@@ -516,75 +523,6 @@ class ShareCodeForm(forms.Form):
         return clinician
 
 
-class ReminderForm(forms.ModelForm):
-    reminder_time = forms.TypedChoiceField(
-        label="Remind me every day at",
-        help_text="Your own time. Only on days you have not checked in by then.",
-        choices=[("", "No reminder"), *((f"{t:%H:%M}", f"{t:%H:%M}") for t in REMINDER_TIMES)],
-        coerce=time.fromisoformat,
-        required=False,
-        empty_value=None,
-        error_messages={"invalid_choice": "Choose a time from the list."},
-    )
-    reminder_email = forms.TypedChoiceField(
-        label="By email",
-        choices=[("True", "On"), ("False", "Off")],
-        coerce=lambda value: value == "True",
-        widget=ButtonRadioSelect(columns=2),
-        error_messages={"required": "Choose On or Off.", "invalid_choice": "Choose On or Off."},
-    )
-
-    class Meta:
-        model = Patient
-        fields = ["reminder_time", "reminder_email"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        chosen = self.instance.reminder_time
-        self.initial["reminder_time"] = f"{chosen:%H:%M}" if chosen else ""
-        email = self.instance.user.email if self.instance.user_id else ""
-        if email:
-            self.fields["reminder_email"].help_text = f"To {email}."
-
-
-class PhoneNumbersForm(forms.ModelForm):
-    """The numbers on the urgent card (docs/clinical-rules.md, "Red flags")."""
-
-    class Meta:
-        model = Patient
-        fields = ["emergency_number", "clinic_phone"]
-        labels = {
-            "emergency_number": "Emergency number",
-            "clinic_phone": "Your clinic's phone number",
-        }
-        widgets = {
-            "emergency_number": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
-            "clinic_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
-        }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        usual = emergency.numbers_for(self.instance.time_zone)
-        where = f" in {usual.country}" if usual.country else ""
-        self.fields["emergency_number"].help_text = (
-            f"Leave empty to use {usual.emergency}, the number we know{where} from your time "
-            "zone. Change it if you live elsewhere or your country uses another number."
-        )
-        self.fields["clinic_phone"].help_text = "On the warning card: call your clinic in one tap."
-
-    def clean_emergency_number(self) -> str:
-        return self._phone_number("emergency_number")
-
-    def clean_clinic_phone(self) -> str:
-        return self._phone_number("clinic_phone")
-
-    def _phone_number(self, field: str) -> str:
-        number = " ".join(self.cleaned_data[field].split())
-        if number and (error := emergency.phone_number_error(number)):
-            raise forms.ValidationError(error)
-        return number
-
-
 class HandledForm(forms.Form):
     """A clinician's optional note on a red flag they mark as handled."""
 
@@ -594,11 +532,4 @@ class HandledForm(forms.Form):
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-
-class DeleteAccountForm(forms.Form):
-    confirm = forms.BooleanField(
-        label="I understand: my diary and my account will be deleted for good.",
-        error_messages={"required": "Tick the box to confirm, or go back to keep your account."},
     )

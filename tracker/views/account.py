@@ -21,15 +21,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tracker.access import own_account_view, patient_view
-from tracker.account_forms import IdentityForm, VerifyAgainForm
-from tracker.adapters import SIGNUP_EMAIL_KEY
-from tracker.exports import csv_response, download_name, fhir_response, private_download, safe_cell
-from tracker.forms import (
-    ConditionsForm,
+from tracker.account_forms import (
     DeleteAccountForm,
+    IdentityForm,
     PhoneNumbersForm,
     ReminderForm,
+    VerifyAgainForm,
 )
+from tracker.adapters import SIGNUP_EMAIL_KEY
+from tracker.exports import csv_response, download_name, fhir_response, private_download, safe_cell
+from tracker.forms import ConditionsForm
 from tracker.models import (
     Patient,
 )

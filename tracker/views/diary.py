@@ -379,7 +379,9 @@ def injection_edit(request: HttpRequest, patient: Patient, pk=None) -> HttpRespo
         # A form kept on the phone, sent after the injection it made was deleted: no return.
         messages.info(request, "This injection was deleted, so it was not saved again.")
         return redirect("injection_list")
-    valid = request.method == "POST" and form.is_valid() and sites.is_valid()
+    valid = request.method == "POST" and all([form.is_valid(), sites.is_valid()])
+    if request.method == "POST" and not valid and sites.is_valid():
+        form.check_site_units(sites)  # the total refused: a muscle's units marked on that muscle
     if valid and form.check_units(sites):
         if injection is None and client_id and not Injection.objects.filter(pk=client_id).exists():
             form.instance.pk = client_id
