@@ -197,6 +197,7 @@ def test_the_pdfs_show_no_username(nameless, clinician, logged_in):
     client = logged_in(clinician)
     one = client.get(reverse("clinic_summary_pdf", args=[nameless.pk]))
     many = client.post(reverse("clinic_summaries_pdf"), {"patient": [nameless.pk]})
+    assert USERNAME not in one["Content-Disposition"]
     for response in (one, many):
         text = " ".join(
             page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages

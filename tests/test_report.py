@@ -283,7 +283,8 @@ def test_the_pdf_is_a_one_page_private_download(patient, clinician, diary, logge
     assert response.content.startswith(b"%PDF")
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment;")
-    assert 'filename="relief-tracker-pat-2026-06-15.summary.pdf"' in response["Content-Disposition"]
+    name = f"relief-tracker-summary-patient-{patient.pk}-2026-06-15.pdf"  # no username
+    assert f'filename="{name}"' in response["Content-Disposition"]
     assert "no-store" in response["Cache-Control"]
     pdf = pdf_of(response)
     assert len(pdf.pages) == 1

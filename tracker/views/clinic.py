@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from tracker import catalog, pdf, triage
 from tracker.access import clinician_patient_view, clinician_view, open_patient_for_clinician
 from tracker.diary import clinic_rows, read_diary
-from tracker.exports import csv_response, fhir_response, patient_file_name, private_download
+from tracker.exports import csv_response, download_name, fhir_response, private_download
 from tracker.forms import (
     HandledForm,
     InjectionForm,
@@ -281,7 +281,9 @@ def summary_pdf(request: HttpRequest, patient: Patient) -> HttpResponse:
         context = {"patient": patient}
         return render(request, "tracker/report_pdf_unavailable.html", context, status=503)
     response = HttpResponse(document, content_type="application/pdf")
-    return private_download(response, patient_file_name(patient, "summary.pdf"))
+    # Named by the patient's id, not their username: a clinician never sees one.
+    name = download_name(f"patient-{patient.pk}", patient.today(), "pdf", "summary")
+    return private_download(response, name)
 
 
 def summary_context(patient: Patient) -> dict:
