@@ -213,3 +213,67 @@ def test_a_muscles_missing_units_are_asked_on_that_field_with_a_summary(web):
     assert "This field is required." in field_html(html, "id_sites-0-units")
     assert "Please check the fields marked below." in html
     assert "error" not in field_html(html, "id_total_units")
+
+
+# Reminder settings: a "Saved" state where the patient looks, and channels that make sense
+
+
+def test_saving_a_reminder_says_saved_in_the_reminders_part(web, patient):
+    response = web.post(
+        reverse("reminder_settings"), {"reminder_time": "07:30", "reminder_email": "True"}
+    )
+
+    html = web.get(response.url).content.decode()
+    part = html.split('id="reminders"')[1].split("</section>")[0]
+    assert re.search(r'role="status">✓ Saved: a reminder every day at 07:30, by email.<', part)
+    assert web.get(reverse("settings")).content.decode().count("Saved: a reminder") == 0  # once
+
+
+def test_without_a_reminder_time_the_channels_are_off_and_unchosen(web, patient):
+    html = web.get(reverse("settings")).content.decode()
+
+    channels = html.split("data-reminder-channels")[1].split("</fieldset>")[0]
+    assert channels.startswith(" disabled>")
+    assert "Choose a time first" in channels
+    assert "checked" not in channels
+
+
+def test_with_a_reminder_time_the_channels_are_on_the_form(web, patient):
+    patient.reminder_time = dt.time(8, 0)
+    patient.save()
+
+    html = web.get(reverse("settings")).content.decode()
+
+    channels = html.split("data-reminder-channels")[1].split("</fieldset>")[0]
+    assert not channels.startswith(" disabled")
+    assert re.search(r'value="True"[^>]*checked', channels)
+
+
+def test_turning_the_reminder_off_keeps_the_channel_as_it_was(web, patient):
+    patient.reminder_time, patient.reminder_email = dt.time(8, 0), False
+    patient.save()
+
+    web.post(reverse("reminder_settings"), {"reminder_time": ""})  # the channels are disabled
+
+    patient.refresh_from_db()
+    assert (patient.reminder_time, patient.reminder_email) == (None, False)
+
+
+def test_a_time_without_a_channel_is_asked_on_the_channel(web, patient):
+    html = web.post(reverse("reminder_settings"), {"reminder_time": "07:30"}).content.decode()
+
+    legend = html.split("data-reminder-channels")[1].split("</legend>")[1]
+    assert "Choose On or Off." in legend.split("</legend>")[0]
+    patient.refresh_from_db()
+    assert patient.reminder_time is None
+
+
+def test_a_clinician_and_another_patient_change_no_patients_reminder(
+    patient, clinician, other_patient, logged_in
+):
+    for user in (clinician, other_patient.user):
+        logged_in(user).post(
+            reverse("reminder_settings"), {"reminder_time": "07:30", "reminder_email": "True"}
+        )
+    patient.refresh_from_db()
+    assert patient.reminder_time is None

@@ -64,7 +64,7 @@ def test_the_patient_chooses_a_time_and_turns_email_off(web, patient):
     patient.refresh_from_db()
     assert (patient.reminder_time, patient.reminder_email) == (dt.time(19, 30), False)
     html = web.get(response.url).content.decode()
-    assert "Saved: a reminder every day at 19:30." in html
+    assert "Saved: a reminder every day at 19:30, not by email." in html
     assert '<option value="19:30" selected>19:30</option>' in html
 
 

@@ -113,17 +113,37 @@ class ReminderForm(forms.ModelForm):
         choices=[("True", "On"), ("False", "Off")],
         coerce=lambda value: value == "True",
         widget=ButtonRadioSelect(columns=2),
-        error_messages={"required": "Choose On or Off.", "invalid_choice": "Choose On or Off."},
+        # Asked only with a time: while there is no reminder, its channels are off the form
+        # (a disabled fieldset sends nothing) and stay as they were.
+        required=False,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose On or Off."},
     )
 
     class Meta:
         model = Patient
         fields = ["reminder_time", "reminder_email"]
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("reminder_email") is None and "reminder_email" not in self.errors:
+            if cleaned.get("reminder_time"):
+                self.add_error("reminder_email", "Choose On or Off.")
+            else:
+                cleaned["reminder_email"] = self.instance.reminder_email
+        return cleaned
+
+    @property
+    def has_time(self) -> bool:
+        """Whether a reminder time is chosen (the one posted, else the one saved)."""
+        return bool(self["reminder_time"].value())
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         chosen = self.instance.reminder_time
         self.initial["reminder_time"] = f"{chosen:%H:%M}" if chosen else ""
+        if not chosen:
+            self.initial["reminder_email"] = None  # no "email: On" beside "No reminder"
         email = self.instance.user.email if self.instance.user_id else ""
         if email:
             self.fields["reminder_email"].help_text = f"To {email}."

@@ -422,3 +422,16 @@ function oneTapCheckIn() {
     chosen.focus();
   });
 }
+
+// Reminder settings: how to remind (email, this phone) only once there is a time to remind at.
+document.addEventListener("DOMContentLoaded", () => {
+  const time = document.querySelector("select[name=reminder_time]");
+  const channels = document.querySelector("[data-reminder-channels]");
+  if (!time || !channels) return;
+  const follow = () => {
+    channels.disabled = !time.value;
+    channels.querySelector("[data-channels-off]").hidden = Boolean(time.value);
+  };
+  time.addEventListener("change", follow);
+  follow();
+});

@@ -22,7 +22,7 @@ def test_the_reminder_settings_are_accessible_and_save_with_one_tap_each(
     page.get_by_role("radio", name="Off").check()
     page.get_by_role("button", name="Save reminder").click()
 
-    expect(page.get_by_text("Saved: a reminder every day at 07:30.")).to_be_visible()
+    expect(page.get_by_text("Saved: a reminder every day at 07:30, not by email.")).to_be_visible()
     patient.refresh_from_db()
     assert (f"{patient.reminder_time:%H:%M}", patient.reminder_email) == ("07:30", False)
 

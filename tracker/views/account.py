@@ -88,8 +88,8 @@ def settings_view(request: HttpRequest, patient: Patient) -> HttpResponse:
     form = ConditionsForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Saved.")
-        return redirect("settings")
+        request.session[SAVED_KEY] = {"form": "Saved: your conditions and time zone."}
+        return redirect(reverse("settings") + "#conditions")
     return settings_page(request, patient, form=form)
 
 
@@ -124,6 +124,8 @@ def settings_page(
         "numbers_form": numbers_form or PhoneNumbersForm(instance=patient),
         "identity_form": identity_form or IdentityForm(instance=patient),
         "push_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY if push_enabled() else "",
+        # What was just saved, said in its own part of the page (where the patient looks).
+        "saved": request.session.pop(SAVED_KEY, {}),
     }
     return render(request, "tracker/settings.html", context)
 
@@ -134,7 +136,8 @@ def reminder_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
     def said(saved: Patient) -> str:
         if saved.reminder_time is None:
             return "Saved: no daily reminder."
-        return f"Saved: a reminder every day at {saved.reminder_time:%H:%M}."
+        how = "by email" if saved.reminder_email else "not by email"
+        return f"Saved: a reminder every day at {saved.reminder_time:%H:%M}, {how}."
 
     form = ReminderForm(request.POST, instance=patient)
     return save_settings_part(request, patient, form, "reminder_form", said, "#reminders")
@@ -156,7 +159,7 @@ def identity_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
     if not form.is_valid():
         return settings_page(request, patient, identity_form=form)
     form.save()
-    messages.success(request, "Saved: your name and what tells you apart at your clinic.")
+    request.session[SAVED_KEY] = {"identity_form": "Saved: your name and your clinic's details."}
     return redirect(reverse("settings") + "#identity")
 
 
@@ -167,8 +170,11 @@ def save_settings_part(request, patient, form, name: str, said, anchor: str) -> 
         return settings_page(request, patient, **{name: form})
     saved = form.save(commit=False)
     saved.save(update_fields=list(form.Meta.fields))
-    messages.success(request, said(saved))
+    request.session[SAVED_KEY] = {name: said(saved)}
     return redirect(reverse("settings") + anchor)
+
+
+SAVED_KEY = "settings_saved"
 
 
 @require_GET
