@@ -35,6 +35,8 @@ def fresh_connections() -> None:
     """Hands every connection back (the pool drops a broken one; CONN_HEALTH_CHECKS tests the
     next before use), so that the next query opens a working one."""
     for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:  # an outer transaction (a test's) keeps its connection
+            continue
         with contextlib.suppress(DATABASE_GONE):
             connection.close()
 

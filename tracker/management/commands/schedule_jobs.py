@@ -26,10 +26,9 @@ class Command(BaseCommand):
                     raise
                 self.stderr.write(f"Scheduling failed, trying again: {error!r}")
                 queued = []
-            finally:
-                close_old_connections()
             if not every or options["verbosity"] > 1:
                 self.stdout.write(f"Jobs queued: {', '.join(queued) or 'none due'}.")
             if not every:
                 return
+            close_old_connections()  # a dropped one is opened anew next time
             time.sleep(every)
