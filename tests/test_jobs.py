@@ -194,6 +194,8 @@ def test_a_patient_who_stops_sharing_before_printing_is_left_out(db, settings, p
     batch = jobs.enqueue_batch_pdf(clinician, [patient.pk])
     patient.shares.get().revoke()
     assert jobs.render_batch_pdf.call(batch.pk) == 0
+    batch.refresh_from_db()
+    assert batch.state == PrintBatch.State.FAILED and not batch.pdf
     assert not AccessEvent.objects.filter(clinician=clinician).exists()
 
 

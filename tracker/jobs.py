@@ -10,7 +10,6 @@ Each job is safe to run twice or on two workers at once: what it sends is claime
 (Delivery.claim, notify.claim), what it deletes is gone either way.
 """
 
-import io
 import logging
 from datetime import datetime, timedelta
 
@@ -18,8 +17,6 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.test import RequestFactory
 from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
@@ -131,43 +128,35 @@ def batch_for(clinician: User, batch_id: int) -> PrintBatch | None:
 
 @task()
 def render_batch_pdf(batch_id: int) -> int:
-    """Renders each patient's one-page summary (as the summary's PDF download does), joined
-    into one file. Each patient still sharing is written to their access history; one who has
-    stopped sharing since is left out. How many pages."""
-    from pypdf import PdfWriter
-
-    from tracker.views.clinic import summary_context
-
+    """Renders each patient's one-page summary (tracker/pdf.py, as the clinic's "Print
+    summaries" does while the clinician waits), as one file. Each patient still sharing is
+    written to their access history; one who has stopped sharing since is left out. How many
+    pages."""
     batch = PrintBatch.objects.select_related("clinician").get(pk=batch_id)
     clinician = batch.clinician
-    request = RequestFactory().get("/clinic/")
-    request.user = clinician
-    writer = PdfWriter()
-    patients = Patient.objects.visible_to(clinician).filter(pk__in=batch.patient_ids)
-    by_id = {patient.pk: patient for patient in patients.select_related("user")}
+    readable = Patient.objects.visible_to(clinician).filter(pk__in=batch.patient_ids)
+    by_id = {patient.pk: patient for patient in readable.select_related("user")}
+    patients = [by_id[pk] for pk in batch.patient_ids if pk in by_id]
+    if not patients:
+        return finish(batch, PrintBatch.State.FAILED, "No patient of the batch shares now")
+    AccessEvent.objects.bulk_create(
+        AccessEvent(
+            patient=patient,
+            clinician=clinician,
+            what=AccessEvent.What.PDF,
+            path=f"print batch {batch.pk}",
+        )
+        for patient in patients
+    )
     try:
-        for patient_id in batch.patient_ids:
-            patient = by_id.get(patient_id)
-            if patient is None:
-                continue
-            AccessEvent.objects.create(
-                patient=patient,
-                clinician=clinician,
-                what=AccessEvent.What.PDF,
-                path=f"print batch {batch.pk}",
-            )
-            context = summary_context(patient) | {"for_pdf": True}
-            html = render_to_string("tracker/report_summary.html", context, request=request)
-            document = pdf.one_page_pdf(html, base_url="http://localhost/")
-            writer.append(io.BytesIO(document))
-        out = io.BytesIO()
-        writer.write(out)
+        batch.pdf = pdf.render_batch_summaries(clinician, patients)
     except pdf.Unavailable:
-        batch.state, batch.error = PrintBatch.State.FAILED, "PDFs cannot be made on this server"
-        batch.save(update_fields=["state", "error"])
-        return 0
-    batch.pages = len(writer.pages)
-    batch.pdf = out.getvalue()
-    batch.state, batch.finished_at = PrintBatch.State.READY, timezone.now()
-    batch.save(update_fields=["pdf", "pages", "state", "finished_at"])
+        return finish(batch, PrintBatch.State.FAILED, "PDFs cannot be made on this server")
+    batch.pages = len(patients)  # one page each (pdf.one_page_document)
+    return finish(batch, PrintBatch.State.READY)
+
+
+def finish(batch: PrintBatch, state: str, error: str = "") -> int:
+    batch.state, batch.error, batch.finished_at = state, error, timezone.now()
+    batch.save(update_fields=["pdf", "pages", "state", "error", "finished_at"])
     return batch.pages
