@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from tests import factories
 from tests.conftest import NOW, TODAY
 from tracker.models import AccessEvent, Share
 
@@ -277,3 +278,98 @@ def test_a_clinician_and_another_patient_change_no_patients_reminder(
         )
     patient.refresh_from_db()
     assert patient.reminder_time is None
+
+
+# History by month
+
+
+def test_history_shows_this_month_newest_first_with_a_month_picker(web, patient):
+    factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=400), severity=2)
+    factories.DailyLogFactory(patient=patient, date=TODAY, severity=6)
+
+    html = web.get(reverse("history")).content.decode()
+
+    assert "<h1>History: June 2026</h1>" in html
+    options = re.findall(r'<option value="(\d{4}-\d{2})"', html)
+    assert options[0] == "2026-06" and options[-1] == "2025-05" and len(options) == 14
+    assert '<option value="2026-06" selected>' in html
+    assert re.search(r'<button type="submit" class="button">Go</button>', html)
+    days = re.findall(r"<h2>(\w{3} \d+ \w{3} 2026)</h2>", html)
+    assert days[0] == "Mon 15 Jun 2026" and days[-1] == "Mon 1 Jun 2026"
+
+
+def test_a_month_is_one_choice_away_without_javascript(web, patient):
+    factories.DailyLogFactory(patient=patient, date=dt.date(2025, 5, 20), severity=2)
+
+    response = web.get(reverse("history"), {"month": "2025-05"})
+
+    html = response.content.decode()
+    assert "<h1>History: May 2025</h1>" in html
+    assert re.findall(r"<h2>(\w{3} \d+ \w{3} \d{4})</h2>", html) == [
+        f"{dt.date(2025, 5, d):%a} {d} May 2025" for d in range(31, 19, -1)
+    ]
+    assert response.context["older_url"] is None
+    assert "?month=2025-06" in response.context["newer_url"]
+
+
+@pytest.mark.parametrize("month", ["", "junk", "2026-13", "1800-01", "99999999999999999999-1"])
+def test_a_month_the_diary_does_not_have_shows_the_newest(web, patient, month):
+    response = web.get(reverse("history"), {"month": month})
+
+    assert response.status_code == 200
+    assert response.context["month"] == dt.date(2026, 6, 1)
+
+
+def test_only_the_patient_sees_their_history(patient, clinician, other_patient, logged_in):
+    factories.DailyLogFactory(patient=patient, date=TODAY, note="Private-note-q")
+    assert "Private-note-q" in logged_in(patient.user).get(reverse("history")).content.decode()
+    assert logged_in(clinician).get(reverse("history")).status_code == 404
+    other = logged_in(other_patient.user).get(reverse("history")).content.decode()
+    assert "Private-note-q" not in other
+
+
+# Severity badges
+
+
+def relative_luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted([relative_luminance(a), relative_luminance(b)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def badge_colours() -> dict[int, tuple[str, str]]:
+    from django.conf import settings
+
+    text = (settings.BASE_DIR / "static" / "css" / "app.css").read_text()
+    found = re.findall(
+        r"\.score\.sev-(\d+) \{ background: (#[0-9a-f]{6}); color: (#[0-9a-f]{3,6}); \}", text
+    )
+    expand = lambda c: c if len(c) == 7 else "#" + "".join(ch * 2 for ch in c[1:])  # noqa: E731
+    return {int(n): (bg, expand(fg)) for n, bg, fg in found}
+
+
+def test_each_severity_has_its_own_badge_colour_with_readable_text():
+    colours = badge_colours()
+
+    assert sorted(colours) == list(range(11))
+    assert len({bg for bg, _ in colours.values()}) == 11
+    for n, (background, text) in colours.items():
+        assert contrast(background, text) >= 4.5, n
+
+
+def test_the_badges_darken_as_the_score_rises_so_order_shows_without_hue():
+    lightness = [relative_luminance(bg) for bg, _ in badge_colours().values()]
+    assert lightness == sorted(lightness, reverse=True)
+
+
+def test_the_history_badge_writes_the_number_and_carries_its_colour(web, patient):
+    factories.DailyLogFactory(patient=patient, date=TODAY, severity=7)
+
+    html = web.get(reverse("history")).content.decode()
+
+    assert re.search(r'class="score sev-7"[^>]*aria-label="Spasms 7 out of 10, change">7<', html)

@@ -331,10 +331,10 @@ def test_history_shows_days_newest_first_with_events_in_place(web, patient):
     assert "Not logged · fill in" in html
 
 
-def test_history_pages_go_back_to_the_first_entry(web, patient):
+def test_history_months_go_back_to_the_first_entry(web, patient):
     factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=60))
-    response = web.get(reverse("history"), {"page": 3})
-    assert response.context["page_count"] == 3
+    response = web.get(reverse("history"), {"month": "2026-04"})
+    assert [f"{m:%Y-%m}" for m in response.context["months"]] == ["2026-06", "2026-05", "2026-04"]
     assert response.context["days"][-1]["date"] == TODAY - dt.timedelta(days=60)
     assert response.context["older_url"] is None
 

@@ -1,7 +1,6 @@
 """The patient's diary: Today and any past day, the PGIC question, the history, injections and
 reactions."""
 
-import math
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -36,8 +35,6 @@ from tracker.models import (
 )
 from tracker.reminders import AFTERCARE_DAYS, BOOKING_NOTICE_DAYS, WARNING_SIGNS_DAYS
 from tracker.sync import follow_tombstone
-
-HISTORY_DAYS_PER_PAGE = 28
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -314,20 +311,19 @@ def day_url(day: date, today: date) -> str:
 
 @patient_view
 def history(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The diary a month at a time, newest first, any month one choice away (a <select> and
+    Go, links to the month before and after); no JavaScript needed."""
     today = patient.today()
     firsts = [
         patient.logs.aggregate(first=Min("date"))["first"],
         patient.injections.aggregate(first=Min("date"))["first"],
         patient.reactions.aggregate(first=Min("onset_date"))["first"],
     ]
-    first_day = min([d for d in firsts if d] or [today])
-    page_count = max(1, math.ceil(((today - first_day).days + 1) / HISTORY_DAYS_PER_PAGE))
-    try:
-        page = min(max(int(request.GET.get("page", 1)), 1), page_count)
-    except ValueError:
-        page = 1
-    end = today - timedelta(days=HISTORY_DAYS_PER_PAGE * (page - 1))
-    start = max(first_day, end - timedelta(days=HISTORY_DAYS_PER_PAGE - 1))
+    first_day = min([d for d in firsts if d and d <= today] or [today])
+    months = months_between(first_day, today)  # newest first
+    month = chosen_month(request.GET.get("month", ""), months)
+    start = max(first_day, month)
+    end = min(today, next_month(month) - timedelta(days=1))
 
     logs = {log.date: log for log in patient.logs.between(start, end)}
     injections = defaultdict(list)
@@ -340,15 +336,46 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
         {"date": d, "log": logs.get(d), "injections": injections[d], "reactions": reactions[d]}
         for d in reversed(days_between(start, end))
     ]
+    index = months.index(month)
     context = {
         "days": days,
         "today": today,
-        "page": page,
-        "page_count": page_count,
-        "newer_url": f"?{urlencode({'page': page - 1})}" if page > 1 else None,
-        "older_url": f"?{urlencode({'page': page + 1})}" if page < page_count else None,
+        "month": month,
+        "months": months,
+        "logged": len(logs),
+        "newer_url": month_url(months[index - 1]) if index > 0 else None,
+        "older_url": month_url(months[index + 1]) if index + 1 < len(months) else None,
+        "newer_month": months[index - 1] if index > 0 else None,
+        "older_month": months[index + 1] if index + 1 < len(months) else None,
     }
     return render(request, "tracker/history.html", context)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The first day of each month from `last`'s back to `first`'s."""
+    months, month = [], last.replace(day=1)
+    while month >= first.replace(day=1):
+        months.append(month)
+        month = (month - timedelta(days=1)).replace(day=1)
+    return months
+
+
+def chosen_month(value: str, months: list[date]) -> date:
+    """The month asked for ("2026-05"), if the diary has it; else the newest."""
+    try:
+        year, number = (int(part) for part in value.split("-"))
+        month = date(year, number, 1)
+    except (ValueError, OverflowError):
+        return months[0]
+    return month if month in months else months[0]
+
+
+def month_url(month: date) -> str:
+    return f"{reverse('history')}?{urlencode({'month': f'{month:%Y-%m}'})}"
 
 
 @patient_view
