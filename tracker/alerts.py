@@ -127,8 +127,8 @@ def send(delivery_id: int) -> bool:
         delivery.failed(type(error).__name__ + ": " + str(error), give_up_after)
         return False
     if not needed:
-        delivery.state = Delivery.State.FAILED
-        delivery.last_error = "No longer needed (handled, no longer a red flag, or logged)"
+        delivery.state = Delivery.State.CANCELLED
+        delivery.last_error = "Not sent: handled, no longer a red flag or shared, or logged"
         delivery.save(update_fields=["state", "last_error"])
         return False
     delivery.sent()

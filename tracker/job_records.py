@@ -44,6 +44,7 @@ class Delivery(models.Model):
         SENDING = "sending", "Being sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Given up"
+        CANCELLED = "cancelled", "Not needed"  # handled, deleted or logged before it went
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
@@ -55,7 +56,7 @@ class Delivery(models.Model):
         "tracker.Reaction", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     day = models.DateField(null=True, blank=True)  # a reminder's day, the patient's own
-    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    state = models.CharField(max_length=9, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -63,7 +63,7 @@ def purge_expired() -> dict[str, int]:
     now = timezone.now()
     old_batches = PrintBatch.objects.filter(created_at__lt=now - KEEP_BATCH_PDFS)
     finished = DBTaskResult.objects.finished().filter(finished_at__lt=now - KEEP_FINISHED_JOBS)
-    closed = Q(state__in=[Delivery.State.SENT, Delivery.State.FAILED])
+    closed = Q(state__in=[Delivery.State.SENT, Delivery.State.FAILED, Delivery.State.CANCELLED])
     return {
         "sessions": Session.objects.filter(expire_date__lt=now).delete()[0],
         "tombstones": Tombstone.objects.expired(now).delete()[0],

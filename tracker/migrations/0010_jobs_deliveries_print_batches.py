@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('alert', 'Red-flag alert'), ('reminder', 'Daily reminder')], max_length=8)),
                 ('channel', models.CharField(choices=[('email', 'Email'), ('push', 'Web Push')], max_length=8)),
                 ('day', models.DateField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('pending', 'Waiting'), ('sending', 'Being sent'), ('sent', 'Sent'), ('failed', 'Given up')], default='pending', max_length=8)),
+                ('state', models.CharField(choices=[('pending', 'Waiting'), ('sending', 'Being sent'), ('sent', 'Sent'), ('failed', 'Given up'), ('cancelled', 'Not needed')], default='pending', max_length=9)),
                 ('attempts', models.PositiveSmallIntegerField(default=0)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('next_attempt_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
