@@ -219,9 +219,11 @@
 
   // Sends what waits for `user`, batch after batch, until every entry is confirmed, refused or
   // in conflict: an entry leaves the outbox only once the server confirmed it. An answer that
-  // says "later" (503, 429, a 5xx, no network) is waited out and the batch sent again, as often
-  // as it takes: a batch is safe to send twice. Rejects only on an answer that sending again
-  // would not change (logged out: 401, 403), leaving the entries where they are.
+  // says "later" (503 while the database comes back, 429, another 5xx, an answer cut off) is
+  // waited out and the batch sent again, as often as it takes: a batch is safe to send twice.
+  // Rejects, leaving the entries where they are, when there is no network (the page sends
+  // again when it comes back, and every minute) and on an answer that sending again would not
+  // change (logged out: 401, 403).
   async function flush(user, csrfToken, syncUrl) {
     const total = { sent: 0, gone: [], left: 0 };
     let attempt = 0;
@@ -261,7 +263,7 @@
         body,
       });
     } catch (error) {
-      throw new RetryLater(null); // no network, or the connection dropped before an answer
+      throw new Error("the server could not be reached"); // no network: the page tries again
     }
     if (response.status === 413 && batch.length > 1) {
       limits.items = Math.ceil(batch.length / 2);
