@@ -373,3 +373,66 @@ def test_the_history_badge_writes_the_number_and_carries_its_colour(web, patient
     html = web.get(reverse("history")).content.decode()
 
     assert re.search(r'class="score sev-7"[^>]*aria-label="Spasms 7 out of 10, change">7<', html)
+
+
+# The all-data CSV: readable, labelled columns
+
+
+@pytest.fixture
+def downloaded(patient, clinician, logged_in):
+    """The patient's all-data CSV, with an injection, a reaction and a day's check-in."""
+    shot = factories.InjectionFactory(
+        patient=patient, date=TODAY - dt.timedelta(days=20), product="xeomin", total_units=120
+    )
+    factories.InjectionSiteFactory(injection=shot, muscle="trapezius", side="right", units=120)
+    factories.ReactionFactory(
+        patient=patient, injection=shot, kind="dysphagia", severity="moderate"
+    )
+    factories.DailyLogFactory(patient=patient, date=TODAY, severity=7, pain=0)
+    logged_in(clinician).get(reverse("clinic_report", args=[patient.pk]))
+    client = logged_in(patient.user, password_just_typed=True)
+    text = client.get(reverse("account_data_csv")).content.decode()
+    from tests.test_privacy import csv_sections
+
+    return text, csv_sections(text)
+
+
+def test_the_csv_speaks_in_words_with_units_and_dates(downloaded):
+    _, sections = downloaded
+
+    [log] = sections["Daily check-ins"]
+    assert log["Date"] == "2026-06-15"
+    assert log["Spasms (0 to 10)"] == "7 out of 10"
+    assert log["Pain (0 to 10)"] == "0 out of 10 (none)"
+    [shot] = sections["Injections"]
+    assert shot["Product"].startswith("Xeomin")
+    assert shot["Total units"] == "120 units"
+    [site] = sections["Muscles injected"]
+    assert (site["Muscle"], site["Side"], site["Units"]) == ("Trapezius", "Right", "120 units")
+    [reaction] = sections["Reactions"]
+    assert reaction["Severity"] == "Moderate"
+    assert reaction["Injection"].startswith("2026-05-26 Xeomin")
+    [look] = sections["Who opened your diary"]
+    assert look["What they opened"] == "Report page"
+
+
+def test_the_csv_has_no_ids_and_no_internal_names(downloaded, patient):
+    text, sections = downloaded
+
+    uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    assert not re.search(uuid, text)
+    for title, rows in sections.items():
+        for column in rows[0] if rows else []:
+            assert "_" not in column and column[:1].isupper(), (title, column)
+            assert not column.lower().endswith(" id"), (title, column)
+    assert "tracker." not in text
+    changes = " ".join(row["Changes"] for row in sections["Changes to your records"])
+    assert "None" not in changes
+
+
+def test_only_the_patient_downloads_their_all_data_csv(patient, clinician, logged_in):
+    factories.DailyLogFactory(patient=patient, date=TODAY, note="Only-mine-note")
+
+    theirs = logged_in(clinician, password_just_typed=True).get(reverse("account_data_csv"))
+
+    assert "Only-mine-note" not in theirs.content.decode()

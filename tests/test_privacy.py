@@ -325,26 +325,44 @@ def test_the_copy_lists_their_sessions_without_their_keys(leaving):
         assert key not in json.dumps(data)
 
 
-def test_the_csv_copy_has_one_line_per_stored_value(leaving):
+def csv_sections(text: str) -> dict[str, list[dict]]:
+    """The readable copy's sections: title -> its records, by column name."""
+    sections, lines = {}, list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    index = 0
+    while index < len(lines):
+        if not lines[index]:
+            index += 1
+            continue
+        title, columns = lines[index][0], lines[index + 1]
+        index += 2
+        rows = []
+        while index < len(lines) and lines[index]:
+            rows.append(dict(zip(columns, lines[index], strict=True)))
+            index += 1
+        sections[title] = rows
+    return sections
+
+
+def test_the_csv_copy_is_a_spreadsheet_a_person_reads(leaving):
     response = leaving.phone.get(reverse("account_data_csv"))
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     text = response.content.decode()
     assert text.startswith("\ufeff")
-    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert {"table", "record", "field", "value"} == set(rows[0])
-    notes = [r for r in rows if r["table"] == "tracker.dailylog" and r["field"] == "note"]
-    assert [r["value"] for r in notes] == [NOTE]
-    assert any(r["table"] == "change_history" and r["value"] == "update" for r in rows)
-    assert any(r["table"] == "people" and r["value"] == "Ana Jones" for r in rows)
+    sections = csv_sections(text)
+    [log] = sections["Daily check-ins"]
+    assert (log["Date"], log["Spasms (0 to 10)"], log["Note"]) == (str(TODAY), "4 out of 10", NOTE)
+    assert any(row["What happened"] == "Update" for row in sections["Changes to your records"])
+    assert any(
+        row["Clinician"] == "Ana Jones" for row in sections["Whom you share your diary with"]
+    )
 
 
 def test_the_csv_copy_neutralises_what_a_spreadsheet_would_run(leaving):
     DailyLog.objects.filter(patient=leaving.patient).update(note="=HYPERLINK(1)")
     text = leaving.phone.get(reverse("account_data_csv")).content.decode()
-    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
-    notes = [r for r in rows if r["table"] == "tracker.dailylog" and r["field"] == "note"]
-    assert [r["value"] for r in notes] == ["'=HYPERLINK(1)"]
+    [log] = csv_sections(text)["Daily check-ins"]
+    assert log["Note"] == "'=HYPERLINK(1)"
 
 
 def test_a_patient_without_a_diary_yet_gets_their_account(db, logged_in):

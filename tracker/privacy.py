@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.db.models.deletion import Collector
 from django.utils import timezone
 
-from tracker.models import User
+from tracker.models import Patient, User
 
 # Secrets are not part of the copy: the password's hash, the authenticator app's key, the keys
 # of their sessions and their hashes, the key of an email confirmation, the token of the
@@ -229,22 +229,6 @@ def csv_value(value) -> str:
     return str(value)
 
 
-def as_csv_lines(data: dict) -> list[list[str]]:
-    """One line per stored value: table, record, field, value; every table in one file."""
-    lines = [["table", "record", "field", "value"]]
-    for table, rows in data["tables"].items():
-        for row in rows:
-            record = csv_value(row.get("id", ""))
-            lines += [[table, record, field, csv_value(v)] for field, v in row.items()]
-    for pk, name in data["people"].items():
-        lines.append(["people", pk, "name", name])
-    for section in ["change_history", "admin_log"]:
-        for entry in data[section]:
-            record = csv_value(entry["id"])
-            lines += [[section, record, f, csv_value(v)] for f, v in entry.items() if f != "id"]
-    return lines
-
-
 @transaction.atomic
 def delete_account(user: User) -> None:
     """The user and every row that is theirs, gone: their diary, shares (which end), access
@@ -259,3 +243,189 @@ def delete_account(user: User) -> None:
         user.delete()
     for rows in logins(user):
         rows.delete()
+
+
+# ---- The copy as a spreadsheet a person can read ----
+# One section per kind of record, each with a title line, a line of column names and a line
+# per record; a blank line between sections. Dates and times in the patient's own time zone,
+# products, muscles and choices by name, units with their unit, ids and internal names left
+# out (the JSON copy keeps them). Every table of the copy is a section: tests/test_frictions.py
+# and tests/test_export_complete.py hold it to that.
+
+SECTION_TITLES = {
+    "tracker.user": "Your account",
+    "tracker.patient": "Your settings",
+    "tracker.patientcondition": "Your conditions",
+    "tracker.dailylog": "Daily check-ins",
+    "tracker.injection": "Injections",
+    "tracker.injectionsite": "Muscles injected",
+    "tracker.reaction": "Reactions",
+    "tracker.globalimpression": "Your answers about each injection",
+    "tracker.share": "Whom you share your diary with",
+    "tracker.accessevent": "Who opened your diary",
+    "tracker.pushsubscription": "Phones that show your reminders",
+    "tracker.tombstone": "Entries you deleted",
+    "tracker.invitation": "Invitations you used",
+}
+SECTION_ORDER = list(SECTION_TITLES)
+COLUMN_TITLES = {
+    ("tracker.dailylog", "severity"): "Spasms (0 to 10)",
+    ("tracker.dailylog", "pain"): "Pain (0 to 10)",
+    ("tracker.dailylog", "spasm_frequency"): "How often spasms came",
+    ("tracker.injection", "total_units"): "Total units",
+    ("tracker.injectionsite", "units"): "Units",
+    ("tracker.globalimpression", "score"): "Overall since the injection",
+    ("tracker.accessevent", "what"): "What they opened",
+    ("tracker.accessevent", "at"): "When",
+    ("tracker.share", "created_at"): "Since",
+    ("tracker.share", "revoked_at"): "Stopped sharing at",
+    ("tracker.share", "clinician"): "Clinician",
+}
+GENERIC_TITLES = {"created_at": "Saved at", "updated_at": "Last changed at"}
+# Left out of the readable copy: ids, versions, and what only the app needs.
+LEFT_OUT = {
+    *{"id", "version", "password", "key", "token", "session_key", "data", "p256dh", "auth"},
+    *{"diary_revision", "checkin_more_open", "patient", "user", "path"},
+}
+# In the change history: the record's own links and stamps, which say nothing to a person.
+CHANGES_LEFT_OUT = LEFT_OUT | {
+    *{"created_at", "updated_at", "sites", "reactions", "global_impressions"}
+}
+LAST_COLUMNS = ["created_at", "updated_at"]
+
+
+def readable_csv_lines(user: User) -> list[list[str]]:
+    """The copy, section by section, in words (see above)."""
+    keys = exported_keys(user)
+    patient = Patient.objects.filter(user=user).first()
+    zone = patient.zone if patient else timezone.get_default_timezone()
+    lines: list[list[str]] = []
+    models_in_order = sorted(
+        keys,
+        key=lambda m: (
+            SECTION_ORDER.index(m._meta.label_lower)
+            if m._meta.label_lower in SECTION_ORDER
+            else len(SECTION_ORDER),
+            m._meta.label_lower,
+        ),
+    )
+    for model in models_in_order:
+        label = model._meta.label_lower
+        hidden = NOT_EXPORTED.get(label, set())
+        fields = sorted(
+            (
+                f
+                for f in model._meta.concrete_fields
+                if not f.primary_key and f.name not in LEFT_OUT | hidden
+            ),
+            key=lambda f: LAST_COLUMNS.index(f.name) + 1 if f.name in LAST_COLUMNS else 0,
+        )
+        rows = model._base_manager.filter(pk__in=keys[model]).select_related(
+            *(f.name for f in fields if f.is_relation)
+        )
+        title = SECTION_TITLES.get(label, str(model._meta.verbose_name_plural).capitalize())
+        lines += [[title], [column_title(label, f) for f in fields]]
+        lines += [[readable(row, f, zone) for f in fields] for row in sorted(rows, key=row_order)]
+        lines.append([])
+    for title, entries in [
+        ("Changes to your records", change_history(user, keys)),
+        ("Changes made on the admin site", admin_log(keys)),
+    ]:
+        lines += [[title], ["When", "What happened", "To", "Entry", "Changes", "By"]]
+        lines += [change_line(entry, zone) for entry in entries]
+        lines.append([])
+    return lines
+
+
+def row_order(row) -> tuple:
+    """Oldest first, by the record's own date or time when it has one."""
+    for name in ["date", "onset_date", "at", "created_at", "date_joined", "deleted_at"]:
+        value = getattr(row, name, None)
+        if value is not None:
+            return (0, str(value), str(row.pk))
+    return (1, "", str(row.pk))
+
+
+def column_title(label: str, field) -> str:
+    return (
+        COLUMN_TITLES.get((label, field.name))
+        or GENERIC_TITLES.get(field.name)
+        or str(field.verbose_name).capitalize()
+    )
+
+
+def readable(row, field, zone) -> str:
+    """One value as a person reads it."""
+    value = getattr(row, field.name)
+    if value is None or value == "":
+        return ""
+    if field.is_relation:
+        return user_name(value) if isinstance(value, User) else str(value)
+    if field.choices:
+        shown = getattr(row, f"get_{field.name}_display")()
+        return f"{value} ({shown})" if isinstance(value, int) else str(shown)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if field.name.endswith("units"):
+        return f"{value:f}".rstrip("0").rstrip(".") + " units"
+    if row._meta.label_lower == "tracker.dailylog" and field.name in {"severity", "pain"}:
+        anchors = {0: " (none)", 10: " (the worst you can imagine)"}
+        return f"{value} out of 10{anchors.get(value, '')}"
+    if hasattr(value, "astimezone"):
+        return f"{value.astimezone(zone):%Y-%m-%d %H:%M}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return csv_value(value)
+
+
+def change_line(entry, zone) -> list[str]:
+    if isinstance(entry, AdminEntry):
+        return [
+            f"{entry.action_time.astimezone(zone):%Y-%m-%d %H:%M}",
+            ADMIN_ACTIONS.get(entry.action_flag, "").capitalize(),
+            entry_table(entry.content_type),
+            entry.object_repr,
+            entry.get_change_message(),
+            user_name(entry.user),
+        ]
+    model = entry.content_type.model_class() if entry.content_type else None
+    changes = entry.changes if isinstance(entry.changes, dict) else {}
+    said = "; ".join(
+        said_change(model, name, values)
+        for name, values in changes.items()
+        if name not in CHANGES_LEFT_OUT
+    )
+    return [
+        f"{entry.timestamp.astimezone(zone):%Y-%m-%d %H:%M}",
+        entry.get_action_display().capitalize(),
+        entry_table(entry.content_type),
+        entry.object_repr,
+        said,
+        user_name(entry.actor) or entry.actor_email or "",
+    ]
+
+
+def said_change(model, name: str, values) -> str:
+    """ "Spasms: 5 → 4", by the field's name and its choices' words; a link to another record
+    only as "changed" (its id means nothing to a person)."""
+    try:
+        field = model._meta.get_field(name) if model else None
+    except LookupError:
+        field = None
+    title = str(field.verbose_name).capitalize() if field else name.replace("_", " ").capitalize()
+    if field is not None and field.is_relation:
+        return f"{title}: changed"
+    words = {str(code): str(label) for code, label in (field.flatchoices if field else [])}
+    shown = [
+        "(empty)" if value in (None, "None", "") else words.get(str(value), str(value))
+        for value in (values if isinstance(values, list) else [values])
+    ]
+    return f"{title}: {' → '.join(shown)}"
+
+
+def entry_table(content_type: ContentType | None) -> str:
+    model = content_type.model_class() if content_type else None
+    if model is None:
+        return ""
+    label = model._meta.label_lower
+    return SECTION_TITLES.get(label, str(model._meta.verbose_name_plural).capitalize())

@@ -35,7 +35,7 @@ from tracker.models import (
     Patient,
 )
 from tracker.notify import push_enabled
-from tracker.privacy import as_csv_lines, delete_account, their_data
+from tracker.privacy import delete_account, readable_csv_lines, their_data
 from tracker.throttles import throttled
 
 
@@ -194,7 +194,7 @@ def data_json(request: HttpRequest) -> HttpResponse:
 def data_csv(request: HttpRequest) -> HttpResponse:
     text = io.StringIO()
     text.write("\ufeff")  # so that spreadsheet programs read it as UTF-8
-    lines = as_csv_lines(their_data(request.user))
+    lines = readable_csv_lines(request.user)
     csv.writer(text).writerows([safe_cell(cell) for cell in line] for line in lines)
     response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
     return private_download(response, all_data_file_name(request.user, "csv"))
