@@ -618,6 +618,25 @@ def test_a_bad_reaction_is_a_field_error(patient_client, frozen_now, changes, fi
     assert_field_error_and_nothing_saved(response, field, Reaction)
 
 
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_injection_is_refused_not_stored_as_none(
+    patient_client, patient, injection, frozen_now, empty
+):
+    response = patient_client.post(REACTIONS, reaction_body(injection=empty), format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "injection": ["Send null for no injection, or the id of one of your own injections."]
+    }
+    assert not Reaction.objects.exists()
+    reaction = factories.ReactionFactory(patient=patient, injection=injection, onset_date=YESTERDAY)
+    response = patient_client.patch(reaction_url(reaction.pk), {"injection": empty}, format="json")
+    assert (response.status_code, list(response.json())) == (400, ["injection"])
+    reaction.refresh_from_db()
+    assert (reaction.injection, reaction.version) == (injection, 1)
+    unlinked = patient_client.patch(reaction_url(reaction.pk), {"injection": None}, format="json")
+    assert (unlinked.status_code, unlinked.json()["injection"]) == (200, None)
+
+
 def test_reactions_are_filtered_by_onset_date_and_by_being_open(
     patient_client, patient, frozen_now
 ):

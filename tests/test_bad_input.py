@@ -11,6 +11,7 @@ from django.urls import reverse
 from tests import factories
 from tests.conftest import TODAY
 from tracker.bad_input import MAX_JSON_DEPTH, MAX_SYNC_ITEMS, depth
+from tracker.catalog import MAX_SITES, TOO_MANY_SITES
 from tracker.models import DailyLog, Injection
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
@@ -136,21 +137,109 @@ def test_the_injections_list_honours_from_and_to(patient_client, patient):
     assert patient_client.get("/api/v1/injections/?to=yesterday").status_code == 400
 
 
-def test_an_injection_takes_at_most_50_sites(patient_client):
-    def body(count: int) -> dict:
-        site = {"muscle": "trapezius", "side": "left", "units": "1"}
-        return {
-            "id": str(uuid.uuid4()),
-            "date": str(TODAY),
-            "product": "botox",
-            "sites": [site] * count,
-        }
+def api_injection(count: int) -> dict:
+    site = {"muscle": "trapezius", "side": "left", "units": "1"}
+    return {
+        "id": str(uuid.uuid4()),
+        "date": str(TODAY),
+        "product": "botox",
+        "sites": [site] * count,
+    }
 
-    assert patient_client.post("/api/v1/injections/", body(50), format="json").status_code == 201
-    response = patient_client.post("/api/v1/injections/", body(51), format="json")
+
+def form_injection(count: int) -> dict:
+    data = {
+        "date": str(TODAY),
+        "product": "botox",
+        "sites-TOTAL_FORMS": str(count),
+        "sites-INITIAL_FORMS": "0",
+        "sites-MIN_NUM_FORMS": "0",
+        "sites-MAX_NUM_FORMS": str(MAX_SITES),
+    }
+    for n in range(count):
+        data |= {
+            f"sites-{n}-muscle": "trapezius",
+            f"sites-{n}-side": "left",
+            f"sites-{n}-units": "1",
+        }
+    return data
+
+
+def test_an_injection_takes_at_most_50_sites_through_the_api(patient_client):
+    assert MAX_SITES == 50
+    url = "/api/v1/injections/"
+    assert patient_client.post(url, api_injection(MAX_SITES), format="json").status_code == 201
+    response = patient_client.post(url, api_injection(MAX_SITES + 1), format="json")
     assert response.status_code == 400
-    assert "sites" in response.json()
-    assert Injection.objects.count() == 1
+    assert response.json() == {"sites": {"non_field_errors": [TOO_MANY_SITES]}}
+    assert Injection.objects.get().sites.count() == MAX_SITES
+
+
+def test_an_injection_takes_at_most_50_sites_on_its_page(web):
+    url = reverse("injection_new")
+    assert web.post(url, form_injection(MAX_SITES)).status_code == 302
+    refused = web.post(url, form_injection(MAX_SITES + 1))
+    assert refused.status_code == 200  # the form, shown again with why
+    assert refused.context["sites"].non_form_errors() == [TOO_MANY_SITES]
+    assert TOO_MANY_SITES in refused.content.decode()
+    assert Injection.objects.get().sites.count() == MAX_SITES
+
+
+WRITES_WITH_A_BODY = [
+    ("post", "/api/v1/sync/"),
+    ("post", "/api/v1/injections/"),
+    ("post", "/api/v1/reactions/"),
+    ("put", "/api/v1/injections/{injection}/"),
+    ("patch", "/api/v1/injections/{injection}/"),
+    ("put", "/api/v1/reactions/{reaction}/"),
+    ("patch", "/api/v1/reactions/{reaction}/"),
+    ("put", f"/api/v1/logs/{TODAY}/"),
+    ("post", "/api/v1/push-subscriptions/"),
+]
+
+
+@pytest.mark.parametrize(("method", "route"), WRITES_WITH_A_BODY)
+def test_every_write_with_a_body_answers_413_in_json_past_the_size_limit(
+    patient_client, patient, settings, method, route
+):
+    records = {
+        "injection": factories.InjectionFactory(patient=patient).pk,
+        "reaction": factories.ReactionFactory(patient=patient).pk,
+    }
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    body = json.dumps({"note": "x" * 2_000})
+    send = getattr(patient_client, method)
+    response = send(route.format(**records), body, content_type="application/json")
+    assert response.status_code == 413
+    assert set(response.json()) == {"detail", "max_bytes", "max_items"}
+
+
+def test_the_schema_lists_413_for_exactly_the_writes_above(client):
+    schema = client.get("/api/schema/?format=json").json()
+    with_body = {
+        (method, route)
+        for route, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    }
+    documented = {
+        (method, route)
+        for route, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "413" in operation["responses"]
+    }
+    assert with_body == documented
+    assert len(with_body) == len(WRITES_WITH_A_BODY)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["from=", "to=", "from=&to=2026-01-01", "open=", "open=yes", "open=1", "open=True"],
+)
+def test_a_filter_given_empty_or_unreadable_is_a_400_not_ignored(patient_client, query):
+    response = patient_client.get(f"/api/v1/reactions/?{query}")
+    assert response.status_code == 400
+    assert set(response.json()) <= {"from", "to", "open"}
 
 
 def test_a_base_version_past_any_version_is_a_400_not_a_409(patient_client):

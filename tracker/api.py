@@ -1,9 +1,11 @@
 import dataclasses
 import datetime as dt
+import re
 import uuid
 from functools import cached_property
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -22,9 +24,10 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.serializers import BaseSerializer, as_serializer_error
 from rest_framework.views import APIView
 
-from tracker import relief
+from tracker import catalog, relief
 from tracker.access import get_patient_for_user
 from tracker.audit_bulk import save_audited
+from tracker.bad_input import MAX_SYNC_ITEMS, BoundedPagination
 from tracker.dates import api_day
 from tracker.diary import read_cycles
 from tracker.models import (
@@ -55,6 +58,32 @@ from tracker.serializers import (
 from tracker.sync import GONE, follow_tombstone, may_recreate, sync_items, uuid_key
 
 
+class StrictFilterSet(filters.FilterSet):
+    """Every filter given is honoured or refused with 400: an empty value is refused too, where
+    django-filter would read it as "no filter" and answer as if it were not there."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name in self.filters:
+            if name in self.data and not self.data[name].strip() and name not in self.form.errors:
+                self.form.add_error(name, "Give a value, or leave this parameter out.")
+        return valid and not self.form.errors
+
+
+class TrueOrFalseField(forms.TypedChoiceField):
+    """`true` or `false`, as the schema says (django-filter's BooleanFilter reads anything else
+    as "not given", so `?open=yes` would list every reaction)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        choices = [("true", "true"), ("false", "false")]
+        super().__init__(choices=choices, coerce="true".__eq__, empty_value=None, **kwargs)
+        self.error_messages["invalid_choice"] = "Enter true or false."
+
+
+class TrueOrFalseFilter(filters.Filter):
+    field_class = TrueOrFalseField
+
+
 def date_range_filterset(model: type[DiaryRecord], field: str) -> type[filters.FilterSet]:
     """`?from=` and `?to=` (inclusive) on a date field; built with type() as `from` is a keyword."""
 
@@ -63,13 +92,11 @@ def date_range_filterset(model: type[DiaryRecord], field: str) -> type[filters.F
 
     meta = type("Meta", (), {"model": model, "fields": []})
     name = f"{model.__name__}Filter"
-    return type(
-        name, (filters.FilterSet,), {"from": bound("gte"), "to": bound("lte"), "Meta": meta}
-    )
+    return type(name, (StrictFilterSet,), {"from": bound("gte"), "to": bound("lte"), "Meta": meta})
 
 
 class ReactionFilter(date_range_filterset(Reaction, "onset_date")):
-    open = filters.BooleanFilter(method="filter_open")
+    open = TrueOrFalseFilter(method="filter_open")
 
     def filter_open(self, queryset: QuerySet[Reaction], name: str, value: bool) -> QuerySet:
         return queryset.open() if value else queryset.filter(resolved_date__isnull=False)
@@ -526,13 +553,54 @@ def document_error_responses(result: dict, generator, request, public) -> dict:
             refuse_control_characters(operation.get("parameters", []))
             responses = operation.setdefault("responses", {})
             document_successes(route, method, responses)
-            for status_code, (description, body) in errors_of(route, method, operation).items():
-                responses.setdefault(
-                    status_code,
-                    {"description": description, "content": {"application/json": {"schema": body}}},
-                )
+            for status_code, response in errors_of(route, method, operation).items():
+                responses.setdefault(status_code, response)
+    document_bounds(result)
     document_links(result)
     return result
+
+
+# What BoundedPagination takes (tracker.bad_input): the schema says so, so that a client (and
+# schemathesis) can tell a request the server answers from one it refuses.
+PAGE_BOUNDS = {"limit": (1, BoundedPagination.max_limit), "offset": (0, 10**9)}
+
+
+def document_bounds(result: dict) -> None:
+    """The limits the server keeps that drf-spectacular does not write down by itself."""
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                name, schema = parameter["name"], parameter.get("schema", {})
+                if parameter["in"] == "query" and name in PAGE_BOUNDS:
+                    schema["minimum"], schema["maximum"] = PAGE_BOUNDS[name]
+                elif parameter["in"] == "path" and name == "date":  # a day: parse_day's rule
+                    parameter["schema"] = {"type": "string", "format": "date"}
+                elif parameter["in"] == "query" and name == "endpoint":
+                    schema["minLength"] = 1
+    components = result["components"]["schemas"]
+    for component in components.values():
+        for field in component.get("properties", {}).values():
+            if field.get("format") == "decimal" and "pattern" in field:
+                field["pattern"] = with_a_digit(field["pattern"])
+    for name in ("InjectionRequest", "PatchedInjectionRequest"):
+        components[name]["properties"]["sites"]["maxItems"] = catalog.MAX_SITES
+    # Each item of a batch is checked on its own (tracker.sync): one that is not a SyncItem is
+    # answered 400 in its own result, and the rest of the batch goes on (a null item, only,
+    # is refused with the whole batch).
+    items = components["SyncRequest"]["properties"]["items"]
+    items.update(minItems=1, maxItems=MAX_SYNC_ITEMS)
+    anything_else = [{"type": kind} for kind in ("object", "array", "string", "number", "boolean")]
+    items["items"] = {
+        "anyOf": [items["items"], *anything_else],
+        "description": "a SyncItem; anything else is refused by itself, with 400 in its result",
+    }
+
+
+def with_a_digit(pattern: str) -> str:
+    """drf-spectacular's decimal pattern, ^-?\\d{0,6}(?:\\.\\d{0,1})?$, also matches "" and "-":
+    the same digits before and after the point, with at least one."""
+    whole, point = re.findall(r"\{0,(\d+)\}", pattern)
+    return rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{point}}})?|\.\d{{1,{point}}})$"
 
 
 CLIENT_ID_ROUTES = ("/api/v1/injections/", "/api/v1/reactions/")
@@ -552,20 +620,38 @@ def document_successes(route: str, method: str, responses: dict) -> None:
         responses["201"] = {**responses["200"], "description": "The day's check-in, created"}
 
 
-def errors_of(route: str, method: str, operation: dict) -> dict[str, tuple[str, dict]]:
+def answer(description: str, body: dict, *, retry_after: bool = False) -> dict:
+    response = {"description": description, "content": {"application/json": {"schema": body}}}
+    if retry_after:
+        seconds = {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}
+        response["headers"] = {"Retry-After": seconds}
+    return response
+
+
+def errors_of(route: str, method: str, operation: dict) -> dict[str, dict]:
     errors = {
-        "400": ("Bad input, with the reason for each field", FIELD_ERRORS),
-        "403": ("Not logged in, or no CSRF token", DETAIL),
-        "404": ("No such record among this patient's", DETAIL),
+        "400": answer("Bad input, with the reason for each field", FIELD_ERRORS),
+        "403": answer("Not logged in, or no CSRF token", DETAIL),
+        "404": answer("No such record among this patient's", DETAIL),
+        "406": answer("The request's Accept header leaves out application/json", DETAIL),
     }
     if method in {"put", "patch", "post"} and route.startswith(DIARY_ROUTES):
-        errors["409"] = ("Changed elsewhere since `base_version`", CONFLICT)
-        errors["410"] = ("Deleted since: a deleted record is not saved again", DETAIL)
+        errors["409"] = answer("Changed elsewhere since `base_version`", CONFLICT)
+        errors["410"] = answer("Deleted since: a deleted record is not saved again", DETAIL)
     if "requestBody" in operation:
         # tracker.bad_input: a body past DATA_UPLOAD_MAX_MEMORY_SIZE.
-        errors["413"] = ("Too large: send fewer items in each request", TOO_LARGE)
+        errors["413"] = answer("Too large: send fewer items in each request", TOO_LARGE)
+        errors["415"] = answer("The body is not sent as application/json", DETAIL)
     if method in {"put", "patch", "post", "delete"}:
-        errors["429"] = ("Too many writes: try again after `Retry-After` seconds", DETAIL)
+        errors["429"] = answer(
+            "Too many writes: try again after `Retry-After` seconds", DETAIL, retry_after=True
+        )
+    # tracker.db_blink: the database's connections dropped (a failover), for a moment.
+    errors["503"] = answer(
+        "The database is unavailable: try again after `Retry-After` seconds",
+        DETAIL,
+        retry_after=True,
+    )
     return errors
 
 
@@ -574,73 +660,75 @@ def link(operation_id: str, description: str, **fields: Any) -> dict:
 
 
 def record_links(kind: str, key: str, found_by: str) -> dict[str, dict]:
-    """From an answer naming one injection or reaction (`kind`) to what may follow it."""
+    """From an answer naming one record of `kind` (by `key`, found in the answer by the
+    runtime expression `found_by`) to what may be done with it next."""
     named = {"parameters": {key: found_by}}
-    return {
+    links = {
         "Read": link(f"v1_{kind}_retrieve", "Read it", **named),
         "Replace": link(f"v1_{kind}_update", "Replace it", **named),
         "Change": link(f"v1_{kind}_partial_update", "Change some of its fields", **named),
         "Delete": link(f"v1_{kind}_destroy", "Delete it", **named),
     }
+    if kind == "logs":  # a day's check-in is replaced whole, never changed in part
+        del links["Change"]
+    return links
+
+
+def deleted_links(kind: str, key: str) -> dict[str, dict]:
+    """From a deletion to the deleted record, which stays deleted."""
+    named = {"parameters": {key: f"$request.path.{key}"}}
+    links = {
+        "ReadDeleted": link(f"v1_{kind}_retrieve", "404: no such record", **named),
+        "ReplaceDeleted": link(
+            f"v1_{kind}_update",
+            "410: not saved again (a day's check-in may be logged anew: 201)",
+            **named,
+        ),
+    }
+    if kind != "logs":
+        links["CreateDeleted"] = link(
+            f"v1_{kind}_create",
+            "Its old create sent again: 410, not saved again",
+            requestBody={key: f"$request.path.{key}"},
+        )
+    return links
 
 
 def document_links(result: dict) -> None:
-    """OpenAPI links: how the id (or date) a write answers is used by the next request."""
+    """OpenAPI links: how the id (or day) an answer names is used by the next request."""
     paths = result["paths"]
-    by_id = "$response.body#/id"
-    for kind in ("injections", "reactions"):
+    for kind, key in (("injections", "id"), ("reactions", "id"), ("logs", "date")):
+        item = paths[f"/api/v1/{kind}/{{{key}}}/"]
+        listed = paths[f"/api/v1/{kind}/"]["get"]["responses"]["200"]
+        listed["links"] = record_links(kind, key, f"$response.body#/results/0/{key}")
+        for method in ("put", "patch"):
+            if method in item:
+                for status_code in ("200", "201"):
+                    if status_code in item[method]["responses"]:
+                        answer = item[method]["responses"][status_code]
+                        answer["links"] = record_links(kind, key, f"$response.body#/{key}")
+        item["delete"]["responses"]["204"]["links"] = deleted_links(kind, key)
+        if kind == "logs":
+            continue
         created = {
-            **record_links(kind, "id", by_id),
+            **record_links(kind, key, "$response.body#/id"),
             "SendAgain": link(
                 f"v1_{kind}_create",
                 "The same create sent again (a lost answer): 200 with the stored record",
-                requestBody={"id": by_id},
+                requestBody={"id": "$response.body#/id"},
             ),
         }
         if kind == "injections":
             created["React"] = link(
                 "v1_reactions_create",
                 "A reaction to this injection",
-                requestBody={"injection": by_id},
+                requestBody={"injection": "$response.body#/id"},
             )
-        deleted = {
-            "ReadDeleted": link(f"v1_{kind}_retrieve", "404", parameters={"id": "$request.path.id"}),
-            "ReplaceDeleted": link(
-                f"v1_{kind}_update", "410: not saved again", parameters={"id": "$request.path.id"}
-            ),
-            "CreateDeleted": link(
-                f"v1_{kind}_create",
-                "Its old create sent again: 410, not saved again",
-                requestBody={"id": "$request.path.id"},
-            ),
-        }
-        collection, item = paths[f"/api/v1/{kind}/"], paths[f"/api/v1/{kind}/{{id}}/"]
         for status_code in ("200", "201"):
-            collection["post"]["responses"][status_code]["links"] = created
-        for method in ("put", "patch"):
-            item[method]["responses"]["200"]["links"] = record_links(kind, "id", by_id)
-        item["delete"]["responses"]["204"]["links"] = deleted
-
-    day = paths["/api/v1/logs/{date}/"]
-    by_date = {"parameters": {"date": "$response.body#/date"}}
-    logged = {
-        "Read": link("v1_logs_retrieve", "Read the day's check-in", **by_date),
-        "Replace": link("v1_logs_update", "Replace the day's check-in", **by_date),
-        "Delete": link("v1_logs_destroy", "Delete the day's check-in", **by_date),
-    }
+            paths[f"/api/v1/{kind}/"]["post"]["responses"][status_code]["links"] = created
+    push = paths["/api/v1/push-subscriptions/"]["post"]["responses"]
     for status_code in ("200", "201"):
-        day["put"]["responses"][status_code]["links"] = logged
-    day["delete"]["responses"]["204"]["links"] = {
-        "ReadDeleted": link("v1_logs_retrieve", "404", parameters={"date": "$request.path.date"}),
-        "LogAgain": link(
-            "v1_logs_update",
-            "The day logged again: 410 for a change made before the deletion",
-            parameters={"date": "$request.path.date"},
-        ),
-    }
-    push = paths["/api/v1/push-subscriptions/"]
-    for status_code in ("200", "201"):
-        push["post"]["responses"][status_code]["links"] = {
+        push[status_code]["links"] = {
             "Unsubscribe": link(
                 "v1_push_subscriptions_destroy",
                 "This phone's subscription ended",
