@@ -187,7 +187,7 @@ def test_a_resolved_red_flag_stays_on_top_until_a_clinician_handles_it(
 ):
     client = logged_in(clinician)
     top = clinic_rows(client)[0]
-    assert (top.name, top.attention) == ("pat", Attention.RED_FLAG)
+    assert (top.name, top.attention) == (patient.display_name, Attention.RED_FLAG)  # no username
     assert "1 red flag to handle (Get help now)" in top.reasons
     html = client.get(reverse("clinic")).content.decode()
     flagged.refresh_from_db()
@@ -199,8 +199,8 @@ def test_a_resolved_red_flag_stays_on_top_until_a_clinician_handles_it(
     assert response.status_code == 302
     assert response.url == reverse("clinic_report", args=[patient.pk]) + "#red-flags"
     rows = clinic_rows(client)
-    assert [row.name for row in rows] == ["Amy", "pat"]  # by name again: no attention left
-    assert rows[1].attention == Attention.MISSING_DATA
+    assert [row.name for row in rows] == ["Amy", patient.display_name]  # by name: no attention left
+    assert rows[1].attention == Attention.NONE and rows[1].new  # joined today: new, not missing
     html = client.get(reverse("clinic")).content.decode()
     assert "Handled by doc on 15 Jun 2026, 13:00" in html  # London, summer time
 
@@ -317,8 +317,8 @@ def test_the_clinic_list_takes_no_more_queries_with_handled_red_flags(
         factories.ReactionFactory(patient=other, kind="vision", onset_date=TODAY)
     # session, user, their authenticator app, the patients with their last log date, their
     # conditions, the last two injection dates' sessions, the logs, the red flags (with who
-    # handled them): as tests/test_dashboard.py pins
-    with django_assert_num_queries(8):
+    # handled them), the patients of clinics they coordinate: as tests/test_dashboard.py pins
+    with django_assert_num_queries(9):
         rows = clinic_rows(client)
     assert [row.attention for row in rows[:5]] == [Attention.RED_FLAG] * 5
 
