@@ -126,6 +126,19 @@ def test_limit_and_offset_are_whole_numbers_within_bounds(patient_client, query,
         assert set(response.json()) <= {"limit", "offset"}
 
 
+def test_the_schema_states_the_bounds_the_server_keeps(patient_client, client):
+    schema = client.get("/api/schema/?format=json").json()
+    parameters = schema["paths"]["/api/v1/logs/"]["get"]["parameters"]
+    for parameter in (p for p in parameters if p["name"] in {"limit", "offset"}):
+        name, low, high = (
+            parameter["name"],
+            parameter["schema"]["minimum"],
+            parameter["schema"]["maximum"],
+        )
+        for value, answer in [(low, 200), (high, 200), (low - 1, 400), (high + 1, 400)]:
+            assert patient_client.get(f"/api/v1/logs/?{name}={value}").status_code == answer
+
+
 def test_the_injections_list_honours_from_and_to(patient_client, patient):
     for days in [1, 20, 40]:
         factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=days))
