@@ -198,3 +198,17 @@ def test_the_print_summaries_button_downloads_one_pdf(diary, clinician, contexts
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def test_a_clinician_whose_share_ended_gets_a_plain_page(diary, clinician, contexts, live_server):
+    diary.shares.get(clinician=clinician).revoke()
+    page = contexts("phone", clinician).new_page()
+    response = page.goto(live_server.url + reverse("clinic_report", args=[diary.pk]))
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "This patient stopped sharing with you"
+    )
+    page.get_by_role("link", name="Back to your patients").click()
+    expect(page).to_have_url(live_server.url + reverse("clinic"))
+    page.go_back()
+    look(page, "share-ended", "phone")
