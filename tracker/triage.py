@@ -167,8 +167,8 @@ class TriageRow:
         if self.relief is None:
             return self.relief_note or ""
         if self.relief >= 0:
-            return f"{self.relief:.0f} % better than before the injection"
-        return f"{-self.relief:.0f} % worse than before the injection"
+            return f"{self.relief:.0f} % better"  # than before the injection: the column says
+        return f"{-self.relief:.0f} % worse"
 
     @property
     def sparkline(self) -> str:

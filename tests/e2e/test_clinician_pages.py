@@ -165,6 +165,9 @@ def test_the_clinic_list(size, diary, clinician, contexts, live_server):
     if size == "desktop":  # one compact row per patient: both fit in the first screen
         box = page.locator("tr", has_text="Nia Newman").bounding_box()
         assert box["y"] + box["height"] <= 800
+        page.set_viewport_size({"width": 1024, "height": 768})  # the compact list from 1,024 px
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+        page.set_viewport_size(SIZES[size])
     look(page, "clinic-list", size)
 
 
