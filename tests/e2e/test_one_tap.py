@@ -174,6 +174,7 @@ def test_a_tap_offline_waits_on_the_phone_then_syncs(
     expect(page.locator("[data-outbox-summary]")).to_contain_text("You're offline.")
     assert [entry["id"] for entry in outbox(page)] == [f"log:{returning.today().isoformat()}"]
     assert stored(returning) is None
+    assert_accessible(page)
     shoot(page, "today-offline")
 
     context.set_offline(False)
