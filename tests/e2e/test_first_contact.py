@@ -16,9 +16,7 @@ from tests.e2e.test_accessibility import assert_accessible
 from tracker.models import AccessEvent, DailyLog, Share, User
 
 
-def test_a_stranger_at_the_root_sees_what_it_is_in_one_phone_screen(
-    db, page: Page, live_server
-):
+def test_a_stranger_at_the_root_sees_what_it_is_in_one_phone_screen(db, page: Page, live_server):
     page.set_viewport_size(PHONE_640)
     page.goto(f"{live_server.url}/")
 
@@ -174,3 +172,20 @@ def test_an_unverified_address_is_not_let_in(db, page: Page, live_server):
     page.locator("input[name=password]").fill("correct horse battery")
     page.locator("input[name=password]").press("Enter")
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+
+
+def test_a_muscles_units_error_is_shown_on_that_muscle(patient_page: Page, live_server):
+    page = patient_page
+    page.goto(f"{live_server.url}/injections/new/")
+    page.get_by_role("radio", name="Botox").check()
+    site = page.get_by_role("group", name="Muscle 1")
+    site.get_by_label("Muscle", exact=True).select_option("sternocleidomastoid")
+    site.get_by_role("radio", name="Left").check()
+    site.get_by_label("Units", exact=True).fill("5000")
+    page.get_by_role("button", name="Save injection").click()
+
+    error = page.locator("label[for='id_sites-0-units'] .error")
+    expect(error).to_contain_text("looks like a typo")
+    expect(page.get_by_text("Please check the fields marked below.")).to_be_visible()
+    assert_accessible(page)
+    shoot(page, "injection-units-error")
