@@ -138,7 +138,7 @@ def test_the_access_history_names_the_person_and_their_clinic(logged_in, team, s
     event = AccessEvent.objects.get(patient=shared)
     assert (event.clinician, event.clinic.name) == (team["nurse"], "Riverside Neurology")
     page = web.get(reverse("sharing")).content.decode()
-    assert "Nurse Member (Riverside Neurology)" in page
+    assert "<strong>Nurse Member</strong> (Riverside Neurology) viewed your report" in page
 
 
 # Inviting members
@@ -363,7 +363,10 @@ def test_the_demo_nurse_reads_the_report_and_the_coordinator_sees_the_list_only(
     assert [(e.clinician.username, e.clinic.name) for e in events] == [
         ("demo-nurse", "Demo Neurology Clinic")
     ]
-    assert re.search(r"Jo Okafor \(Demo Neurology Clinic\)", sharing_page(logged_in, alex))
+    assert re.search(
+        r"Jo Okafor</strong> \(Demo Neurology Clinic\) viewed your report",
+        sharing_page(logged_in, alex),
+    )
 
 
 def sharing_page(logged_in, patient: Patient) -> str:

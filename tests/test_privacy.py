@@ -158,6 +158,8 @@ NOT_A_PATIENTS = {
     "content type and id, are in the fixture)",
     "tracker.Membership": "its user is a clinic's member, a member of staff",
     "tracker.MemberInvitation": "it was sent by a clinic's admin, a member of staff",
+    "tracker.PrintBatch": "its user is the clinician who printed it (the patients it holds are "
+    "ids in a list, purged after 2 days)",
 }
 
 

@@ -21,6 +21,14 @@ from tracker.lockout import client_address
 from tracker.models import AccessEvent, Membership, Patient, Share, User
 from tracker.security import require_two_factor
 
+# The largest id a database row can have (a 64-bit integer): a larger one in an address is no
+# record, and must not reach a query (SQLite and PostgreSQL refuse it with an error).
+LARGEST_ID = 2**63 - 1
+
+
+def is_id(value: int) -> bool:
+    return 0 < value <= LARGEST_ID
+
 
 def get_patient_for_user(user, patient_id: int | None = None) -> Patient:
     """The one way to fetch a patient's record: answers 404 for anyone without access.
@@ -47,6 +55,8 @@ def open_patient_for_clinician(
     if not clinician.is_authenticated or not clinician.is_clinician:
         raise Http404("No such patient.")
     require_two_factor(clinician)
+    if not is_id(patient_id):
+        raise Http404("No such patient.")
     share = (
         Share.objects.active()
         .readable_by(clinician)
@@ -139,7 +149,7 @@ def not_shared_page(request: HttpRequest, patient_id: int) -> HttpResponse:
     clinician the patient shared with themselves it says when the patient stopped sharing,
     never who (the name is the patient's data too); to anyone else, whatever the id, only that
     the diary is not shared (docs/clinical-rules.md, "A share that ended")."""
-    ended = (
+    ended = is_id(patient_id) and (
         Share.objects.filter(patient_id=patient_id, clinician=request.user)
         .exclude(revoked_at=None)
         .select_related("patient")

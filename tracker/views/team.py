@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from django_tasks import task
 
 from tracker import emergency
-from tracker.access import clinician_view
+from tracker.access import clinician_view, is_id
 from tracker.forms import ButtonRadioSelect
 from tracker.models import Clinic, MemberInvitation, MemberInvitationUnusable, Membership, User
 
@@ -105,6 +105,8 @@ def send_member_invitation(invitation_id: int) -> bool:
 
 def admin_membership(user, clinic_id: int) -> Membership:
     """The user's membership as an admin of this clinic: 404 for anyone else."""
+    if not is_id(clinic_id):
+        raise Http404("No such clinic.")
     return get_object_or_404(
         Membership.objects.active().select_related("clinic"),
         user=user,
