@@ -148,4 +148,4 @@ def test_the_owner_sees_the_admins_look_on_their_sharing_page(records, logged_in
     page = reverse("admin:tracker_reaction_change", args=[records["reaction"].pk])
     logged_in(root).get(page)
     sharing = logged_in(records["patient"].user).get(reverse("sharing")).content.decode()
-    assert "Sam Admin: The admin site" in sharing
+    assert "<strong>Sam Admin</strong> opened your record on the admin site" in sharing

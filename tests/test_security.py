@@ -100,7 +100,13 @@ class Way(NamedTuple):
 
 
 VISITS = {
-    "log-in page": Way(first="/", path="/", ends="/accounts/login/", cookies={"csrftoken"}),
+    "log-in page": Way(
+        first="/accounts/login/",
+        path="/accounts/login/",
+        ends="/accounts/login/",
+        cookies={"csrftoken"},
+    ),
+    "landing page": Way(first="/", path="/", ends="/"),
     "logging in": Way(
         first="/today/",
         path="/accounts/login/",
