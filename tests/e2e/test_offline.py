@@ -106,6 +106,10 @@ def test_a_sync_cut_off_after_the_server_saved_is_retried_without_a_duplicate(
 
     page.route(SYNC, save_then_hang_up)
     context.set_offline(False)  # going online sends the outbox
+    for _ in range(100):  # the entry stays waiting throughout: wait for the attempt itself
+        if answers:
+            break
+        page.wait_for_timeout(100)
     expect(waiting_summary(page)).to_have_text("1 saved entry is waiting to be sent.")
     assert answers == [200]
     assert DailyLog.objects.count() == 1
