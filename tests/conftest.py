@@ -150,3 +150,21 @@ def rates(settings):
         }
 
     return set_rates
+
+
+def injection_form(**changes) -> dict:
+    """The injection form's fields as a browser posts them: one muscle, 100 units of Botox
+    yesterday; `changes` replace any of them."""
+    data = {
+        "date": (TODAY - dt.timedelta(days=1)).isoformat(),
+        "product": "botox",
+        "total_units": "100",
+        "sites-TOTAL_FORMS": "1",
+        "sites-INITIAL_FORMS": "0",
+        "sites-MIN_NUM_FORMS": "0",
+        "sites-MAX_NUM_FORMS": "30",
+        "sites-0-muscle": "trapezius",
+        "sites-0-side": "left",
+        "sites-0-units": "100",
+    }
+    return data | changes

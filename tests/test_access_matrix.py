@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from tests import factories
-from tests.conftest import TODAY, reauthenticate
+from tests.conftest import TODAY, injection_form, reauthenticate
 from tests.cycles import wearing_off_diary
 from tracker.models import (
     Clinic,
@@ -145,22 +145,6 @@ def fingerprint(world) -> dict:
     }
 
 
-def site_form(**changes) -> dict:
-    data = {
-        "date": (TODAY - dt.timedelta(days=1)).isoformat(),
-        "product": "botox",
-        "total_units": "100",
-        "sites-TOTAL_FORMS": "1",
-        "sites-INITIAL_FORMS": "0",
-        "sites-MIN_NUM_FORMS": "0",
-        "sites-MAX_NUM_FORMS": "30",
-        "sites-0-muscle": "trapezius",
-        "sites-0-side": "left",
-        "sites-0-units": "100",
-    }
-    return data | changes
-
-
 def shot_body(w) -> dict:
     return {
         "date": (TODAY - dt.timedelta(days=2)).isoformat(),
@@ -259,14 +243,14 @@ MATRIX = {
     "history": page(lambda w: reverse("history"), shows={"get"}),
     "injection_list": page(lambda w: reverse("injection_list")),
     "injection_new": page(
-        lambda w: reverse("injection_new"), {"get": None, "post": lambda w: site_form()}
+        lambda w: reverse("injection_new"), {"get": None, "post": lambda w: injection_form()}
     ),
     "injection_detail": page(
         lambda w: reverse("injection_detail", args=[w.injection.pk]), shows={"get"}, own=()
     ),
     "injection_edit": page(
         lambda w: reverse("injection_edit", args=[w.injection.pk]),
-        {"get": None, "post": lambda w: site_form(notes="changed")},
+        {"get": None, "post": lambda w: injection_form(notes="changed")},
         {"get"},
         own=(),
     ),
@@ -326,7 +310,7 @@ MATRIX = {
     ),
     "clinic_injection_new": clinic_page(
         lambda w: reverse("clinic_injection_new", args=[w.patient.pk]),
-        {"get": None, "post": lambda w: site_form()},
+        {"get": None, "post": lambda w: injection_form()},
     ),
     "clinic_export_csv": clinic_page(
         lambda w: reverse("clinic_export_csv", args=[w.patient.pk]), shows=("get", "post")

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
-from tests.conftest import NOW, TODAY
+from tests.conftest import NOW, TODAY, injection_form
 from tracker.models import AccessEvent, Share
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
@@ -163,22 +163,6 @@ def test_each_page_tells_the_worker_whose_it_is(web, logged_in, clinician):
 
 
 # Each error on its own field
-
-
-def injection_form(**changes) -> dict:
-    data = {
-        "date": (TODAY - dt.timedelta(days=1)).isoformat(),
-        "product": "botox",
-        "total_units": "100",
-        "sites-TOTAL_FORMS": "1",
-        "sites-INITIAL_FORMS": "0",
-        "sites-MIN_NUM_FORMS": "0",
-        "sites-MAX_NUM_FORMS": "30",
-        "sites-0-muscle": "trapezius",
-        "sites-0-side": "left",
-        "sites-0-units": "100",
-    }
-    return data | changes
 
 
 def field_html(html: str, field_id: str) -> str:
