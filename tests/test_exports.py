@@ -76,7 +76,7 @@ def test_the_csv_has_one_row_per_day_from_the_first_to_the_last_record(diary, lo
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == (
-        f'attachment; filename="relief-tracker-pat-{TODAY.isoformat()}.csv"'
+        f'attachment; filename="relief-tracker-patient-{diary.pk}-{TODAY.isoformat()}.csv"'
     )
     assert response["Cache-Control"] == "private, no-store"
     rows = csv_rows(response)
@@ -135,11 +135,14 @@ def test_an_empty_diary_gives_only_the_header(patient, logged_in):
     assert rows == []
 
 
-def test_an_odd_username_makes_a_safe_filename(db):
+def test_a_download_is_named_by_the_patients_id_never_their_username(db):
     patient = factories.PatientFactory(user__username="a/b c@d..")
     assert (
         exports.patient_file_name(patient, "csv")
-        == f"relief-tracker-a-b-c-d-{TODAY.isoformat()}.csv"
+        == f"relief-tracker-patient-{patient.pk}-{TODAY.isoformat()}.csv"
+    )
+    assert exports.download_name("a/b c@d..", TODAY, "csv") == (
+        f"relief-tracker-a-b-c-d-{TODAY.isoformat()}.csv"
     )
 
 

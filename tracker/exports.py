@@ -365,7 +365,8 @@ def fhir_response(patient: Patient) -> HttpResponse:
 
 
 def patient_file_name(patient: Patient, extension: str) -> str:
-    return download_name(patient.user.username, patient.today(), extension)
+    """By the patient's id, as the summary PDF's: a clinic's download never names a username."""
+    return download_name(f"patient-{patient.pk}", patient.today(), extension)
 
 
 def private_download(response: HttpResponse, filename: str) -> HttpResponse:
