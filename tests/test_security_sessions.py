@@ -15,8 +15,8 @@ from django.utils.html import escape
 from django.utils.http import urlencode
 
 from tests import factories
-from tests.conftest import NOW, reauthenticate
-from tests.test_access_matrix import MATRIX, SECRET, ask, site_form
+from tests.conftest import NOW, injection_form, reauthenticate
+from tests.test_access_matrix import MATRIX, SECRET, ask
 from tests.test_access_matrix import world as world  # the matrix's fixture
 from tracker.models import AccessEvent, Injection, Reaction, User
 from tracker.security import SessionLimits, describe, why_session_ends
@@ -337,7 +337,7 @@ def test_an_injection_entered_by_the_clinic_is_recorded_with_the_clinician(
     client = logged_in(clinician)
     response = client.post(
         reverse("clinic_injection_new", args=[patient.pk]),
-        site_form(date="2026-01-05"),
+        injection_form(date="2026-01-05"),
     )
     assert response.status_code == 302
     injection = Injection.objects.get(patient=patient)

@@ -8,8 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
-from tests.conftest import NOW
-from tests.test_access_matrix import site_form
+from tests.conftest import NOW, injection_form
 from tracker.models import (
     SHARE_CODE_ALPHABET,
     AccessEvent,
@@ -388,7 +387,8 @@ def test_a_patient_sees_only_their_own_access_history(patient, clinician, other_
 
 def injection_post(**changes) -> dict:
     """The form of yesterday's injection, given by Dr Doc into one sternocleidomastoid."""
-    return site_form(**{"injector": "Dr Doc", "sites-0-muscle": "sternocleidomastoid"} | changes)
+    given = {"injector": "Dr Doc", "sites-0-muscle": "sternocleidomastoid"}
+    return injection_form(**given | changes)
 
 
 def test_a_clinician_with_access_records_an_injection_they_gave(patient, clinician, logged_in):
