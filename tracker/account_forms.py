@@ -181,10 +181,16 @@ class PhoneNumbersForm(forms.ModelForm):
         return self._phone_number("clinic_phone")
 
     def _phone_number(self, field: str) -> str:
-        number = " ".join(self.cleaned_data[field].split())
-        if number and (error := emergency.phone_number_error(number)):
-            raise forms.ValidationError(error)
-        return number
+        return clean_phone_number(self.cleaned_data[field])
+
+
+def clean_phone_number(text: str) -> str:
+    """A typed phone number with its spaces tidied, or a ValidationError saying what is wrong:
+    the patient's numbers and a clinic's phone alike."""
+    number = " ".join(text.split())
+    if number and (error := emergency.phone_number_error(number)):
+        raise forms.ValidationError(error)
+    return number
 
 
 class DeleteAccountForm(forms.Form):

@@ -123,7 +123,7 @@ class ShareChoices:
         self.memberships = list(
             clinician.memberships.active()
             .select_related("clinic")
-            .prefetch_related(members_of_clinics("clinic__"))
+            .prefetch_related(members_of_clinics())
             .order_by("pk")
         )
         self.alone = not self.memberships or any(m.reads_diaries for m in self.memberships)
@@ -149,10 +149,10 @@ class ShareChoices:
         }
 
 
-def members_of_clinics(prefix: str = "clinic__") -> Prefetch:
+def members_of_clinics() -> Prefetch:
     """The clinics' members not removed, with their names: whom a patient shares with."""
     members = Membership.objects.active().select_related("user").order_by("role", "pk")
-    return Prefetch(f"{prefix}memberships", queryset=members, to_attr="members")
+    return Prefetch("clinic__memberships", queryset=members, to_attr="members")
 
 
 # How long "Undo" brings a share back after the patient stopped it.

@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tasks import task
 
-from tracker import emergency
 from tracker.access import clinician_view, is_id
+from tracker.account_forms import clean_phone_number
 from tracker.forms import ButtonRadioSelect
 from tracker.models import Clinic, MemberInvitation, MemberInvitationUnusable, Membership, User
 
@@ -53,10 +53,7 @@ class ClinicForm(forms.ModelForm):
         widgets = {"phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"})}
 
     def clean_phone(self) -> str:
-        number = " ".join(self.cleaned_data["phone"].split())
-        if number and (error := emergency.phone_number_error(number)):
-            raise ValidationError(error)
-        return number
+        return clean_phone_number(self.cleaned_data["phone"])
 
 
 class NewMemberForm(forms.Form):
