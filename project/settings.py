@@ -167,7 +167,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes: the checkout by default; each server (or image) may have its own.
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 # With DEBUG off, collectstatic writes each file's .br and .gz copies beside it (WhiteNoise, with
 # the brotli package), and WhiteNoise sends the one the browser asks for.
 STORAGES = {

@@ -23,8 +23,18 @@ def test_two_app_servers_and_a_worker_start_from_the_entrypoints(tmp_path):
         env = two_servers.app_environment(database_url, two_servers.fresh_redis(14), tmp_path)
         del env["DJANGO_SECURE"]  # HTTPS only, as in production: the proxy says https
         env["DJANGO_MANIFEST_STATIC"] = "1"
-        first = two_servers.Web(env, tmp_path, "web-1", DJANGO_COLLECTSTATIC="1")
-        second = two_servers.Web(env, tmp_path, "web-2")  # migrates at the same moment
+        # Each server collects into its own folder, as each container has its own image: two
+        # collecting into one folder would scan files the other is still renaming.
+        first, second = (
+            two_servers.Web(
+                env,
+                tmp_path,
+                name,
+                DJANGO_COLLECTSTATIC="1",
+                DJANGO_STATIC_ROOT=str(tmp_path / f"static-{name}"),
+            )
+            for name in ("web-1", "web-2")  # both migrate at the same moment
+        )
         worker = None
         try:
             for server in (first, second):
