@@ -23,8 +23,10 @@ def fast_passwords(settings):
 def cache_per_test(settings):
     """Throttles and log-in limits count in the cache: an empty one for each test, in memory so
     that pinned query counts leave it out, with rates no test reaches by accident
-    (tests/test_security.py lowers them to see them work)."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    (tests/test_security.py lowers them to see them work); as large as production's, so that
+    a list of 500 patients stays in it."""
+    locmem = "django.core.cache.backends.locmem.LocMemCache"
+    settings.CACHES = {"default": {"BACKEND": locmem, "OPTIONS": {"MAX_ENTRIES": 5000}}}
     rates = dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/min")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     cache.clear()

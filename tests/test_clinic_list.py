@@ -27,7 +27,7 @@ USERNAME = "zz-username-zz"
 
 
 def row_of(response, patient) -> triage.TriageRow:
-    return next(i["row"] for i in response.context["rows"] if i["row"].patient_id == patient.pk)
+    return next(i["row"] for i in response.context["items"] if i["row"].patient_id == patient.pk)
 
 
 def joined(patient: Patient, days_ago: int) -> None:
@@ -83,6 +83,75 @@ def test_each_row_can_be_ticked_for_the_printed_summaries(clinician, patient, lo
         in html
     )
     assert f'name="patient" value="{patient.pk}" form="print-summaries"' in html
+
+
+# Rows drawn once
+
+
+@pytest.fixture
+def rows_drawn():
+    """How many rows of the list each request draws (the rest come from the cache)."""
+    from django.test.signals import template_rendered
+
+    from tracker.views.clinic import ROW_TEMPLATE
+
+    drawn = []
+
+    def count(sender, template, **kwargs):
+        drawn.extend([1] if template.name == ROW_TEMPLATE else [])
+
+    template_rendered.connect(count)
+    yield drawn
+    template_rendered.disconnect(count)
+
+
+def test_a_row_is_drawn_once_and_again_only_when_what_it_shows_changes(
+    clinician, patient, logged_in, rows_drawn
+):
+    from tracker.models import PatientCondition, Reaction
+
+    build_cycles(patient, 2)
+    add_patients(clinician, 3)
+    client = logged_in(clinician)
+
+    def shown() -> str:
+        rows_drawn.clear()
+        html = client.get(reverse("clinic")).content.decode()
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)  # masked anew
+
+    first = shown()
+    assert len(rows_drawn) == 4
+    assert shown() == first and rows_drawn == []  # the same page, no row drawn
+
+    # No change to the diary (its revision stays): the row's own digest sees these.
+    Patient.objects.filter(pk=patient.pk).update(clinic_number="RT-9")
+    html = shown()
+    assert len(rows_drawn) == 1 and "Clinic no. RT-9" in html
+    Patient.objects.filter(pk=patient.pk).update(spasticity_cause="stroke")
+    PatientCondition.objects.create(patient=patient, condition="limb_spasticity")
+    html = shown()
+    assert len(rows_drawn) == 1 and "Limb spasticity (stroke)" in html
+
+    flag = factories.ReactionFactory(patient=patient, kind="breathing", severity="severe")
+    to_handle = f'<span class="visually-hidden">: {patient.display_name}, {flag.get_kind_display()}'
+    html = shown()
+    assert len(rows_drawn) == 1 and to_handle in html
+    Reaction.objects.filter(pk=flag.pk).update(handled_at=NOW, handled_by=clinician)
+    html = shown()
+    assert len(rows_drawn) == 1
+    assert to_handle not in html and f"Handled by {clinician.get_full_name()}" in html
+
+
+def test_a_row_drawn_for_one_time_zone_is_not_shown_in_another(
+    clinician, patient, logged_in, rows_drawn
+):
+    factories.ReactionFactory(patient=patient, kind="breathing", severity="severe")
+    client = logged_in(clinician)
+    client.get(reverse("clinic"))
+    with timezone.override("America/New_York"):
+        rows_drawn.clear()
+        client.get(reverse("clinic"))
+    assert len(rows_drawn) == 1  # its times are written in the zone of the request
 
 
 # New patients

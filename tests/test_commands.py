@@ -200,7 +200,7 @@ def test_one_other_patient_has_an_open_red_flag_and_one_few_recent_logs(demo_pat
 @pytest.mark.django_db
 def test_the_demo_clinic_list_puts_the_red_flag_first(demo_patient, client):
     client.force_login(models.User.objects.get(username="demo-clinician"))
-    rows = client.get(reverse("clinic")).context["rows"]
+    rows = client.get(reverse("clinic")).context["items"]
     assert len(rows) == 5
     assert rows[0]["patient"].user.username == "demo-tom"
 

@@ -65,13 +65,13 @@ def dashboard(client: Client, **params):
 
 
 def names(response) -> list[str]:
-    return [item["row"].name for item in response.context["rows"]]
+    return [item["row"].name for item in response.context["items"]]
 
 
 def test_patients_are_sorted_by_attention_then_name(clinician, clinic, logged_in):
     response = dashboard(logged_in(clinician))
     assert names(response) == ["Zed", "Wendy", "Quinn", "Pat"]
-    attention = [item["row"].attention for item in response.context["rows"]]
+    attention = [item["row"].attention for item in response.context["items"]]
     assert attention == [
         Attention.RED_FLAG,
         Attention.RELIEF,
@@ -84,7 +84,7 @@ def test_a_row_shows_the_last_injection_day_of_cycle_severity_and_relief(
     clinician, clinic, logged_in
 ):
     row = next(
-        i["row"] for i in dashboard(logged_in(clinician)).context["rows"] if i["row"].name == "Pat"
+        i["row"] for i in dashboard(logged_in(clinician)).context["items"] if i["row"].name == "Pat"
     )
     assert [(shot.date, shot.product, shot.total_units) for shot in row.last_injections] == [
         (days_ago(30), "botox", 200)
@@ -181,26 +181,26 @@ def test_the_dashboard_takes_the_same_queries_for_5_and_500_patients(
     add_patients(clinician, 5)
     with django_assert_num_queries(9):
         response = dashboard(client)
-    assert len(response.context["rows"]) == 5 + 1
+    assert len(response.context["items"]) == 5 + 1
     User.objects.filter(username__startswith="bulk").delete()
     add_patients(clinician, 500)
     with django_assert_num_queries(9):
         response = dashboard(client)
     assert response.context["page"].paginator.count == 500 + 1
-    assert len(response.context["rows"]) == 100
-    assert response.context["rows"][0]["row"].attention == Attention.RED_FLAG
+    assert len(response.context["items"]) == 100
+    assert response.context["items"][0]["row"].attention == Attention.RED_FLAG
 
 
 def test_a_long_list_comes_a_hundred_at_a_time_keeping_the_filters(clinician, patient, logged_in):
     add_patients(clinician, 150)
     client = logged_in(clinician)
     first = dashboard(client, condition="cervical_dystonia")
-    assert len(first.context["rows"]) == 100
+    assert len(first.context["items"]) == 100
     assert "?page=2&amp;condition=cervical_dystonia" in first.content.decode()
     second = dashboard(client, condition="cervical_dystonia", page=2)
-    assert len(second.context["rows"]) == 51
-    shown = {item["row"].patient_id for item in first.context["rows"]}
-    assert not shown & {item["row"].patient_id for item in second.context["rows"]}
+    assert len(second.context["items"]) == 51
+    shown = {item["row"].patient_id for item in first.context["items"]}
+    assert not shown & {item["row"].patient_id for item in second.context["items"]}
 
 
 # The triage rules, without a database

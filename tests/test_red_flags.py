@@ -174,7 +174,7 @@ def flagged(clinician, patient):
 def clinic_rows(client) -> list:
     response = client.get(reverse("clinic"))
     assert response.status_code == 200
-    return [item["row"] for item in response.context["rows"]]
+    return [item["row"] for item in response.context["items"]]
 
 
 def handle(client, patient: Patient, reaction: Reaction, note: str = ""):

@@ -270,7 +270,7 @@ def test_stop_sharing_is_one_post_and_the_clinicians_next_request_is_refused(
     share.refresh_from_db()
     assert share.revoked_at == NOW
     assert clinic.get(export).status_code == 404
-    assert clinic.get(reverse("clinic")).context["rows"] == []
+    assert clinic.get(reverse("clinic")).context["items"] == []
 
 
 def test_sharing_again_after_stopping_makes_a_new_share(patient, clinician, logged_in):

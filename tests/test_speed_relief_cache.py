@@ -162,12 +162,12 @@ def test_a_red_flag_marked_handled_leaves_the_top_of_the_list_at_once(db):
     client, patients = clinic_of(3)
     flag = factories.ReactionFactory(patient=patients[1], kind="breathing", severity="severe")
     first, _ = view(client, reverse("clinic"))
-    assert first.context["rows"][0]["patient"].pk == patients[1].pk
-    assert first.context["rows"][0]["row"].unhandled_red_flags
+    assert first.context["items"][0]["row"].patient_id == patients[1].pk
+    assert first.context["items"][0]["row"].unhandled_red_flags
 
     doctor = first.wsgi_request.user
     mark_handled(flag.pk, doctor, "")
     second, _ = view(client, reverse("clinic"))
 
-    row = next(r["row"] for r in second.context["rows"] if r["patient"].pk == patients[1].pk)
+    row = next(r["row"] for r in second.context["items"] if r["row"].patient_id == patients[1].pk)
     assert not row.unhandled_red_flags and row.red_flags[0].handled

@@ -58,6 +58,7 @@ SPASTICITY_CAUSE_CHOICES = [
     ("spinal_cord_injury", "Spinal cord injury"),
     ("other", "Another cause"),
 ]
+SPASTICITY_CAUSE_LABELS = dict(SPASTICITY_CAUSE_CHOICES)
 
 MUSCLES_BY_CONDITION = {
     "cervical_dystonia": [
@@ -224,6 +225,18 @@ RED_FLAG_WHEN_SEVERE_CODES = frozenset(
     {"swallowing_mild", "voice_change", "breathy_voice", "choking_liquids"}
     | {"ptosis", "double_vision_local"}
 )
+
+
+def condition_labels(codes: list[str], spasticity_cause: str = "") -> list[str]:
+    """Each condition's label, limb spasticity's with its cause when recorded:
+    ["Cervical dystonia", "Limb spasticity (stroke)"]."""
+    cause = SPASTICITY_CAUSE_LABELS.get(spasticity_cause, spasticity_cause).lower()
+    return [
+        f"{CONDITION_LABELS.get(code, code)} ({cause})"
+        if code == "limb_spasticity" and cause
+        else CONDITION_LABELS.get(code, code)
+        for code in codes
+    ]
 
 
 def red_flag_tier(kind: str, severity: str) -> str | None:

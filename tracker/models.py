@@ -97,13 +97,21 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(pk__in=Share.objects.active().listed_for(user).values("patient"))
 
     def for_dashboard(self) -> "PatientQuerySet":
-        """With what the clinic's list shows of each patient in one row: the user, the
-        conditions (one more query) and the date of the last check-in."""
+        """What the clinic's list reads of every patient it sorts, as tuples: the id, when they
+        joined, time zone, diary revision, first and last name, date of birth, clinic number,
+        cause of spasticity and their last check-in's date (tracker/diary.py, clinic_order)."""
         last_log = DailyLog.objects.filter(patient=OuterRef("pk")).order_by("-date")
-        return (
-            self.select_related("user")
-            .prefetch_related("conditions")
-            .annotate(last_log_date=Subquery(last_log.values("date")[:1]))
+        return self.annotate(last_log_date=Subquery(last_log.values("date")[:1])).values_list(
+            "pk",
+            "created_at",
+            "time_zone",
+            "diary_revision",
+            "user__first_name",
+            "user__last_name",
+            "date_of_birth",
+            "clinic_number",
+            "spasticity_cause",
+            "last_log_date",
         )
 
     def with_condition(self, condition: str) -> "PatientQuerySet":
@@ -193,14 +201,7 @@ class Patient(models.Model):
 
     @property
     def condition_labels(self) -> list[str]:
-        """Each condition's label, limb spasticity's with its cause when recorded."""
-        cause = self.get_spasticity_cause_display().lower() if self.spasticity_cause else ""
-        return [
-            f"{c.get_condition_display()} ({cause})"
-            if c.condition == "limb_spasticity" and cause
-            else c.get_condition_display()
-            for c in self.conditions.all()
-        ]
+        return catalog.condition_labels(self.condition_codes, self.spasticity_cause)
 
     @property
     def condition_codes(self) -> list[str]:

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 from tracker import catalog, relief
 
@@ -119,6 +120,15 @@ class CycleSummary:
     complete: bool  # False when its baseline lies before the logs fetched: figures unknown
 
 
+class Standing(NamedTuple):
+    """What sorting a row on the clinic's list needs of it, kept beside it: a few values where
+    the row has many, for every patient the list sorts (tracker/diary.py, clinic_order)."""
+
+    attention: "Attention"
+    new: bool
+    first_log_date: date | None
+
+
 @dataclass(frozen=True)
 class TriageRow:
     patient_id: int
@@ -141,6 +151,10 @@ class TriageRow:
     # The current cycle's smoothed relief by day since the injection (None where it has none),
     # for the list's sparkline; () without an ongoing cycle.
     relief_line: tuple[float | None, ...] = ()
+
+    @property
+    def standing(self) -> "Standing":
+        return Standing(self.attention, self.new, self.first_log_date)
 
     @property
     def unhandled_red_flags(self) -> list[RedFlag]:
@@ -402,15 +416,14 @@ def assess(
     return min(levels, default=Attention.NONE), tuple(reasons)
 
 
-def sort_rows(rows: Sequence[TriageRow]) -> list[TriageRow]:
+def sort_key(attention: "Attention", needs_help_now: bool, name: str, patient_id: int) -> tuple:
     """Red flags not yet handled first ("Get help now" ones before the others), then early
     wearing-off or a long gap, then missing data, then the rest; by name within each."""
+    return (attention, not needs_help_now, name.casefold(), patient_id)
+
+
+def sort_rows(rows: Sequence[TriageRow]) -> list[TriageRow]:
     return sorted(
         rows,
-        key=lambda row: (
-            row.attention,
-            not row.needs_help_now,
-            row.name.casefold(),
-            row.patient_id,
-        ),
+        key=lambda row: sort_key(row.attention, row.needs_help_now, row.name, row.patient_id),
     )
