@@ -202,7 +202,8 @@ def test_the_demo_clinic_list_puts_the_red_flag_first(demo_patient, client):
     client.force_login(models.User.objects.get(username="demo-clinician"))
     rows = client.get(reverse("clinic")).context["items"]
     assert len(rows) == 5
-    assert rows[0]["patient"].user.username == "demo-tom"
+    tom = models.Patient.objects.get(user__username="demo-tom")
+    assert rows[0]["row"].patient_id == tom.pk
 
 
 # seed_demo: the diary

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from auditlog.cid import get_cid
 from auditlog.context import disable_auditlog
-from auditlog.diff import model_instance_diff
+from auditlog.diff import get_field_value, get_fields_in_model, is_primitive, model_instance_diff
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -26,12 +26,59 @@ def change_entry(
 ) -> LogEntry | None:
     """The entry auditlog would write for this change (None when nothing it tracks changed),
     not yet saved. `before` is None for a creation, `after` None for a deletion."""
-    record = after if after is not None else before
     changes = model_instance_diff(
         before, after, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES
     )
     if not changes and action != DELETE:
         return None
+    return log_entry(action, after if after is not None else before, changes)
+
+
+def creation_entries(records: list[models.Model]) -> list[LogEntry | None]:
+    """change_entry(CREATE, None, record) for each of many new records of one model: the
+    fields auditlog compares are found once, not for each record, and compared with nothing,
+    as auditlog's diff does for a creation (most of a large sync batch's time went there)."""
+    if not records:
+        return []
+    fields = created_fields(type(records[0]))
+    if fields is None:  # masked fields: auditlog's own diff
+        return [change_entry(CREATE, None, record) for record in records]
+    as_json = settings.AUDITLOG_STORE_JSON_CHANGES
+    nothing = None if as_json else "None"  # a field's value before a creation, to auditlog
+    entries = []
+    for record in records:
+        changes = {}
+        for field in fields:
+            value = get_field_value(record, field, as_json)
+            if value != nothing:
+                if not as_json:
+                    changes[field.name] = (nothing, smart_str(value))
+                else:
+                    changes[field.name] = (
+                        nothing,
+                        value if is_primitive(value) else smart_str(value),
+                    )
+        entries.append(log_entry(CREATE, record, changes) if changes else None)
+    return entries
+
+
+def created_fields(model: type[models.Model]) -> list | None:
+    """The fields model_instance_diff compares for a new record of `model`, in its order; None
+    when some are masked."""
+    from auditlog.registry import auditlog
+
+    options = auditlog.get_model_fields(model)
+    if options and options["mask_fields"]:
+        return None
+    fields = set(get_fields_in_model(model()))
+    if options and options["include_fields"]:
+        fields = [field for field in fields if field.name in options["include_fields"]]
+    if options and options["exclude_fields"]:
+        fields = [field for field in fields if field.name not in options["exclude_fields"]]
+    return list(fields)
+
+
+def log_entry(action: int, record: models.Model, changes: dict) -> LogEntry:
     entry = LogEntry(
         content_type=ContentType.objects.get_for_model(record),
         object_pk=str(record.pk),

@@ -17,7 +17,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.serializers import Serializer
 
-from tracker.audit_bulk import CREATE, UPDATE, change_entry, write_entries
+from tracker.audit_bulk import UPDATE, change_entry, creation_entries, write_entries
 from tracker.dates import DIARY_DATE_ERROR, NOT_A_DAY, NotADay, api_day, parse_day
 from tracker.models import (
     DailyLog,
@@ -158,7 +158,7 @@ class CheckIns:
         fields = [*CHECK_IN_FIELDS, "version", "updated_at"]
         DailyLog.objects.bulk_update([log for _, log in self.changed], fields)
         write_entries(
-            [change_entry(CREATE, None, log) for log in self.created]
+            creation_entries(self.created)
             + [change_entry(UPDATE, before, after) for before, after in self.changed]
         )
         for log in self.created + [log for _, log in self.changed]:
