@@ -89,23 +89,9 @@ def test_a_backup_restores_into_a_scratch_database(tmp_path):
         two_servers.manage(env, "migrate_once", "--verbosity", "0")
         two_servers.make_people(env, 3)
         env["BACKUP_DIR"] = str(tmp_path / "backups")
-        dump = subprocess.run(
-            ["sh", "deploy/backup.sh"],
-            cwd=two_servers.BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        dump = script("deploy/backup.sh", env, timeout=120)
         assert dump.returncode == 0, dump.stderr
-        drill = subprocess.run(
-            ["sh", "deploy/restore_drill.sh"],
-            cwd=two_servers.BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        drill = script("deploy/restore_drill.sh", env, timeout=300)
         assert drill.returncode == 0, drill.stdout + drill.stderr
         assert "patients 3" in drill.stdout
         assert "Restore drill passed" in drill.stdout
@@ -114,3 +100,14 @@ def test_a_backup_restores_into_a_scratch_database(tmp_path):
             "SELECT count(*) FROM pg_database WHERE datname LIKE 'relief_restore_drill_%%'",
         )
         assert leftovers[0][0] == 0  # the scratch database is dropped after the drill
+
+
+def script(path: str, env: dict, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["sh", path],
+        cwd=two_servers.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

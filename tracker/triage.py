@@ -132,17 +132,14 @@ class Standing(NamedTuple):
 @dataclass(frozen=True)
 class TriageRow:
     patient_id: int
-    name: str
     last_injections: tuple[InjectionInfo, ...]  # the latest injection date's sessions
     cycle_day: int | None
     latest_severity: int | None
     latest_severity_date: date | None
-    last_log_date: date | None
     relief: float | None  # the current cycle's latest smoothed relief, percent
     relief_note: str | None  # why there is no relief figure, in a few words
     current: CycleSummary | None
     previous: CycleSummary | None
-    red_flags: tuple[RedFlag, ...]  # not yet handled, then those handled lately
     days_logged: int  # of the last RECENT_DAYS, today included
     attention: Attention
     reasons: tuple[str, ...]  # the attention reasons, in plain words
@@ -151,6 +148,10 @@ class TriageRow:
     # The current cycle's smoothed relief by day since the injection (None where it has none),
     # for the list's sparkline; () without an ongoing cycle.
     relief_line: tuple[float | None, ...] = ()
+    # What changes without a change to the diary (with_live_facts): none in a kept row.
+    name: str = ""
+    last_log_date: date | None = None
+    red_flags: tuple[RedFlag, ...] = ()  # not yet handled, then those handled lately
 
     @property
     def standing(self) -> "Standing":
@@ -258,30 +259,27 @@ def triage_row(
     recent_from = today - timedelta(days=RECENT_DAYS - 1)
     days_logged = len(logs) - bisect_left(logs, (recent_from,))
     last_date = max((shot.date for shot in injections if shot.date <= today), default=None)
-    red_flags = red_flag_order(red_flags)
-    unhandled = [flag.tier_label for flag in red_flags if not flag.handled]
-    new = is_new(joined, today, logs[0][0] if logs else None)
-    attention, reasons = assess(unhandled, current, previous, today, days_logged, new)
-    return TriageRow(
+    first_log = logs[0][0] if logs else None
+    new = is_new(joined, today, first_log)
+    attention, reasons = assess([], current, previous, today, days_logged, new)
+    row = TriageRow(
         patient_id=patient_id,
-        name=name,
         last_injections=tuple(shot for shot in injections if shot.date == last_date),
         cycle_day=(today - last_date).days if last_date else None,
         latest_severity=latest[1] if latest else None,
         latest_severity_date=latest[0] if latest else None,
-        last_log_date=last_log_date,
         relief=relief_now,
         relief_note=note,
         current=current,
         previous=previous,
-        red_flags=tuple(red_flags),
         days_logged=days_logged,
         attention=attention,
         reasons=reasons,
         new=new,
         relief_line=line,
-        first_log_date=logs[0][0] if logs else None,
+        first_log_date=first_log,
     )
+    return with_live_facts(row, name, today, last_log_date, red_flags, joined)
 
 
 def is_new(joined: date | None, today: date, first_log: date | None) -> bool:

@@ -141,3 +141,13 @@ def check_in(page: Page, severity: int) -> None:
     """One tap on the number: it saves (through the outbox with JavaScript)."""
     question = page.get_by_role("group", name="How bad were your spasms today?")
     question.get_by_role("button", name=str(severity), exact=True).click()
+
+
+def save_injection(page: Page, product: str, units: str) -> None:
+    """The injection form filled in for one muscle (the left sternocleidomastoid) and saved."""
+    page.get_by_role("radio", name=product).check()
+    site = page.get_by_role("group", name="Muscle 1")
+    site.get_by_label("Muscle", exact=True).select_option("sternocleidomastoid")
+    site.get_by_role("radio", name="Left").check()
+    site.get_by_label("Units", exact=True).fill(units)
+    page.get_by_role("button", name="Save injection").click()

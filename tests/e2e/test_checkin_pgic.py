@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import factories
 from tests.cycles import wearing_off_diary
-from tests.e2e.conftest import PASSWORD, PHONE
+from tests.e2e.conftest import PHONE
 from tests.e2e.test_accessibility import assert_accessible
 from tracker.models import DailyLog, GlobalImpression
 
@@ -40,15 +40,11 @@ def test_choosing_a_severity_and_a_pgic_answer_then_saving_stores_both(
     expect(page.get_by_text("A question for this cycle")).to_have_count(0)
 
 
-def test_without_javascript_the_same_one_save_stores_both(browser: Browser, live_server, patient):
+def test_without_javascript_the_same_one_save_stores_both(browser: Browser, log_in, patient):
     factories.InjectionFactory(patient=patient, date=patient.today() - dt.timedelta(days=30))
     context = browser.new_context(java_script_enabled=False, viewport=PHONE)
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("input[name=login]").fill(patient.user.username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("input[name=password]").press("Enter")
-    expect(page).to_have_url(f"{live_server.url}/today/")
+    log_in(page)
 
     choose_and_save(page)
 

@@ -11,6 +11,7 @@ from django.core import mail
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests import factories
+from tests.e2e.conftest import save_injection
 from tests.e2e.screens import PHONE_640, shoot
 from tests.e2e.test_accessibility import assert_accessible
 from tracker.models import AccessEvent, DailyLog, Share, User
@@ -177,12 +178,7 @@ def test_an_unverified_address_is_not_let_in(db, page: Page, live_server):
 def test_a_muscles_units_error_is_shown_on_that_muscle(patient_page: Page, live_server):
     page = patient_page
     page.goto(f"{live_server.url}/injections/new/")
-    page.get_by_role("radio", name="Botox").check()
-    site = page.get_by_role("group", name="Muscle 1")
-    site.get_by_label("Muscle", exact=True).select_option("sternocleidomastoid")
-    site.get_by_role("radio", name="Left").check()
-    site.get_by_label("Units", exact=True).fill("5000")
-    page.get_by_role("button", name="Save injection").click()
+    save_injection(page, "Botox", "5000")
 
     error = page.locator("label[for='id_sites-0-units'] .error")
     expect(error).to_contain_text("looks like a typo")

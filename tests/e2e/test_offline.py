@@ -3,7 +3,7 @@ import uuid
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, Request, Route, expect
 
-from tests.e2e.conftest import check_in, outbox, wait_for_worker, wait_until
+from tests.e2e.conftest import check_in, outbox, save_injection, wait_for_worker, wait_until
 from tracker.models import DailyLog, Injection
 
 SYNC = "**/api/v1/sync/"
@@ -157,12 +157,7 @@ def test_an_injection_made_offline_is_saved_once_under_its_client_id(
     client_id = uuid.UUID(page.locator("input[name=_outbox_key]").input_value())
 
     context.set_offline(True)
-    page.get_by_role("radio", name="Xeomin").check()
-    site = page.get_by_role("group", name="Muscle 1")
-    site.get_by_label("Muscle", exact=True).select_option("sternocleidomastoid")
-    site.get_by_role("radio", name="Left").check()
-    site.get_by_label("Units", exact=True).fill("120")
-    page.get_by_role("button", name="Save injection").click()
+    save_injection(page, "Xeomin", "120")
     expect(outbox_message(page)).to_contain_text("Saved on this phone.")
     assert [entry["id"] for entry in outbox(page)] == [f"injection:{client_id}"]
 

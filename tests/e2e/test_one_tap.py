@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import factories
-from tests.e2e.conftest import PASSWORD, outbox, wait_until
+from tests.e2e.conftest import outbox, wait_until
 from tests.e2e.screens import INSTALL_BANNER_PX, PHONE_640, shoot
 from tests.e2e.test_accessibility import assert_accessible
 from tracker.models import DailyLog, Patient
@@ -185,15 +185,11 @@ def test_a_tap_offline_waits_on_the_phone_then_syncs(
 
 
 def test_without_javascript_each_number_is_its_own_submit_and_undo_works(
-    browser: Browser, live_server, returning
+    browser: Browser, live_server, returning, log_in
 ):
     context = browser.new_context(java_script_enabled=False, viewport=PHONE_640)
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("input[name=login]").fill(returning.user.username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("input[name=password]").press("Enter")
-    expect(page).to_have_url(f"{live_server.url}/today/")
+    log_in(page)
     assert page.evaluate(LAST_BUTTON_BOTTOM) <= PHONE_640["height"] - INSTALL_BANNER_PX
 
     scale(page).get_by_role("button", name="6", exact=True).click()
