@@ -431,7 +431,7 @@ def test_a_clinician_sees_the_patients_who_share_with_them(
     patient, clinician, other_patient, logged_in
 ):
     response = logged_in(clinician).get(reverse("clinic"))
-    assert [item["patient"] for item in response.context["items"]] == [patient]
+    assert [item["row"].patient_id for item in response.context["items"]] == [patient.pk]
 
 
 def test_anonymous_visitors_are_sent_to_log_in(patient):
