@@ -32,6 +32,7 @@ bench: $(BIN)/.installed
 	DJANGO_SECRET_KEY=bench-only $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	DJANGO_SECRET_KEY=bench-only $(BIN)/python -m bench.run_bench
 	DJANGO_SECRET_KEY=bench-only $(BIN)/python -m bench.run_load_bench
+	$(BIN)/python -m bench.wger
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

@@ -250,7 +250,7 @@ def measure_all(sizes: Sizes) -> list[Goal]:
         Goal(
             "Relief page, cold: ≤ ½ wger's all-entries API",
             ms(cold),
-            "no wger here",
+            "bench.wger, below",
             None,
             cold.ratio,
         ),
@@ -294,7 +294,7 @@ def measure_all(sizes: Sizes) -> list[Goal]:
         Goal(
             "list API, all check-ins, gzip: ≤ wger's",
             f"{list_bytes.gzip / 1000:.1f} KB",
-            "no wger here",
+            "bench.wger, below",
             None,
         ),
         Goal(
@@ -307,7 +307,7 @@ def measure_all(sizes: Sizes) -> list[Goal]:
         Goal(
             "check-in PUTs one after another",
             f"{1000 / put.median_ms:.0f}/s",
-            "no wger here",
+            "bench.wger, below",
             None,
             put.ratio,
         ),
