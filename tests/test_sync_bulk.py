@@ -157,6 +157,20 @@ def test_the_same_batch_sent_again_changes_nothing_and_writes_no_history(patient
     assert LogEntry.objects.count() == entries
 
 
+def test_every_new_check_in_of_a_batch_has_its_entry_naming_who_and_from_where(patient):
+    client = client_for(patient.user)
+    items = [log_item(n, {"severity": n}) for n in range(1, 4)]
+
+    client.post(SYNC, {"items": items}, format="json", REMOTE_ADDR="203.0.113.9")
+
+    entries = LogEntry.objects.filter(action=LogEntry.Action.CREATE, content_type__model="dailylog")
+    assert entries.count() == 3
+    assert {(entry.actor, entry.remote_addr) for entry in entries} == {
+        (patient.user, "203.0.113.9")
+    }
+    assert sorted(entry.changes_dict["severity"][1] for entry in entries) == ["1", "2", "3"]
+
+
 def test_a_changed_check_in_keeps_its_history_entry_with_who_changed_it(patient):
     factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=2), severity=3)
     client = client_for(patient.user)

@@ -45,7 +45,7 @@ def creation_entries(records: list[models.Model]) -> list[LogEntry | None]:
         return [change_entry(CREATE, None, record) for record in records]
     as_json = settings.AUDITLOG_STORE_JSON_CHANGES
     nothing = None if as_json else "None"  # a field's value before a creation, to auditlog
-    entries = []
+    entries, stamp = [], None
     for record in records:
         changes = {}
         for field in fields:
@@ -58,7 +58,15 @@ def creation_entries(records: list[models.Model]) -> list[LogEntry | None]:
                         nothing,
                         value if is_primitive(value) else smart_str(value),
                     )
-        entries.append(log_entry(CREATE, record, changes) if changes else None)
+        if not changes:
+            entries.append(None)
+            continue
+        entry = unsigned_entry(CREATE, record, changes)
+        if stamp is None:
+            stamp = signed(entry)
+        else:  # the same request: the same person and address
+            entry.__dict__.update(stamp)
+        entries.append(entry)
     return entries
 
 
@@ -79,7 +87,13 @@ def created_fields(model: type[models.Model]) -> list | None:
 
 
 def log_entry(action: int, record: models.Model, changes: dict) -> LogEntry:
-    entry = LogEntry(
+    entry = unsigned_entry(action, record, changes)
+    signed(entry)
+    return entry
+
+
+def unsigned_entry(action: int, record: models.Model, changes: dict) -> LogEntry:
+    return LogEntry(
         content_type=ContentType.objects.get_for_model(record),
         object_pk=str(record.pk),
         object_id=record.pk if isinstance(record.pk, int) else None,
@@ -89,10 +103,19 @@ def log_entry(action: int, record: models.Model, changes: dict) -> LogEntry:
         changes=changes,
         cid=get_cid(),
     )
-    # Who made the change and from where: auditlog's middleware fills these in as an entry is
-    # saved (pre_save), which bulk_create does not announce.
+
+
+def signed(entry: LogEntry) -> dict:
+    """Who made the change and from where: auditlog's middleware fills these in as an entry is
+    saved (pre_save), which bulk_create does not announce; so it is announced here. What its
+    receivers set, for the other entries of the same request."""
+    before = dict(entry.__dict__)
     pre_save.send(sender=LogEntry, instance=entry, raw=False, using="default", update_fields=None)
-    return entry
+    return {
+        name: value
+        for name, value in entry.__dict__.items()
+        if name not in before or before[name] != value
+    }
 
 
 def write_entries(entries: Iterable[LogEntry | None]) -> None:
