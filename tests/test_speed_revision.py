@@ -9,8 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from tests import factories
-from tests.conftest import TODAY, client_for
-from tracker import revisions
+from tests.conftest import TODAY, client_for, forget_diary_rises
 from tracker.forms import ConditionsForm
 from tracker.models import GlobalImpression, Patient, PatientCondition
 
@@ -23,8 +22,8 @@ def revision(patient: Patient) -> int:
 
 def raises(patient: Patient, write) -> bool:
     """Whether `write()` raised the revision, as a request of its own would (each request starts
-    with no rise known: tracker.revisions.forget_rises)."""
-    revisions.forget_rises()
+    with no rise known: tests/conftest.py, forget_diary_rises)."""
+    forget_diary_rises()
     before = revision(patient)
     write()
     return revision(patient) > before
@@ -75,7 +74,7 @@ def test_saving_or_deleting_any_record_of_a_diary_raises_it(patient, shot):
 
 
 def test_a_transaction_raises_it_once_however_many_records_it_writes(patient):
-    revisions.forget_rises()
+    forget_diary_rises()
     before = revision(patient)
 
     with transaction.atomic():
@@ -86,7 +85,7 @@ def test_a_transaction_raises_it_once_however_many_records_it_writes(patient):
 
 
 def test_a_rise_in_a_rolled_back_savepoint_is_raised_again(patient):
-    revisions.forget_rises()
+    forget_diary_rises()
     before = revision(patient)
 
     with transaction.atomic():

@@ -9,8 +9,7 @@ engine (tracker/sync.py), the conditions form (tracker/forms.py). tests/test_spe
 checks every write path.
 """
 
-from django.core.signals import request_started
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
@@ -58,17 +57,6 @@ def _raised_already(patient_id: int) -> bool:
 def _remember_raised(patient_id: int) -> None:
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(_Raised(patient_id))
-
-
-@receiver(request_started)
-def forget_rises(**kwargs) -> None:
-    """A request starts with none known: each is a transaction of its own in production, but the
-    test suite runs a whole test, requests and all, inside one transaction."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    if connection.run_on_commit:
-        connection.run_on_commit = [
-            waiting for waiting in connection.run_on_commit if not isinstance(waiting[1], _Raised)
-        ]
 
 
 def diary_changed(patient_id: int) -> None:
