@@ -57,13 +57,6 @@ def alert_on_red_flag(sender, instance: Reaction, raw: bool = False, **kwargs) -
     transaction.on_commit(enqueue, robust=True)
 
 
-def clinicians_with_access(patient: Patient):
-    """Who may read the patient's diary now (tracker/access.py): the clinicians they share with
-    alone, and the clinicians and nurses of the clinics they share with. The ones a red flag
-    must reach; a clinic's coordinators read no diary and get no alert."""
-    return diary_readers(patient)
-
-
 def queue_alert_rows(reaction_id: str) -> list[int]:
     """One Delivery per clinician with access now and channel (email when they have an
     address, push when they have a subscription), unless already there; the ids of this red
@@ -74,7 +67,9 @@ def queue_alert_rows(reaction_id: str) -> list[int]:
         return []
     if reaction is None or reaction.red_flag_tier is None:
         return []
-    clinicians = clinicians_with_access(reaction.patient)
+    # Who may read the diary now: the clinicians it is shared with alone, and the clinicians
+    # and nurses of the clinics it is shared with; a clinic's coordinators get no alert.
+    clinicians = diary_readers(reaction.patient)
     with_push = set(
         PushSubscription.objects.filter(patient__user__in=clinicians).values_list(
             "patient__user_id", flat=True
@@ -143,7 +138,7 @@ def send_alert(delivery: Delivery) -> bool:
     reaction = Reaction.objects.filter(pk=delivery.reaction_id).first()
     if reaction is None or reaction.red_flag_tier is None or reaction.handled_at is not None:
         return False
-    if not clinicians_with_access(reaction.patient).filter(pk=delivery.recipient_id).exists():
+    if not diary_readers(reaction.patient).filter(pk=delivery.recipient_id).exists():
         return False  # the patient stopped sharing with them since
     clinic = f"{settings.SITE_URL}{reverse('clinic')}"
     if delivery.channel == Delivery.Channel.EMAIL:
