@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("frozen_now")
 
 SEVERITIES = ["mild", "moderate", "severe"]
 
-# DOMAIN.md's table, written out: whatever the severity, ...
+# docs/clinical-rules.md's red-flag table ("Red flags"), written out: whatever the severity, ...
 GET_HELP_NOW = {"breathing", "cannot_swallow", "allergic"}
 CONTACT_CLINIC_TODAY = {
     "swallowing_speaking_worse",
