@@ -80,10 +80,17 @@ def clinic(request: HttpRequest) -> HttpResponse:
 
 
 ROW_TEMPLATE = "tracker/partials/clinic_row.html"
-# The code that draws a row: a release that draws rows otherwise draws them afresh.
+# The code that draws a row (its template, the partial it includes, the words triage.py makes):
+# a release that draws rows otherwise draws them afresh.
 ROW_CODE = hashlib.sha256(
-    (settings.BASE_DIR / "templates" / ROW_TEMPLATE).read_bytes()
-    + Path(triage.__file__).read_bytes()
+    b"".join(
+        path.read_bytes()
+        for path in [
+            settings.BASE_DIR / "templates" / ROW_TEMPLATE,
+            settings.BASE_DIR / "templates/tracker/partials/patient_identifiers.html",
+            Path(triage.__file__),
+        ]
+    )
 ).hexdigest()[:12]
 
 
