@@ -1,12 +1,15 @@
 import itertools
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.cache import cache
 from playwright.sync_api import BrowserContext, Page, expect
+from pytest_django.live_server_helper import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,6 +51,31 @@ def chromium():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         yield CHROMIUM
+
+
+class OneRequestAtATime(StaticFilesHandler):
+    """The live server answers each request in a thread of its own, and with SQLite in memory
+    every thread shares the test's one connection: a service worker's prefetches, sent at once,
+    used it together and could hang inside SQLite for good. Here requests take turns."""
+
+    turn = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.turn:
+            return super().__call__(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """pytest-django's live server, answering one request at a time (OneRequestAtATime)."""
+    addr = request.config.getvalue("liveserver") or os.getenv(
+        "DJANGO_LIVE_TEST_SERVER_ADDRESS", "localhost"
+    )
+    server = LiveServer(addr, start=False)
+    server.thread.static_handler = OneRequestAtATime
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
