@@ -418,10 +418,3 @@ def sort_key(attention: "Attention", needs_help_now: bool, name: str, patient_id
     """Red flags not yet handled first ("Get help now" ones before the others), then early
     wearing-off or a long gap, then missing data, then the rest; by name within each."""
     return (attention, not needs_help_now, name.casefold(), patient_id)
-
-
-def sort_rows(rows: Sequence[TriageRow]) -> list[TriageRow]:
-    return sorted(
-        rows,
-        key=lambda row: sort_key(row.attention, row.needs_help_now, row.name, row.patient_id),
-    )
