@@ -417,3 +417,17 @@ def test_an_admin_keeps_the_clinics_details(logged_in, team, clinic):
     response = logged_in(team["admin"]).post(url, body | {"phone": "call me maybe"})
     assert response.status_code == 400
     assert 'class="field has-error"' in response.content.decode()
+
+
+def test_a_batch_printed_by_a_job_names_the_clinic_in_the_access_history(
+    team, shared, clinic, django_capture_on_commit_callbacks
+):
+    """The print job's access rows name the clinic whose share let the member in, as the
+    pages' do (tracker/access.py)."""
+    pytest.importorskip("weasyprint")
+    from tracker import jobs
+
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.enqueue_batch_pdf(team["nurse"], [shared.pk])
+    event = AccessEvent.objects.get(patient=shared)
+    assert (event.clinician, event.what, event.clinic) == (team["nurse"], "pdf", clinic)

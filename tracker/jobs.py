@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from tracker import alerts, notify, pdf
 from tracker.job_records import Delivery, JobSchedule, PrintBatch
-from tracker.models import AccessEvent, Patient, Tombstone, User
+from tracker.models import AccessEvent, Patient, Share, Tombstone, User
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +139,12 @@ def render_batch_pdf(batch_id: int) -> int:
     patients = [by_id[pk] for pk in batch.patient_ids if pk in by_id]
     if not patients:
         return finish(batch, PrintBatch.State.FAILED, "No patient of the batch shares now")
+    clinic_of = letting_in(clinician, [patient.pk for patient in patients])
     AccessEvent.objects.bulk_create(
         AccessEvent(
             patient=patient,
             clinician=clinician,
+            clinic_id=clinic_of.get(patient.pk),
             what=AccessEvent.What.PDF,
             path=f"print batch {batch.pk}",
         )
@@ -154,6 +156,22 @@ def render_batch_pdf(batch_id: int) -> int:
         return finish(batch, PrintBatch.State.FAILED, "PDFs cannot be made on this server")
     batch.pages = len(patients)  # one page each (pdf.one_page_document)
     return finish(batch, PrintBatch.State.READY)
+
+
+def letting_in(clinician: User, patient_ids: list[int]) -> dict[int, int | None]:
+    """For each patient, the clinic whose share lets the clinician read the diary, as
+    access.open_patient_for_clinician names it in the access history: none when the patient
+    shares with them alone, else the clinic's (the first, should several let them in)."""
+    shares = (
+        Share.objects.active()
+        .readable_by(clinician)
+        .filter(patient_id__in=patient_ids)
+        .order_by(F("clinic_id").asc(nulls_first=True))  # a share with them alone first
+    )
+    clinic_of: dict[int, int | None] = {}
+    for patient_id, clinic_id in shares.values_list("patient_id", "clinic_id"):
+        clinic_of.setdefault(patient_id, clinic_id)
+    return clinic_of
 
 
 def finish(batch: PrintBatch, state: str, error: str = "") -> int:
