@@ -17,15 +17,15 @@ pytestmark = pytest.mark.usefixtures("frozen_now")
 
 @pytest.fixture
 def computations(monkeypatch):
-    """How many times relief.compute_cycles runs."""
+    """The cycles whose figures are computed (relief.figures), by injection date."""
     calls = []
-    compute = relief.compute_cycles
+    compute = relief.figures
 
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return compute(*args, **kwargs)
+    def counted(given, *args, **kwargs):
+        calls.append(given.injection_date)
+        return compute(given, *args, **kwargs)
 
-    monkeypatch.setattr(relief, "compute_cycles", counted)
+    monkeypatch.setattr(relief, "figures", counted)
     return calls
 
 
@@ -70,7 +70,9 @@ def test_a_new_check_in_shows_at_once(web, patient, computations):
     response, _ = view(web, reverse("relief") + "?range=all")
     again, _ = view(web, reverse("relief"))
 
-    assert len(computations) == computed + 2  # the new range, and the default range anew
+    # Only the cycle that holds the changed day, once: the other cycle's figures, and every
+    # cycle of the second page, come from the cache (tracker/relief_cache.cycles).
+    assert computations[computed:] == [TODAY - dt.timedelta(days=100)]
     assert response.context["page"].timeline.logged_days == 31
     assert again.context["page"].timeline.logged_days == 31  # day 40 is in the last 90 days
 
@@ -80,12 +82,13 @@ def test_each_range_and_each_day_is_kept_apart(web, patient, computations, froze
     view(web, reverse("relief") + "?range=30")
     view(web, reverse("relief") + "?range=nonsense")  # the default range: a key of its own
     view(web, reverse("relief") + "?range=90")  # the default range, kept
-    assert len(computations) == 2
+    assert len(computations) == 2  # each cycle once: the other ranges' pages read them kept
 
     frozen_now.shift(dt.timedelta(days=1))
     response, _ = view(web, reverse("relief") + "?range=30")
 
-    assert len(computations) == 3
+    # A new day changes the ongoing cycle alone: the finished one ends where it ended.
+    assert computations[2:] == [TODAY - dt.timedelta(days=10)]
     assert response.context["page"].timeline.end == TODAY + dt.timedelta(days=1)
 
 
@@ -102,10 +105,11 @@ def test_a_second_call_of_the_cycles_api_computes_nothing(patient, computations)
     fill(patient, 60)
     api = client_for(patient.user)
     first, first_queries = view(api, "/api/v1/cycles/")
+    computed = len(computations)
 
     second, second_queries = view(api, "/api/v1/cycles/")
 
-    assert len(computations) == 1
+    assert computed == 2 and len(computations) == computed
     assert second.json() == first.json()
     assert second_queries == first_queries - 2
 
@@ -171,3 +175,66 @@ def test_a_red_flag_marked_handled_leaves_the_top_of_the_list_at_once(db):
 
     row = next(r["row"] for r in second.context["items"] if r["row"].patient_id == patients[1].pk)
     assert not row.unhandled_red_flags and row.red_flags[0].handled
+
+
+def test_cycles_kept_in_the_cache_are_those_computed_afresh_after_any_change(web, patient):
+    """Each cycle is kept under its inputs: a changed score, a deleted one, a new injection
+    and a new day each give the figures that the whole diary computed afresh gives."""
+
+    def shown() -> list:
+        response, _ = view(web, reverse("relief") + "?range=all")
+        return [row.cycle for row in response.context["page"].rows]
+
+    def afresh() -> list:
+        cycles = patient.relief_cycles()  # relief.compute_cycles on the stored diary, no cache
+        return sorted(cycles, key=lambda cycle: cycle.index, reverse=True)  # newest first
+
+    fill(patient)
+    assert shown() == afresh()
+    api = client_for(patient.user)
+    api.put(f"/api/v1/logs/{TODAY - dt.timedelta(days=105)}/", {"severity": 10}, format="json")
+    assert shown() == afresh()  # a baseline day of the first cycle
+    day = patient.logs.get(date=TODAY - dt.timedelta(days=60))
+    api.delete(f"/api/v1/logs/{day.date}/")
+    assert shown() == afresh()
+    factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=50))
+    assert shown() == afresh()
+
+
+@pytest.fixture
+def cards_drawn():
+    """The cycle cards each request draws (the rest come from the cache), by their title."""
+    from django.test.signals import template_rendered
+
+    from tracker.views.relief import CARD_TEMPLATE
+
+    drawn = []
+
+    def count(sender, template, context, **kwargs):
+        if template.name == CARD_TEMPLATE:
+            drawn.append(context["row"].cycle.injection_date)
+
+    template_rendered.connect(count)
+    yield drawn
+    template_rendered.disconnect(count)
+
+
+def test_a_cycle_card_is_drawn_again_only_when_what_it_shows_changes(web, patient, cards_drawn):
+    fill(patient)
+    first, _ = view(web, reverse("relief"))
+    assert sorted(cards_drawn) == [TODAY - dt.timedelta(days=100), TODAY - dt.timedelta(days=10)]
+    api = client_for(patient.user)
+
+    cards_drawn.clear()
+    api.put(f"/api/v1/logs/{TODAY}/", {"severity": 0}, format="json")
+    view(web, reverse("relief"))
+    assert cards_drawn == [TODAY - dt.timedelta(days=10)]  # the current cycle's alone
+
+    # A baseline day of the first cycle: its card shows another baseline at once.
+    cards_drawn.clear()
+    before = first.context["page"].rows[-1].baseline
+    api.put(f"/api/v1/logs/{TODAY - dt.timedelta(days=101)}/", {"severity": 10}, format="json")
+    response, _ = view(web, reverse("relief"))
+    after = response.context["page"].rows[-1].baseline
+    assert cards_drawn == [TODAY - dt.timedelta(days=100)] and after != before
+    assert f"{after} out of 10, on average" in response.content.decode()

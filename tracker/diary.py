@@ -19,7 +19,7 @@ from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import DenseRank
 from django.utils import timezone
 
-from tracker import catalog, relief, triage
+from tracker import catalog, relief, relief_cache, triage
 from tracker.dates import EARLIEST_DIARY_DATE
 from tracker.models import (
     DailyLog,
@@ -325,7 +325,7 @@ def read_cycles(patient: Patient) -> tuple[list[relief.Cycle], dict[object, dict
         }
         points = [relief.InjectionPoint(id=pk, date=row["date"]) for pk, row in injections.items()]
         logs = patient.logs.values_list("date", "severity")
-        cycles = relief.compute_cycles(points, logs, patient.today(), relief_settings())
+        cycles = relief_cache.cycles(points, logs, patient.today(), relief_settings())
         return cycles, injections
 
     return remembered("cycles", patient, (), compute)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
+from math import fsum
 from typing import NamedTuple
 
 
@@ -130,12 +131,13 @@ def smoothed_relief(
     enough of them. Unlogged days are left out of the mean, never counted as 0, and the window
     is clipped to the cycle so that it never reaches into the previous or the next one."""
     half = settings.smoothing_half_window
+    by_day = [relief_by_day.get(day) for day in range(last_day + 1)]
     smoothed = {}
     for day in range(last_day + 1):
-        window = range(max(0, day - half), min(last_day, day + half) + 1)
-        values = [relief_by_day[d] for d in window if d in relief_by_day]
+        window = by_day[max(0, day - half) : day + half + 1]
+        values = [value for value in window if value is not None]
         if len(values) >= settings.smoothing_min_logs:
-            smoothed[day] = statistics.fmean(values)
+            smoothed[day] = fsum(values) / len(values)  # statistics.fmean, without its checks
     return smoothed
 
 
@@ -226,14 +228,43 @@ def compute_cycles(
     last pair given for it wins (as after a stable sort by date), the one place where input
     order matters. Injections and logs after `today` are ignored.
     """
+    return [figures(given, settings) for given in cycle_inputs(injections, logs, today, settings)]
+
+
+class CycleInput(NamedTuple):
+    """Everything one cycle's figures are computed from, and nothing more: equal inputs give
+    equal figures (tracker/relief_cache.py keeps them under a digest of these)."""
+
+    index: int
+    injection_ids: tuple
+    injection_date: date
+    next_injection_date: date | None  # None: the cycle is ongoing
+    end_date: date
+    # (day since injection, severity) of the logged days from the baseline window's first day
+    # to end_date, in order of day.
+    severities: tuple[tuple[int, float], ...]
+
+
+def cycle_inputs(
+    injections: Iterable[InjectionPoint],
+    logs: Iterable[tuple[date, float]],
+    today: date,
+    settings: ReliefSettings = DEFAULT_SETTINGS,
+) -> list[CycleInput]:
+    """Each cycle's inputs, oldest first (compute_cycles' arguments, cycle by cycle)."""
     ids_by_date = _injection_ids_by_date(injections, today)
     severity_by_date = {log_date: severity for log_date, severity in logs if log_date <= today}
+    inputs = []
     # Each injection date with the next one; the last has none: its cycle is ongoing.
-    dates_and_next = pairwise([*ids_by_date, None])
-    return [
-        _cycle(index, ids_by_date[day], day, next_day, severity_by_date, today, settings)
-        for index, (day, next_day) in enumerate(dates_and_next, start=1)
-    ]
+    for index, (day, next_day) in enumerate(pairwise([*ids_by_date, None]), start=1):
+        end_date = today if next_day is None else next_day - timedelta(days=1)
+        last_day = (end_date - day).days
+        # The baseline window may lie in the previous cycle: it is counted from this injection.
+        severities = severity_by_day(severity_by_date, day, -settings.baseline_days, last_day)
+        inputs.append(
+            CycleInput(index, ids_by_date[day], day, next_day, end_date, tuple(severities.items()))
+        )
+    return inputs
 
 
 def _injection_ids_by_date(injections: Iterable[InjectionPoint], today: date) -> dict[date, tuple]:
@@ -246,29 +277,19 @@ def _injection_ids_by_date(injections: Iterable[InjectionPoint], today: date) ->
     return {day: tuple(sorted(ids, key=str)) for day, ids in sorted(ids_by_date.items())}
 
 
-def _cycle(
-    index: int,
-    injection_ids: tuple,
-    injection_date: date,
-    next_injection_date: date | None,
-    severity_by_date: Mapping[date, float],
-    today: date,
-    settings: ReliefSettings,
-) -> Cycle:
-    ongoing = next_injection_date is None
-    end_date = today if ongoing else next_injection_date - timedelta(days=1)
-    length_days = None if ongoing else (next_injection_date - injection_date).days
-    last_day = (end_date - injection_date).days
+def figures(given: CycleInput, settings: ReliefSettings = DEFAULT_SETTINGS) -> Cycle:
+    """One cycle's relief figures, from its inputs alone."""
+    ongoing = given.next_injection_date is None
+    length_days = None if ongoing else (given.next_injection_date - given.injection_date).days
+    last_day = (given.end_date - given.injection_date).days
 
-    # The baseline window may lie in the previous cycle: it is counted from this injection.
-    baseline_severities = list(
-        severity_by_day(severity_by_date, injection_date, -settings.baseline_days, -1).values()
-    )
+    baseline_severities = [severity for day, severity in given.severities if day < 0]
     mean_severity = baseline(baseline_severities, settings)
     relief_by_day = {}
     if mean_severity is not None:
-        logged = severity_by_day(severity_by_date, injection_date, 0, last_day)
-        relief_by_day = {day: relief(mean_severity, score) for day, score in logged.items()}
+        relief_by_day = {
+            day: relief(mean_severity, severity) for day, severity in given.severities if day >= 0
+        }
 
     smoothed = smoothed_relief(relief_by_day, last_day, settings)
     onset = onset_day(smoothed, settings)
@@ -276,11 +297,11 @@ def _cycle(
     wearing_off = wearing_off_day(smoothed, ongoing, settings)
     code = reason_code(baseline_severities, smoothed, onset, wearing_off, ongoing, settings)
     return Cycle(
-        index=index,
-        injection_id=injection_ids[0],
-        injection_ids=injection_ids,
-        injection_date=injection_date,
-        end_date=end_date,
+        index=given.index,
+        injection_id=given.injection_ids[0],
+        injection_ids=given.injection_ids,
+        injection_date=given.injection_date,
+        end_date=given.end_date,
         ongoing=ongoing,
         length_days=length_days,
         baseline=mean_severity,

@@ -10,12 +10,16 @@ read again, and ages out. tests/test_speed_relief_cache.py checks it.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
 from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 
+from tracker import relief
 from tracker.models import Patient, relief_settings
 
 T = TypeVar("T")
@@ -57,3 +61,55 @@ def remembered(kind: str, patient: Patient, parts: tuple, compute: Callable[[], 
         value = compute()
         cache.set(name, value, TIMEOUT)
     return value
+
+
+def cycles(
+    injections: Iterable[relief.InjectionPoint],
+    logs: Iterable[tuple[date, float]],
+    today: date,
+    settings: relief.ReliefSettings,
+) -> list[relief.Cycle]:
+    """relief.compute_cycles, each cycle's figures kept under a digest of its inputs (its
+    injection, the next one, the scores from its baseline window to its end, today for the
+    ongoing cycle) and the settings. After a new check-in only the cycle holding that day is
+    computed again; the others' inputs, and so their keys, are unchanged. A key names every
+    input, so a kept value is never out of date: a changed score gives another key."""
+    inputs = relief.cycle_inputs(injections, logs, today, settings)
+    names = [cycle_key(given, settings) for given in inputs]
+    found = cache.get_many(names)
+    made = {
+        name: relief.figures(given, settings)
+        for name, given in zip(names, inputs, strict=True)
+        if name not in found
+    }
+    if made:
+        cache.set_many(made, TIMEOUT)
+    return [found.get(name) or made[name] for name in names]
+
+
+def cycle_key(given: relief.CycleInput, settings: relief.ReliefSettings) -> str:
+    # repr of ids, dates and numbers is exact and stable; the code's digest as for the pages.
+    digest = hashlib.sha256(repr((given, settings)).encode()).hexdigest()
+    return f"cycle:{CODE}:{digest}"
+
+
+def code_of(*paths: Path) -> str:
+    """A digest of the files that draw something kept: another release draws it afresh."""
+    return hashlib.sha256(b"".join(path.read_bytes() for path in paths)).hexdigest()[:12]
+
+
+def drawn(template: str, code: str, items: list[tuple[bytes, dict]]) -> list[SafeString]:
+    """Each item drawn by `template` from its context, once, then read from the cache. An
+    item's key is a digest of `code` (code_of the template and what it includes) and of its
+    bytes: everything the drawing shows, so that any change to it draws it again."""
+    keys = [f"drawn:{code}:{hashlib.sha256(shown).hexdigest()}" for shown, _ in items]
+    kept = cache.get_many(keys)
+    made = {
+        name: render_to_string(template, context)
+        for name, (_, context) in zip(keys, items, strict=True)
+        if name not in kept
+    }
+    if made:
+        cache.set_many(made, TIMEOUT)
+    # Safe: each was drawn by the template, which escapes what it shows.
+    return [mark_safe(kept.get(name) or made[name]) for name in keys]

@@ -2,7 +2,6 @@
 and PDF), exports and clinic-entered injections. A clinician sees a patient's data only while
 the patient shares it, and every look is written to the patient's access history."""
 
-import hashlib
 import pickle
 from pathlib import Path
 from urllib.parse import urlencode
@@ -10,7 +9,6 @@ from urllib.parse import urlencode
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -44,7 +42,7 @@ from tracker.models import (
 )
 from tracker.pages.relief import RANGE_LABELS
 from tracker.pages.report import report, summary
-from tracker.relief_cache import TIMEOUT
+from tracker.relief_cache import code_of, drawn
 from tracker.throttles import throttled
 
 CLINIC_ROWS_PER_PAGE = 100
@@ -82,38 +80,24 @@ def clinic(request: HttpRequest) -> HttpResponse:
 ROW_TEMPLATE = "tracker/partials/clinic_row.html"
 # The code that draws a row (its template, the partial it includes, the words triage.py makes):
 # a release that draws rows otherwise draws them afresh.
-ROW_CODE = hashlib.sha256(
-    b"".join(
-        path.read_bytes()
-        for path in [
-            settings.BASE_DIR / "templates" / ROW_TEMPLATE,
-            settings.BASE_DIR / "templates/tracker/partials/patient_identifiers.html",
-            Path(triage.__file__),
-        ]
-    )
-).hexdigest()[:12]
+ROW_CODE = code_of(
+    settings.BASE_DIR / "templates" / ROW_TEMPLATE,
+    settings.BASE_DIR / "templates/tracker/partials/patient_identifiers.html",
+    Path(triage.__file__),
+)
 
 
 def rendered_rows(items: list[dict]) -> list[str]:
-    """Each row of one page of the list as HTML, drawn once and then read from the cache: a
-    row's key is a digest of everything the row shows (its figures, red flags, name,
-    identifiers and conditions), of the time zone its times are written in and of the code
-    that draws it, so that any change to one of them draws the row again. Drawing a hundred
-    rows was most of the list's time."""
+    """Each row of one page of the list as HTML, drawn once and then read from the cache
+    (relief_cache.drawn): a row's key is a digest of everything the row shows (its figures,
+    red flags, name, identifiers and conditions), of the time zone its times are written in
+    and of the code that draws it. Drawing a hundred rows was most of the list's time."""
     zone = timezone.get_current_timezone_name()
-    keys = [
-        ":".join(["clinic-row", ROW_CODE, hashlib.sha256(shown_in_row(item, zone)).hexdigest()])
-        for item in items
-    ]
-    kept = cache.get_many(keys)
-    drawn = {
-        name: render_to_string(ROW_TEMPLATE, item | {"triage": triage})
-        for name, item in zip(keys, items, strict=True)
-        if name not in kept
-    }
-    cache.set_many(drawn, TIMEOUT)
-    # Safe: each was drawn by the template above, which escapes what it shows.
-    return [mark_safe(kept.get(name) or drawn[name]) for name in keys]
+    return drawn(
+        ROW_TEMPLATE,
+        ROW_CODE,
+        [(shown_in_row(item, zone), item | {"triage": triage}) for item in items],
+    )
 
 
 def shown_in_row(item: dict, zone: str) -> bytes:

@@ -1,5 +1,9 @@
 """The Relief page: the patient's charts and cycle table."""
 
+import pickle
+from dataclasses import replace
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -9,8 +13,15 @@ from django.utils.safestring import mark_safe
 from tracker.access import patient_view
 from tracker.diary import read_diary
 from tracker.models import Patient, relief_settings
-from tracker.pages.relief import DEFAULT_RANGE, RANGE_LABELS, RANGES, ReliefPage, relief_page
-from tracker.relief_cache import remembered
+from tracker.pages.relief import (
+    DEFAULT_RANGE,
+    RANGE_LABELS,
+    RANGES,
+    CycleRow,
+    ReliefPage,
+    relief_page,
+)
+from tracker.relief_cache import code_of, drawn, remembered
 
 
 @patient_view
@@ -31,7 +42,8 @@ def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
         )
 
     def content() -> str:
-        context = {"page": model(), "ranges": RANGE_LABELS}
+        page = model()
+        context = {"page": page, "ranges": RANGE_LABELS, "cards": cards(page.rows)}
         return render_to_string("tracker/partials/relief_body.html", context)
 
     body = remembered("relief-html", patient, (choice,), content)
@@ -40,3 +52,23 @@ def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
     # read from the cache only if something asks for it (a test; the template does not).
     context = {"body": mark_safe(body), "page": SimpleLazyObject(model)}
     return render(request, "tracker/relief.html", context)
+
+
+CARD_TEMPLATE = "tracker/partials/cycle_card.html"
+CARD_CODE = code_of(settings.BASE_DIR / "templates" / CARD_TEMPLATE)
+
+
+def cards(rows: list[CycleRow]) -> list[str]:
+    """Each cycle's card, drawn once and kept under a digest of what it shows: its words and
+    its cycle's figures (not the day-by-day values, which the charts draw). After a new
+    check-in only the current cycle's card is drawn again; drawing them all was most of
+    the time of drawing the page."""
+    return drawn(
+        CARD_TEMPLATE,
+        CARD_CODE,
+        [(pickle.dumps(shown_in_card(row)), {"row": row}) for row in rows],
+    )
+
+
+def shown_in_card(row: CycleRow) -> CycleRow:
+    return replace(row, cycle=replace(row.cycle, relief={}, smoothed={}))
