@@ -4,7 +4,11 @@ loopback, each with a throw-away SQLite database of one person's 1,800 daily ent
 requests alternated between them (ours, wger's, ours, ...) so that both see the same machine.
 
 Goals (issue 14): our Relief page computed afresh (cold) takes at most half the time of wger's
-API answering all the entries; our list API's entries, gzipped, are no larger than wger's.
+API answering all the entries; our list API's entries, gzipped, are no larger than wger's. Cold
+is measured twice: after a new check-in (the patient's everyday case: the page is computed
+again, the finished cycles' figures and cards come from the cache, tracker/relief_cache.py),
+and with nothing of the diary in the cache (the first view after a release, or after the cache
+was lost).
 Also printed: our all-entries API beside wger's, warm Relief, and check-in writes per second.
 
     python -m bench.wger                  # 1,800 entries, 30 requests each after 5 to warm up
@@ -22,6 +26,7 @@ import dataclasses
 import datetime as dt
 import gzip
 import http.client
+import itertools
 import json
 import os
 import secrets
@@ -47,6 +52,7 @@ BROWSER_ENCODING = "gzip, deflate, br"
 GZIP_LEVEL = 6  # both apps' bodies gzipped by us at this level: wger 2.1 compresses nothing
 OUR_PAGE = 1000  # entries per page of GET /api/v1/logs/, as run_bench.list_timing asks
 COLD_SHARE = 0.5  # goal 1: cold Relief at most this share of wger's all-entries time
+KEPT = ("diary", "cycle", "drawn")  # the cache's kinds of keys computed from diaries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -381,6 +387,7 @@ print(json.dumps({
     "csrf_cookie": settings.CSRF_COOKIE_NAME,
     "patient": patient.pk,
     "first_day": str(first),
+    "today": str(patient.today()),
     "logs": patient.logs.count(),
     "injections": patient.injections.count(),
 }))
@@ -417,15 +424,18 @@ def redis_or_none(url: str):
 
 
 def cache_emptier(redis_client, database: Path, patient: int) -> Callable[[], None]:
-    """What makes our next Relief page compute afresh: the diary's cached values deleted from
-    Redis (tracker/relief_cache.py keys them 'diary:...'; the sessions stay), or without Redis
-    the patient's diary_revision raised in the database, which keys them."""
+    """What makes our next Relief page compute afresh: everything computed from diaries
+    deleted from Redis (tracker/relief_cache.py keys them 'diary:...', 'cycle:...' and
+    'drawn:...'; the sessions stay), or without Redis the patient's diary_revision raised in
+    the database, which keys the pages (the cycles and cards, kept in the server's memory,
+    stay)."""
     if redis_client is not None:
 
         def empty() -> None:
-            keys = list(redis_client.scan_iter(match="*diary:*", count=1000))
-            if keys:
-                redis_client.delete(*keys)
+            for kind in KEPT:
+                keys = list(redis_client.scan_iter(match=f"*{kind}:*", count=1000))
+                if keys:
+                    redis_client.delete(*keys)
 
         return empty
 
@@ -462,15 +472,23 @@ def wger_all_path(entries: int) -> str:
     return f"/api/v2/weightentry/?limit={entries + 200}"
 
 
-def measure_reads(ours: Client, wger: Client, entries: int, empty: Callable, sizes: Sizes):
-    """The rows of times (cold Relief, warm Relief, all entries) beside wger's all entries."""
+def measure_reads(
+    ours: Client, wger: Client, entries: int, empty: Callable, today: str, sizes: Sizes
+) -> list["Row"]:
+    """The rows of times (Relief after a check-in, with nothing kept, warm; all entries)
+    beside wger's all entries. The check-in itself is not timed, nor is emptying the cache."""
     pages, wger_all = our_pages(entries), wger_all_path(entries)
+    scores = itertools.cycle(range(11))
 
     def our_list() -> float:
         return sum(ours.ok("GET", page).seconds for page in pages)
 
     def wger_list() -> float:
         return wger.ok("GET", wger_all).seconds
+
+    def relief_after_check_in() -> float:
+        ours.ok("PUT", f"/api/v1/logs/{today}/", {"severity": next(scores)})
+        return ours.ok("GET", "/relief/").seconds
 
     def relief_cold() -> float:
         empty()
@@ -481,7 +499,12 @@ def measure_reads(ours: Client, wger: Client, entries: int, empty: Callable, siz
 
     return [
         Row(
-            "Relief cold / wger all entries", *alternate(relief_cold, wger_list, sizes), COLD_SHARE
+            "Relief after a check-in / wger all",
+            *alternate(relief_after_check_in, wger_list, sizes),
+            COLD_SHARE,
+        ),
+        Row(
+            "Relief, nothing kept / wger all", *alternate(relief_cold, wger_list, sizes), COLD_SHARE
         ),
         Row("Relief warm / wger all entries", *alternate(relief_warm, wger_list, sizes)),
         Row("all entries API (ours: pages of 1,000)", *alternate(our_list, wger_list, sizes)),
@@ -571,7 +594,7 @@ def run_both(sizes: Sizes) -> dict:
         wait_ready(servers["wger"], wger, "/api/v2/")
         wait_ready(servers["ours"], ours, "/healthz")
         empty = cache_emptier(redis_client, folder / "ours.sqlite3", our_person["patient"])
-        rows = measure_reads(ours, wger, sizes.entries, empty, sizes)
+        rows = measure_reads(ours, wger, sizes.entries, empty, our_person["today"], sizes)
         entry_bytes = measure_bytes(ours, wger, sizes.entries)
         writes = measure_writes(
             ours, wger, (our_person["first_day"], wger_person["first_day"]), sizes
@@ -584,7 +607,9 @@ def run_both(sizes: Sizes) -> dict:
         "requests": sizes.requests,
         "warm_up": sizes.warm_up,
         "wger_all_entries": wger_all_path(sizes.entries),
-        "cold_by": "diary keys deleted from Redis" if redis_client else "diary_revision raised",
+        "cold_by": "diary, cycle and drawn keys deleted from Redis"
+        if redis_client
+        else "diary_revision raised",
     }
     result = report(rows, entry_bytes, writes, about)
     print(summary_text(result, rows, entry_bytes, writes))

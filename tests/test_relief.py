@@ -18,6 +18,7 @@ from tracker.relief import (
     compute_cycles,
     count_per_cycle,
     current_status,
+    cycle_inputs,
     day_of_cycle,
     duration_days,
     expected_next_injection,
@@ -28,7 +29,6 @@ from tracker.relief import (
     pgic_timepoint_due,
     reason_code,
     relief,
-    severity_by_day,
     smoothed_relief,
     smoothed_severity,
     wearing_off_day,
@@ -82,9 +82,10 @@ def make_cycle(**fields) -> Cycle:
 # The definitions, one table each.
 
 
-def test_severity_by_day_keeps_only_the_logged_days_of_the_window():
-    severity_by_date = {on(-15): 1, on(-14): 2, on(-8): 3, on(-1): 4, on(0): 5}
-    assert severity_by_day(severity_by_date, INJECTED, -14, -1) == {-14: 2, -8: 3, -1: 4}
+def test_a_cycles_inputs_hold_only_the_logged_days_of_its_window():
+    logs = [(on(-15), 1), (on(-14), 2), (on(-8), 3), (on(-1), 4), (on(0), 5), (on(30), 6)]
+    [given] = cycle_inputs([InjectionPoint(id=1, date=INJECTED)], logs, on(20))
+    assert given.severities == ((-14, 2), (-8, 3), (-1, 4), (0, 5))  # day 30 is after today
 
 
 @pytest.mark.parametrize(

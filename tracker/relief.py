@@ -97,18 +97,6 @@ REASONS = {
 }
 
 
-def severity_by_day(
-    severity_by_date: Mapping[date, float], injection_date: date, first_day: int, last_day: int
-) -> dict[int, float]:
-    """The logged severities of days first_day..last_day counted from injection_date."""
-    found = {}
-    for day in range(first_day, last_day + 1):
-        severity = severity_by_date.get(injection_date + timedelta(days=day))
-        if severity is not None:
-            found[day] = severity
-    return found
-
-
 def baseline(
     severities: Sequence[float], settings: ReliefSettings = DEFAULT_SETTINGS
 ) -> float | None:
@@ -253,17 +241,19 @@ def cycle_inputs(
 ) -> list[CycleInput]:
     """Each cycle's inputs, oldest first (compute_cycles' arguments, cycle by cycle)."""
     ids_by_date = _injection_ids_by_date(injections, today)
-    severity_by_date = {log_date: severity for log_date, severity in logs if log_date <= today}
+    # By day number (date.toordinal): a day of a cycle is its injection's number + the day.
+    by_number = {log_date.toordinal(): severity for log_date, severity in logs if log_date <= today}
     inputs = []
     # Each injection date with the next one; the last has none: its cycle is ongoing.
     for index, (day, next_day) in enumerate(pairwise([*ids_by_date, None]), start=1):
         end_date = today if next_day is None else next_day - timedelta(days=1)
-        last_day = (end_date - day).days
+        injected = day.toordinal()
         # The baseline window may lie in the previous cycle: it is counted from this injection.
-        severities = severity_by_day(severity_by_date, day, -settings.baseline_days, last_day)
-        inputs.append(
-            CycleInput(index, ids_by_date[day], day, next_day, end_date, tuple(severities.items()))
+        days = range(injected - settings.baseline_days, end_date.toordinal() + 1)
+        severities = tuple(
+            (number - injected, by_number[number]) for number in days if number in by_number
         )
+        inputs.append(CycleInput(index, ids_by_date[day], day, next_day, end_date, severities))
     return inputs
 
 

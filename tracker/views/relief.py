@@ -2,6 +2,7 @@
 
 import pickle
 from dataclasses import replace
+from functools import cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -33,13 +34,9 @@ def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
     choice = request.GET.get("range", DEFAULT_RANGE)
     choice = choice if choice in RANGES else DEFAULT_RANGE
 
+    @cache
     def model() -> ReliefPage:
-        return remembered(
-            "relief",
-            patient,
-            (choice,),
-            lambda: relief_page(read_diary(patient), choice, relief_settings()),
-        )
+        return relief_page(read_diary(patient), choice, relief_settings())
 
     def content() -> str:
         page = model()
@@ -48,8 +45,9 @@ def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
 
     body = remembered("relief-html", patient, (choice,), content)
     # The content is our own template's, escaped when rendered, and holds nothing of the
-    # request (relief_body.html has no form): safe to keep and to send again. The model is
-    # read from the cache only if something asks for it (a test; the template does not).
+    # request (relief_body.html has no form): safe to keep and to send again. Only the HTML
+    # is kept: the model is made when something asks for it (a test; the template does
+    # not), once a request.
     context = {"body": mark_safe(body), "page": SimpleLazyObject(model)}
     return render(request, "tracker/relief.html", context)
 
