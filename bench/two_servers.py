@@ -15,7 +15,7 @@ no 500 (tracker/db_blink.py).
 Everything runs in a throw-away PostgreSQL database and a Redis database number of its own:
 
     python -m bench.two_servers [--red-flags 100] [--patients 10]
-    python -m bench.two_servers --blink [--seconds 10] [--patients 10] [--batches 30]
+    python -m bench.two_servers --blink [--seconds 10] [--every 0.2] [--patients 10] [--batches 30]
 
 tests/test_two_servers.py and tests/test_db_blink.py run the same code, smaller.
 """
@@ -27,6 +27,7 @@ import email
 import email.message
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -560,7 +561,10 @@ def blink(folder: Path, seconds: float, phones: int, batches: int, every: float 
             server.stop()
         log = server.tail(100000)
         found["server_500s"] = log.count("Internal Server Error")
-        found["requests_that_lost_their_connection"] = log.count("Database connection lost")
+        lost = re.findall(r"Database connection lost during (\S+ \S+)", log)
+        found["requests_that_lost_their_connection"] = dict(
+            Counter(re.sub(r"\d{4}-\d\d-\d\d", "<day>", request) for request in lost)
+        )
         found["ok"] = found["ok"] and found["server_500s"] == 0
         return found
 
@@ -585,26 +589,39 @@ def blink_under_load(url, database_url, people, seconds, batches, every) -> dict
 
     seen: Counter = Counter()
     sent: dict[str, list[dict]] = {}
-    put_days: dict[str, str] = {}
+    during: Counter = Counter()  # syncs and check-ins sent while connections were dropped
+
+    def put_check_in(phone: Browser, severity: int) -> None:
+        """Today's check-in, PUT until saved (a PUT replaces it: one entry however many)."""
+        for attempt in range(100):
+            with contextlib.suppress(Exception):
+                answer = phone.api(
+                    "PUT", f"{url}/api/v1/logs/{today().isoformat()}/", {"severity": severity}
+                )
+                seen[f"PUT {answer.status_code}"] += 1
+                if answer.status_code in (200, 201):
+                    return
+            time.sleep(min(0.2 * 2**attempt, 2))
 
     def phone_work(username: str) -> None:
-        phone = Browser()
-        while phone.log_in(url, username).status_code != 302:  # the log-in may meet a blink
-            time.sleep(0.2)
+        phone = phones[username]
         items = log_items(batches * 10, first_days_ago=2)
         sent[username] = items
         for start in range(0, len(items), 10):
+            if killer.is_alive():
+                during["sync batches"] += 1
             sync_until_answered(phone, url, items[start : start + 10], seen)
-        day = today().isoformat()
-        put_days[username] = day
-        for attempt in range(100):
-            with contextlib.suppress(Exception):
-                answer = phone.api("PUT", f"{url}/api/v1/logs/{day}/", {"severity": 3})
-                seen[f"PUT {answer.status_code}"] += 1
-                if answer.status_code in (200, 201):
-                    break
-            time.sleep(min(0.2 * 2**attempt, 2))
+            if killer.is_alive():
+                during["check-in PUTs"] += 1
+            put_check_in(phone, start // 10 % 11)
 
+    # Every phone logs in before the blink starts, so that it falls on the syncs and
+    # check-ins: log-ins (slow on purpose, Argon2) would otherwise take all of it.
+    phones = {}
+    for username in people:
+        phones[username] = Browser()
+        while phones[username].log_in(url, username).status_code != 302:
+            time.sleep(0.2)
     killer = threading.Thread(target=drop_connections)
     killer.start()
     threads = [threading.Thread(target=phone_work, args=(name,)) for name in people]
@@ -627,6 +644,7 @@ def blink_under_load(url, database_url, people, seconds, batches, every) -> dict
         "entries_stored": rows[0][0],
         "distinct_stored": rows[0][1],
         "answers": {str(k): v for k, v in sorted(seen.items(), key=str)},
+        "sent_during_the_blink": dict(during),
         "connections_terminated": terminated["connections"],
         "termination_rounds": terminated["rounds"],
         "load_seconds": round(load_seconds, 1),
@@ -640,13 +658,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blink", action="store_true", help="the database blink instead")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the blink lasts")
     parser.add_argument("--batches", type=int, default=30, help="sync batches of 10 per phone")
+    parser.add_argument(
+        "--every", type=float, default=0.2, help="seconds between two drops of the connections"
+    )
     options = parser.parse_args(argv)
     if reason := why_not():
         print(f"Cannot run: {reason}.")
         return 1
     folder = Path(tempfile.mkdtemp(prefix="relief-two-servers-"))
     if options.blink:
-        found = blink(folder, options.seconds, phones=options.patients, batches=options.batches)
+        found = blink(
+            folder,
+            options.seconds,
+            phones=options.patients,
+            batches=options.batches,
+            every=options.every,
+        )
     else:
         found = prove(folder, options.red_flags, max(options.patients, 4))
     print(json.dumps(found, indent=2, default=str))
