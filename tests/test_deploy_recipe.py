@@ -57,6 +57,10 @@ def test_the_image_holds_no_secret_and_no_local_state():
     ignored = (BASE_DIR / ".dockerignore").read_text().split()
     for local in (".git", ".venv", "var", "staticfiles"):
         assert local in ignored
+    # compose.yaml's own secrets (docs/deploy.md: .env and relief.env beside it, in the build
+    # context) never go into the image by COPY . .
+    for secrets in (".env", "relief.env"):
+        assert secrets in ignored
     for name, args in dockerfile():
         if name in {"ENV", "ARG"}:
             assert "SECRET" not in args and "PASSWORD" not in args
