@@ -37,10 +37,11 @@ def get_patient_for_user(user, patient_id: int | None = None) -> Patient:
     """
     patients = Patient.objects.visible_to(user)
     if patient_id is None:
-        patients = patients.filter(user=user)
+        patient = patients.filter(user=user).first()
+        if patient is not None:
+            patient.user = user  # the request's user, read already: no second read of it
     else:
-        patients = patients.filter(pk=patient_id)
-    patient = patients.select_related("user").first()
+        patient = patients.filter(pk=patient_id).select_related("user").first()
     if patient is None:
         raise Http404("No such patient.")
     return patient
