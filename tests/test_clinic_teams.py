@@ -129,6 +129,16 @@ def test_a_patient_who_stops_sharing_with_the_clinic_is_gone_for_every_member(
         assert logged_in(user).get(report(shared)).status_code == 404
     assert not diary_readers(shared).exists()
 
+    # Those who read it are told when, as a clinician shared with alone is; the coordinator,
+    # who never read it, only that it is not shared.
+    ended = (
+        f"stopped sharing their diary with Riverside Neurology on {timezone.localdate():%-d %B %Y}"
+    )
+    for role in ("admin", "nurse"):
+        assert ended in logged_in(team[role]).get(report(shared)).content.decode(), role
+    told = logged_in(team["coordinator"]).get(report(shared)).content.decode()
+    assert "stopped sharing" not in told and "not shared with you" in told
+
 
 # The access history
 

@@ -146,14 +146,16 @@ def clinician_patient_view(what: str) -> Callable:
 
 
 def not_shared_page(request: HttpRequest, patient_id: int) -> HttpResponse:
-    """A clinic page of a patient the clinician may not read: still 404, in words. To a
-    clinician the patient shared with themselves it says when the patient stopped sharing,
-    never who (the name is the patient's data too); to anyone else, whatever the id, only that
-    the diary is not shared (docs/clinical-rules.md, "A share that ended")."""
+    """A clinic page of a patient the clinician may not read: still 404, in words. To one who
+    read the diary through a share that ended (with them, or with a clinic where they read
+    diaries) it says when the patient stopped sharing, never who (the name is the patient's
+    data too); to anyone else, whatever the id, only that the diary is not shared
+    (docs/clinical-rules.md, "A share that ended")."""
     ended = is_id(patient_id) and (
-        Share.objects.filter(patient_id=patient_id, clinician=request.user)
+        Share.objects.filter(patient_id=patient_id)
+        .readable_by(request.user)
         .exclude(revoked_at=None)
-        .select_related("patient")
+        .select_related("patient", "clinic")
         .order_by("-revoked_at")
         .first()
     )
