@@ -15,6 +15,7 @@ from django.db import InterfaceError, OperationalError
 from django.test import Client
 
 from tests.conftest import TODAY
+from tracker.db_blink import RECONNECT_EVERY
 from tracker.models import DailyLog
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -232,3 +233,16 @@ def test_connections_dropped_under_load_lose_nothing_and_give_no_500(tmp_path):
     # The phones were logged in before it started: the blink fell on their syncs and check-ins.
     assert found["sent_during_the_blink"].get("sync batches", 0) > 0, found
     assert not any(status.endswith("500") for status in found["answers"]), found
+
+
+def test_the_pool_tries_to_reconnect_every_half_second_however_long_the_blink():
+    """psycopg_pool's own waits grow 1, 2, 4, 8 s: the service came back seconds after the
+    database did (tracker/db_blink.py, reconnect_sooner)."""
+    from psycopg_pool.base import AttemptWithBackoff
+
+    attempt = AttemptWithBackoff(timeout=300)
+    waits = []
+    for now in range(8):
+        attempt.update_delay(float(now))
+        waits.append(attempt.delay)
+    assert all(wait <= RECONNECT_EVERY * 1.1 for wait in waits), waits
