@@ -77,7 +77,7 @@ def test_the_scripts_are_executable_shell_without_syntax_errors(script):
 
 def test_compose_has_two_app_servers_a_worker_postgresql_and_redis():
     services = compose()["services"]
-    assert set(services) == {"web-1", "web-2", "worker", "db", "redis"}
+    assert set(services) == {"migrate", "web-1", "web-2", "worker", "db", "redis"}
     assert services["db"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")
     assert services["worker"]["entrypoint"] == ["/app/deploy/entrypoint-worker.sh"]
@@ -88,16 +88,21 @@ def test_compose_has_two_app_servers_a_worker_postgresql_and_redis():
 
 def test_every_service_has_a_health_check_and_starts_after_what_it_needs():
     services = compose()["services"]
+    migrate = services.pop("migrate")  # runs once and exits: nothing to check the health of
     for name, service in services.items():
         assert service["healthcheck"]["test"], name
-    for name in ("web-1",):
-        needs = services[name]["depends_on"]
-        assert needs["db"]["condition"] == needs["redis"]["condition"] == "service_healthy"
-    # One server migrates; the second and the worker start once it is healthy (migrated).
-    assert services["web-2"]["environment"]["DJANGO_MIGRATE"] == "0"
-    for name in ("web-2", "worker"):
-        assert services[name]["depends_on"]["web-1"]["condition"] == "service_healthy"
-    assert "readyz" in " ".join(services["web-1"]["healthcheck"]["test"])
+    needs = migrate["depends_on"]
+    assert needs["db"]["condition"] == needs["redis"]["condition"] == "service_healthy"
+    assert migrate["entrypoint"][-1] == "migrate_once" and migrate["restart"] == "no"
+    # The servers and the worker start once the migration succeeded, never waiting for one
+    # another's /readyz: it fails while jobs wait late, which only a running worker mends.
+    for name in ("web-1", "web-2", "worker"):
+        condition = services[name]["depends_on"]["migrate"]["condition"]
+        assert condition == "service_completed_successfully", name
+        assert "web-1" not in services[name]["depends_on"], name
+    for name in ("web-1", "web-2"):
+        assert services[name]["environment"]["DJANGO_MIGRATE"] == "0", name
+        assert "readyz" in " ".join(services[name]["healthcheck"]["test"]), name
 
 
 def test_the_app_servers_get_the_environment_the_settings_read():
