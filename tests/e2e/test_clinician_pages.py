@@ -56,7 +56,13 @@ BROKEN_WORDS = """() => {
       let box = element;
       while (box && getComputedStyle(box).display === "inline") box = box.parentElement;
       const style = getComputedStyle(box);
-      const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      let room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      // A flex box's ::before (a choice's tick box) sits beside the words, on their line.
+      const before = getComputedStyle(box, "::before");
+      if (style.display.endsWith("flex") && !["none", "normal"].includes(before.content)) {
+        room -= parseFloat(before.width) + parseFloat(before.marginLeft)
+          + parseFloat(before.marginRight) + (parseFloat(style.columnGap) || 0);
+      }
       if (width <= room) broken.push(match[0]);
     }
   }
