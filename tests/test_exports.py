@@ -303,6 +303,28 @@ def test_the_patient_resource_names_the_patient(diary, logged_in):
     assert resource["name"] == [{"text": "Pat Lee", "family": "Lee", "given": ["Pat"]}]
 
 
+def test_the_patient_resource_names_no_username_and_carries_what_tells_them_apart(
+    diary, clinician, logged_in
+):
+    """A clinic imports the bundle: it names the patient as the clinic sees them (name, date
+    of birth, the clinic's number), never by their username."""
+    diary.date_of_birth, diary.clinic_number = dt.date(1961, 3, 4), "RT-4471"
+    diary.save(update_fields=["date_of_birth", "clinic_number"])
+    bundle = fhir(logged_in(clinician), reverse("clinic_export_fhir", args=[diary.pk]))
+
+    def strings(value):
+        if isinstance(value, dict):
+            return [text for item in value.values() for text in strings(item)]
+        if isinstance(value, list):
+            return [text for item in value for text in strings(item)]
+        return [value] if isinstance(value, str) else []
+
+    assert diary.user.username not in strings(bundle)
+    (resource,) = resources(bundle, "Patient")
+    assert resource["birthDate"] == "1961-03-04"
+    assert resource["identifier"] == [{"system": exports.CLINIC_NUMBER_SYSTEM, "value": "RT-4471"}]
+
+
 def test_a_clinician_with_access_gets_the_same_bundle(diary, clinician, logged_in):
     own = fhir(logged_in(diary.user), reverse("export_fhir"))
     theirs = fhir(logged_in(clinician), reverse("clinic_export_fhir", args=[diary.pk]))

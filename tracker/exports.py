@@ -110,7 +110,7 @@ def diary_csv(diary: Diary) -> Iterator[str]:
 BASE_URL = "https://relief-tracker.example/fhir"
 SCORES_SYSTEM = f"{BASE_URL}/CodeSystem/scores"
 REACTIONS_SYSTEM = f"{BASE_URL}/CodeSystem/reactions"
-USERNAME_SYSTEM = f"{BASE_URL}/NamingSystem/username"
+CLINIC_NUMBER_SYSTEM = f"{BASE_URL}/NamingSystem/clinic-number"
 RESOLVED_DATE_EXTENSION = f"{BASE_URL}/StructureDefinition/resolved-date"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -188,18 +188,20 @@ def fhir_bundle(patient: Patient, diary: Diary) -> dict:
 
 
 def _patient(patient: Patient, patient_id: str) -> dict:
+    """The patient as the clinics they share with know them: their name, and their date of
+    birth and the clinic's number when they gave them; never their username."""
     user = patient.user
     name = {"text": patient.display_name}
     if user.last_name:
         name["family"] = user.last_name
     if user.first_name:
         name["given"] = [user.first_name]
-    return {
-        "resourceType": "Patient",
-        "id": patient_id,
-        "identifier": [{"system": USERNAME_SYSTEM, "value": user.username}],
-        "name": [name],
-    }
+    resource = {"resourceType": "Patient", "id": patient_id, "name": [name]}
+    if patient.clinic_number:
+        resource["identifier"] = [{"system": CLINIC_NUMBER_SYSTEM, "value": patient.clinic_number}]
+    if patient.date_of_birth:
+        resource["birthDate"] = patient.date_of_birth.isoformat()
+    return resource
 
 
 def _injection(
