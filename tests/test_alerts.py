@@ -233,3 +233,15 @@ def test_a_clinician_with_a_push_subscription_is_pushed_too(patient, clinician, 
         assert alerts.alert_clinicians(str(reaction.pk)) == 2
     payload = webpush.call_args.args[1]
     assert "clinic" in payload and "breathing" not in payload
+
+
+def test_the_alert_names_the_product_from_settings_and_where_to_write(
+    patient, clinician, committed, settings
+):
+    settings.SITE_NAME, settings.RELIEF_CONTACT_EMAIL = "Spasm Diary", "care@clinic.example"
+    committed(lambda: red_flag(patient))
+    [message] = alerted(clinician)
+    assert message.subject == "Spasm Diary: a patient you follow logged a warning sign"
+    assert "shares their Spasm Diary diary" in message.body
+    assert "Relief Tracker" not in message.subject + message.body
+    assert "care@clinic.example" in message.body

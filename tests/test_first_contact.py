@@ -154,6 +154,17 @@ def test_the_reminder_email_names_the_product_and_the_contact(patient, settings)
     assert settings.RELIEF_CONTACT_EMAIL in email.body
 
 
+def test_the_reminder_email_names_the_product_from_settings(patient, settings):
+    from tracker.notify import compose_reminders, email_for
+
+    settings.SITE_NAME = "Spasm Diary"
+    reminder = compose_reminders({patient: patient.today()})[patient.pk]
+    email = email_for(patient, reminder)
+
+    assert email.subject == "Spasm Diary: today's check-in"
+    assert "Relief Tracker" not in email.subject + email.body
+
+
 def test_the_patient_adds_a_date_of_birth_and_clinic_number_shown_only_to_their_clinics(
     web, patient
 ):

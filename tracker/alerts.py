@@ -27,7 +27,6 @@ from tracker.models import DailyLog, Patient, PushSubscription, Reaction, User
 
 logger = logging.getLogger(__name__)
 
-ALERT_TITLE = "Relief Tracker: a patient you follow logged a warning sign"
 # A reminder not sent by then is no longer today's.
 REMINDER_GIVE_UP = timedelta(hours=6)
 # How far back the sweep looks for red flags whose alert job never ran.
@@ -141,25 +140,32 @@ def send_alert(delivery: Delivery) -> bool:
     if not diary_readers(reaction.patient).filter(pk=delivery.recipient_id).exists():
         return False  # the patient stopped sharing with them since
     clinic = f"{settings.SITE_URL}{reverse('clinic')}"
+    title = alert_title()
     if delivery.channel == Delivery.Channel.EMAIL:
         mail.send_mail(
-            ALERT_TITLE, alert_body(delivery.recipient, clinic), None, [delivery.recipient.email]
+            title, alert_body(delivery.recipient, clinic), None, [delivery.recipient.email]
         )
         return True
-    payload = {"title": ALERT_TITLE, "body": "Open your clinic list to see who.", "url": clinic}
+    payload = {"title": title, "body": "Open your clinic list to see who.", "url": clinic}
     subscriptions = PushSubscription.objects.filter(patient__user=delivery.recipient)
     return pushed(notify.push(subscriptions, lambda subscription: payload))
+
+
+def alert_title() -> str:
+    """The product named as the settings name it (SITE_NAME), as in every email."""
+    return f"{settings.SITE_NAME}: a patient you follow logged a warning sign"
 
 
 def alert_body(clinician: User, clinic_url: str) -> str:
     name = clinician.get_full_name() or clinician.username
     return (
         f"Hello {name},\n\n"
-        "A patient who shares their Relief Tracker diary with you has logged a warning sign "
-        "(a red flag) that may need your attention today.\n\n"
+        f"A patient who shares their {settings.SITE_NAME} diary with you has logged a warning "
+        "sign (a red flag) that may need your attention today.\n\n"
         f"See who, and what, on your clinic list: {clinic_url}\n\n"
         "This email carries no health details on purpose: they are shown only once you log "
-        "in. You get it because the patient shares their diary with you.\n"
+        "in. You get it because the patient shares their diary with you.\n\n"
+        f"{settings.SITE_NAME}. Questions? Write to {settings.RELIEF_CONTACT_EMAIL}.\n"
     )
 
 

@@ -163,7 +163,10 @@ def compose_reminders(claimed: dict[Patient, date]) -> dict[int, Reminder]:
             forecast = relief.wearing_off_forecast(cycles, products[patient.pk], settings_)
         emergency = patient.emergency_number or emergency_number_for(patient.time_zone)
         reminders[patient.pk] = compose(
-            cycle_days[patient.pk], forecast.day if forecast else None, emergency
+            cycle_days[patient.pk],
+            forecast.day if forecast else None,
+            emergency,
+            settings.SITE_NAME,
         )
     return reminders
 

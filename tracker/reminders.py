@@ -40,10 +40,14 @@ def reminder_due(
 
 
 def compose(
-    cycle_day: int | None, forecast_wearing_off_day: int | None, emergency_number: str = ""
+    cycle_day: int | None,
+    forecast_wearing_off_day: int | None,
+    emergency_number: str = "",
+    product: str = "Relief Tracker",
 ) -> Reminder:
     """The daily prompt, with extra lines in the weeks that matter most to the clinic.
-    `forecast_wearing_off_day` is relief.Forecast.day, already rounded."""
+    `forecast_wearing_off_day` is relief.Forecast.day, already rounded; `product` is the
+    app's name as the settings give it (SITE_NAME)."""
     lines = ["How are your spasms today? One tap logs it."]
     if cycle_day is not None and 0 <= cycle_day <= WARNING_SIGNS_DAYS:
         when = "Injection day" if cycle_day == 0 else f"Day {cycle_day} after your injection"
@@ -58,4 +62,4 @@ def compose(
             f"Your relief usually wears off around day {forecast_wearing_off_day}: "
             "your scores this week show your clinic when this one does."
         )
-    return Reminder(title="Relief Tracker: today's check-in", body="\n".join(lines))
+    return Reminder(title=f"{product}: today's check-in", body="\n".join(lines))
