@@ -397,6 +397,10 @@ NO_PATIENT_DATA = {
     "team_clinic_details": "changes the name, phone or address of the admin's own clinic",
     "team_invitation_withdraw": "withdraws an invitation of the admin's own clinic",
     "team_join": "a member's invitation: names the clinic and the role, not any patient",
+    # A batch is a clinician's own, not a patient's: its patients were checked as it was
+    # asked for and again as it was made (tests/test_batch_pdf.py asks as every kind of user).
+    "clinic_print_batch": "a clinician's own printed batch: how many, made yet; others 404",
+    "clinic_print_batch_pdf": "that batch's PDF, to its clinician alone; others 404",
     "schema": "the API's OpenAPI description",
     "api_docs": "the API's documentation page",
     "api/v1/^(?P<unknown>.*)$": "the JSON 404 for unknown API paths",

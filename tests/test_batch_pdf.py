@@ -9,8 +9,8 @@ from pypdf import PdfReader
 
 from tests import factories
 from tests.test_report import build_cycles
-from tracker import pdf
-from tracker.models import AccessEvent, User
+from tracker import jobs, pdf
+from tracker.models import AccessEvent, PrintBatch, User
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
 
@@ -87,12 +87,77 @@ def test_it_is_a_post_not_a_link(two, clinician, logged_in):
     assert logged_in(clinician).get(URL, {"patient": two[0].pk}).status_code == 405
 
 
-@pytest.mark.parametrize("count", [0, pdf.BATCH_LIMIT + 1])
+@pytest.mark.parametrize("count", [0, jobs.MAX_BATCH + 1])
 def test_nothing_or_too_many_ticked_is_said_on_the_list(count, clinician, logged_in):
     client = logged_in(clinician)
     response = client.post(URL, {"patient": list(range(1, count + 1))}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("clinic")
-    assert f"Tick from 1 to {pdf.BATCH_LIMIT} patients to print." in response.content.decode()
+    assert f"Tick from 1 to {jobs.MAX_BATCH} patients to print." in response.content.decode()
+
+
+# More than the clinician waits for: made by a job, then offered on a page of its own.
+
+
+@pytest.fixture
+def by_job(monkeypatch, settings):
+    """Batches of more than one patient go to the job, which runs once the request is done."""
+    pytest.importorskip("weasyprint")
+    monkeypatch.setattr(pdf, "BATCH_LIMIT", 1)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def test_a_larger_batch_is_made_by_a_job_then_offered_to_download(
+    two, clinician, logged_in, by_job
+):
+    client = logged_in(clinician)
+    # The job is queued as the request's transaction commits: never, inside a test's.
+    asked = client.post(URL, {"patient": [two[1].pk, two[0].pk]})
+    batch = PrintBatch.objects.get()
+    assert asked.status_code == 302 and asked.url == reverse("clinic_print_batch", args=[batch.pk])
+    waiting = client.get(asked.url).content.decode()
+    assert "Preparing 2 summaries" in waiting and 'http-equiv="refresh"' in waiting
+    assert client.get(pdf_of(batch)).status_code == 404  # not made yet
+
+    jobs.render_batch_pdf.call(batch.pk)  # as a worker runs it
+    ready = client.get(asked.url).content.decode()
+    assert "2 summaries ready" in ready and 'http-equiv="refresh"' not in ready
+    download = client.get(pdf_of(batch))
+    assert download["Content-Type"] == "application/pdf"
+    assert "no-store" in download["Cache-Control"]
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(download.content)).pages]
+    assert "Ben Bell" in pages[0] and "Ann Ames" in pages[1]  # in the order ticked
+    for patient in two:
+        looks = AccessEvent.objects.filter(patient=patient, clinician=clinician)
+        assert list(looks.values_list("what", flat=True)) == [AccessEvent.What.PDF]
+
+
+def pdf_of(batch) -> str:
+    return reverse("clinic_print_batch_pdf", args=[batch.pk])
+
+
+@pytest.mark.parametrize("persona", ["stranger_clinician", "other_patient", "owner"])
+def test_no_one_else_sees_a_batch_or_its_pdf(request, persona, two, clinician, logged_in, by_job):
+    logged_in(clinician).post(URL, {"patient": [p.pk for p in two]})
+    batch = PrintBatch.objects.get()
+    jobs.render_batch_pdf.call(batch.pk)
+    user = two[0].user if persona == "owner" else request.getfixturevalue(persona)
+    user = getattr(user, "user", user)  # other_patient is a Patient
+    client = logged_in(user)
+    for url in (reverse("clinic_print_batch", args=[batch.pk]), pdf_of(batch)):
+        response = client.get(url)
+        assert response.status_code == 404 and b"Ann" not in response.content, url
+    assert client.get(reverse("clinic_print_batch", args=[2**70])).status_code == 404
+
+
+def test_a_failed_batch_says_why(two, clinician, logged_in, by_job):
+    logged_in(clinician).post(URL, {"patient": [p.pk for p in two]})
+    batch = PrintBatch.objects.get()
+    for patient in two:
+        patient.shares.get().revoke()  # before the job ran
+    jobs.render_batch_pdf.call(batch.pk)
+    page = logged_in(clinician).get(reverse("clinic_print_batch", args=[batch.pk]))
+    assert "could not be made" in page.content.decode()
+    assert "No patient of the batch shares now" in page.content.decode()
 
 
 def test_a_patient_that_is_not_a_number_is_a_400(clinician, logged_in):

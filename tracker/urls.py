@@ -54,6 +54,12 @@ urlpatterns = [
     path("clinic/", clinic.clinic, name="clinic"),
     path("clinic/invite/", clinic.clinic_invite, name="clinic_invite"),
     path("clinic/summaries.pdf", clinic.summaries_pdf, name="clinic_summaries_pdf"),
+    path("clinic/printed/<int:pk>/", clinic.print_batch, name="clinic_print_batch"),
+    path(
+        "clinic/printed/<int:pk>/summaries.pdf",
+        clinic.print_batch_pdf,
+        name="clinic_print_batch_pdf",
+    ),
     path("clinic/invite/<int:pk>/", clinic.clinic_invitation, name="clinic_invitation"),
     path("clinic/team/", team.team, name="team"),
     path("clinic/team/<int:pk>/details/", team.clinic_details, name="team_clinic_details"),

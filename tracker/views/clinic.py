@@ -19,8 +19,13 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
-from tracker import catalog, pdf, triage
-from tracker.access import clinician_patient_view, clinician_view, open_patient_for_clinician
+from tracker import catalog, jobs, pdf, triage
+from tracker.access import (
+    clinician_patient_view,
+    clinician_view,
+    is_id,
+    open_patient_for_clinician,
+)
 from tracker.diary import clinic_order, clinic_page, read_diary
 from tracker.exports import csv_response, download_name, fhir_response, private_download
 from tracker.forms import (
@@ -36,6 +41,7 @@ from tracker.models import (
     Invitation,
     Membership,
     Patient,
+    PrintBatch,
     Reaction,
     User,
     relief_settings,
@@ -72,6 +78,7 @@ def clinic(request: HttpRequest) -> HttpResponse:
         "filtered": bool(condition or search),
         "triage": triage,
         "batch_limit": pdf.BATCH_LIMIT,
+        "batch_most": jobs.MAX_BATCH,
         "coordinated": coordinated(request.user, condition, search),
     }
     return render(request, "tracker/clinic_dashboard.html", context)
@@ -127,18 +134,23 @@ def coordinated(user, condition: str, search: str) -> list[Patient]:
 @clinician_view
 @throttled("export")  # each summary costs about half a second of CPU
 def summaries_pdf(request: HttpRequest) -> HttpResponse:
-    """The one-page summaries of the patients ticked on the list, as one PDF. A patient who
-    does not share with this clinician makes the whole batch 404: nothing is printed."""
+    """The one-page summaries of the patients ticked on the list, as one PDF: made while the
+    clinician waits for up to pdf.BATCH_LIMIT of them, else by a job (tracker/jobs.py), whose
+    page then offers the PDF. A patient who does not share with this clinician makes the whole
+    batch 404: nothing is printed."""
     try:
         wanted = list(dict.fromkeys(int(pk) for pk in request.POST.getlist("patient")))
     except ValueError:
         return HttpResponseBadRequest("Each patient is a number.")
-    if not wanted or len(wanted) > pdf.BATCH_LIMIT:
-        messages.error(request, f"Tick from 1 to {pdf.BATCH_LIMIT} patients to print.")
+    if not wanted or len(wanted) > jobs.MAX_BATCH:
+        messages.error(request, f"Tick from 1 to {jobs.MAX_BATCH} patients to print.")
         return redirect("clinic")
     readable = Patient.objects.visible_to(request.user).filter(pk__in=wanted)
     if readable.count() != len(wanted):
         raise Http404("No such patient.")
+    if len(wanted) > pdf.BATCH_LIMIT:  # seconds of work: not while the clinician waits
+        batch = jobs.enqueue_batch_pdf(request.user, wanted)
+        return redirect("clinic_print_batch", batch.pk)
     path, address = request.get_full_path(), client_address(request)
     patients = [
         open_patient_for_clinician(request.user, pk, AccessEvent.What.PDF, path, address)
@@ -152,6 +164,30 @@ def summaries_pdf(request: HttpRequest) -> HttpResponse:
         return render(request, "tracker/report_pdf_unavailable.html", {}, status=503)
     response = HttpResponse(document, content_type="application/pdf")
     day = timezone.localdate()
+    return private_download(response, f"relief-tracker-summaries-{day.isoformat()}.pdf")
+
+
+@clinician_view
+def print_batch(request: HttpRequest, pk: int) -> HttpResponse:
+    """A batch of summaries being made by a job: how it stands, then its PDF to download.
+    Its clinician's alone; anyone else's answers 404."""
+    batch = jobs.batch_for(request.user, pk) if is_id(pk) else None
+    if batch is None:
+        raise Http404("No such batch.")
+    context = {"batch": batch, "count": len(batch.patient_ids), "check_every": CHECK_EVERY}
+    return render(request, "tracker/print_batch.html", context)
+
+
+CHECK_EVERY = 5  # seconds between looks of a batch's page while it is being made
+
+
+@clinician_view
+def print_batch_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = jobs.batch_for(request.user, pk) if is_id(pk) else None
+    if batch is None or batch.state != PrintBatch.State.READY:
+        raise Http404("No such batch.")
+    response = HttpResponse(bytes(batch.pdf), content_type="application/pdf")
+    day = timezone.localdate(batch.created_at)
     return private_download(response, f"relief-tracker-summaries-{day.isoformat()}.pdf")
 
 
