@@ -139,6 +139,21 @@ def test_an_injection_without_scores_before_it_says_why_the_chart_waits(web, pat
     assert f"Your injection of {shot} had scores on only 0 of the 14 days before it" in html
 
 
+def test_a_newcomers_status_says_why_in_their_words_and_the_clinics_in_its_own(
+    web, patient, clinician, logged_in
+):
+    factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=5))
+    factories.DailyLogFactory(patient=patient, date=TODAY, severity=6)
+    plain = "so there is nothing to compare with"
+    for page in (reverse("relief"), reverse("today")):
+        said = words(web.get(page).content.decode())
+        assert plain in said and "baseline" not in said, page
+    report_page = words(
+        logged_in(clinician).get(reverse("clinic_report", args=[patient.pk])).content.decode()
+    )
+    assert "no baseline to measure relief against" in report_page
+
+
 @pytest.mark.parametrize(
     ("shown", "logged", "says"),
     [(0, 0, True), (6, 6, True), (7, 7, False), (2, 30, False)],

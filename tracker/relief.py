@@ -446,6 +446,7 @@ class CycleStatus:
     relief: float | None  # the latest smoothed relief of the last few days
     reason: str | None  # why there is no relief figure
     forecast: Forecast | None  # None when no products were given
+    reason_code: str | None = None  # the reason's key of REASONS
 
 
 def current_status(
@@ -466,6 +467,7 @@ def current_status(
         relief=latest,
         reason=None if latest is not None else cycle.reason,
         forecast=None if products is None else wearing_off_forecast(cycles, products, settings),
+        reason_code=None if latest is not None else cycle.reason_code,
     )
 
 

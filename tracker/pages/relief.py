@@ -4,7 +4,7 @@ worded here: the charts' labels, the tables under them and the figures in the cy
 Pure: no Django."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -97,6 +97,16 @@ def plain_reason(cycle: Cycle, settings: relief.ReliefSettings) -> str:
     return PLAIN_REASONS.get(cycle.reason_code, cycle.reason or "").format(s=settings)
 
 
+def in_plain_words(
+    status: relief.CycleStatus | None, settings: relief.ReliefSettings
+) -> relief.CycleStatus | None:
+    """The current cycle's status as the patient reads it: why there is no relief figure in
+    their words (PLAIN_REASONS), not the clinic's."""
+    if status is None or status.reason_code not in PLAIN_REASONS:
+        return status
+    return replace(status, reason=PLAIN_REASONS[status.reason_code].format(s=settings))
+
+
 def whole(value: float) -> int:
     """Rounded half away from zero, as the templates' floatformat does: 72.5 -> 73."""
     return int(fixed(value, 0))
@@ -175,6 +185,10 @@ class ReliefPage:
     # What a newcomer's charts will show, and when: "" once they show it.
     timeline_note: str = ""
     overlay_note: str = ""
+
+    @property
+    def patient_status(self) -> relief.CycleStatus | None:
+        return in_plain_words(self.status, self.settings)
 
 
 def relief_page(

@@ -33,6 +33,7 @@ from tracker.models import (
     Patient,
     relief_settings,
 )
+from tracker.pages.relief import in_plain_words
 from tracker.reminders import AFTERCARE_DAYS, BOOKING_NOTICE_DAYS, WARNING_SIGNS_DAYS
 from tracker.sync import follow_tombstone
 
@@ -76,7 +77,8 @@ def log_day(request: HttpRequest, patient: Patient, day: str | None = None) -> H
     status = pgic = None
     if is_today and last_injection:
         cycles, products = patient.relief_cycles_and_products(today)
-        status = relief.current_status(cycles, relief_settings(), products)
+        settings = relief_settings()
+        status = in_plain_words(relief.current_status(cycles, settings, products), settings)
         pgic = answer or pgic_question(patient, last_injection, cycles, today)
     cycle_day = (the_day - last_injection.date).days if last_injection else None
     forecast = status.forecast if status else None
