@@ -184,7 +184,7 @@ WHITENOISE_USE_FINDERS = DEBUG or not env.bool("DJANGO_MANIFEST_STATIC", default
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["tracker.bad_input.EscapingJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["tracker.bad_input.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "tracker.bad_input.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "tracker.bad_input.BoundedPagination",

@@ -46,6 +46,13 @@ def test_a_malformed_item_is_refused_alone_and_the_rest_of_the_batch_is_saved(pa
     assert DailyLog.objects.count() == 2
 
 
+def test_a_null_item_refuses_the_whole_batch_as_the_schema_says(patient_client):
+    response = patient_client.post(SYNC, {"items": [log_item(1), None]}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"items"}
+    assert not DailyLog.objects.exists()
+
+
 def test_a_body_too_large_is_answered_413_in_json_with_the_limits(patient_client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     items = [log_item(n % 30) | {"data": {"severity": 3, "note": "x" * 500}} for n in range(40)]
@@ -117,6 +124,9 @@ def test_a_control_character_in_the_address_is_a_400(logged_in, patient, clinici
         ("offset=5", True),
         ("offset=-5", False),
         ("offset=99999999999999999999", False),
+        ("limit=%C2%B2", False),  # "²", a digit to str.isdigit() but not to int()
+        ("offset=%C2%B9", False),  # "¹"
+        ("limit=%D9%A1", False),  # an Arabic-Indic 1: ASCII digits only
     ],
 )
 def test_limit_and_offset_are_whole_numbers_within_bounds(patient_client, query, ok):
@@ -260,3 +270,45 @@ def test_a_base_version_past_any_version_is_a_400_not_a_409(patient_client):
     response = patient_client.put(url, {"severity": 3, "base_version": 2**70}, format="json")
     assert response.status_code == 400
     assert "base_version" in response.json()
+
+
+# JSON may escape half of a character (\ud800 to \udfff) without its other half: text no UTF-8
+# holds. An answer that says it back (an unknown choice, a sync item's key) could not be sent.
+HALF = "a\\ud800b"  # as it stands in the body: a backslash escape, not a character
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/v1/reactions/", '{"kind": "' + HALF + '", "severity": "mild"}', "kind"),
+        ("/api/v1/injections/", '{"product": "' + HALF + '", "date": "2026-06-01"}', "product"),
+    ],
+)
+def test_half_a_character_in_a_field_is_a_400_for_that_field(patient_client, url, body, field):
+    response = patient_client.post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert "\\ud800" in response.content.decode()  # said back as JSON's escape
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        '{"type": "' + HALF + '", "key": "k"}',
+        '{"type": "log", "key": "' + HALF + '", "data": {}}',
+        '{"type": "log", "key": "2026-06-01", "data": {"severity": 3, "note": "' + HALF + '"}}',
+    ],
+)
+def test_half_a_character_in_a_sync_item_refuses_that_item_alone(patient_client, item):
+    body = '{"items": [' + ", ".join([json.dumps(log_item(1)), item, json.dumps(log_item(2))])
+    response = patient_client.post(SYNC, body + "]}", content_type="application/json")
+    assert response.status_code == 200
+    assert [result["status"] for result in response.json()["results"]] == [201, 400, 201]
+    assert DailyLog.objects.count() == 2
+
+
+def test_a_character_escaped_as_both_its_halves_is_saved(patient_client):
+    body = '{"severity": 3, "note": "\\ud83d\\udc89 and \\\\ud800 as text"}'
+    response = patient_client.put(f"/api/v1/logs/{TODAY}/", body, content_type="application/json")
+    assert response.status_code == 201
+    assert DailyLog.objects.get().note == "\U0001f489 and \\ud800 as text"

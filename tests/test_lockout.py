@@ -135,6 +135,27 @@ def test_a_pause_answers_the_same_whether_or_not_the_account_exists(owner, froze
     assert log_in("nobody-here", "anything", ELSEWHERE).status_code == 429
 
 
+@pytest.mark.parametrize(
+    ("login", "unknown"),
+    [
+        ("x" * 256, "nobody-here"),
+        ("x" * 100_000, "nobody-here"),
+        ("x" * 100_000 + "@example.org", "nobody-here"),  # no email address: a name
+        ("a@" + ".".join(["b" * 60] * 5) + ".org", "nobody@example.org"),  # 310 characters
+    ],
+)
+def test_a_login_longer_than_any_accounts_is_a_wrong_password(owner, frozen_now, login, unknown):
+    """No account's name or address is longer than 254 characters. Looked up, a longer one
+    failed on PostgreSQL past 255 (django-axes' column for the name: a 500) and on SQLite
+    past 50,000 (LIKE's limit: a 503, as if the database were gone)."""
+    response = log_in(login, "wrong", ELSEWHERE)
+    assert response.status_code == 200
+    errors = response.context["form"].non_field_errors()
+    assert errors == log_in(unknown, "wrong", ELSEWHERE).context["form"].non_field_errors()
+    names = AccessAttempt.objects.values_list("username", flat=True)
+    assert all(len(name) <= 255 for name in names)
+
+
 def without_tokens(response, login: str) -> str:
     page = response.content.decode()
     page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)

@@ -11,6 +11,8 @@ from tracker.lockout import client_address
 from tracker.models import User
 
 SIGNUP_EMAIL_KEY = "signup_email"  # read by the verification page, tracker/views/account.py
+# No account's username or email address is longer (150 and 254 characters).
+LONGEST_LOGIN = max(User._meta.get_field(name).max_length for name in ("username", "email"))
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,13 @@ class AccountAdapter(DefaultAccountAdapter):
         return address
 
     def pre_authenticate(self, request, **credentials) -> None:
+        # A longer name is no one's: answered as a wrong password, without looking it up. Looked
+        # up, it failed on PostgreSQL past 255 characters (django-axes' column for the name, a
+        # 500) and on SQLite past 50,000 (LIKE's limit, a 503).
+        typed = credentials.get("username") or credentials.get("email") or ""
+        if len(typed) > LONGEST_LOGIN:
+            method = "email" if credentials.get("email") else "username"
+            raise self.validation_error(f"{method}_password_mismatch")
         # A try django-axes will refuse (tracker/lockout.py) is answered by its lockout page,
         # not by allauth's "Too many failed login attempts" first, and uses up none of
         # allauth's tries for the address.

@@ -12,6 +12,7 @@ from rest_framework import status
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -77,6 +78,22 @@ class BoundedJSONParser(JSONParser):
         return data
 
 
+class EscapingJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer, for an answer that repeats half of a character the request sent:
+    JSON may escape one (\\ud800 to \\udfff) without its other half, Python parses it into a
+    string no UTF-8 can hold, and an unknown choice or a sync item's key is said back in the
+    answer. Such an answer is written with JSON's escapes, as it came, instead of failing (a
+    500). Text fields refuse half characters themselves (DRF's CharField), so none is stored,
+    and a sync batch answers for each item: the outbox sets that entry aside."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            self.ensure_ascii = True
+            return super().render(data, accepted_media_type, renderer_context)
+
+
 def api_exception_handler(exc, context) -> Response | None:
     """DRF's handler, and a body too large answered in JSON with what the server takes."""
     # Imported here: rest_framework.views reads the parser setting, which names this module.
@@ -110,6 +127,8 @@ class BoundedPagination(LimitOffsetPagination):
         value = request.query_params.get(name)
         if value is None:
             return default
-        if not value.isdigit() or len(value) > 10 or not low <= int(value) <= high:
+        # ASCII digits only: "²" is a digit to str.isdigit() but not to int() (a 500).
+        digits = value.isascii() and value.isdigit()
+        if not digits or len(value) > 10 or not low <= int(value) <= high:
             raise ValidationError({name: [f"Enter a whole number from {low} to {high:,}."]})
         return int(value)

@@ -366,6 +366,13 @@ class SyncBatchSerializer(serializers.Serializer):
     # child would only write each one out again to see that it is JSON.
     items = serializers.ListField(allow_empty=False, max_length=MAX_SYNC_ITEMS)
 
+    def validate_items(self, items: list) -> list:
+        # A null is no change a phone made (the outbox never sends one): the whole batch is
+        # refused, as the schema says (tracker/api_schema.py) and as the JSONField child did.
+        if None in items:
+            raise serializers.ValidationError("An item is null: send each change as an object.")
+        return items
+
 
 class SyncResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
