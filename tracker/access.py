@@ -35,13 +35,15 @@ def get_patient_for_user(user, patient_id: int | None = None) -> Patient:
 
     Without `patient_id` it is the user's own record (a patient using the app).
     """
-    patients = Patient.objects.visible_to(user)
     if patient_id is None:
-        patient = patients.filter(user=user).first()
+        # Everyone sees their own record (visible_to says so): one plain query on every page
+        # of the patient's own, and the request's user, read already, is the record's.
+        patient = Patient.objects.filter(user=user).first() if user.is_authenticated else None
         if patient is not None:
-            patient.user = user  # the request's user, read already: no second read of it
+            patient.user = user
     else:
-        patient = patients.filter(pk=patient_id).select_related("user").first()
+        patients = Patient.objects.visible_to(user).filter(pk=patient_id)
+        patient = patients.select_related("user").first()
     if patient is None:
         raise Http404("No such patient.")
     return patient
