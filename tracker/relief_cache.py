@@ -7,6 +7,11 @@ change with the date), the relief threshold, what was asked (a range) and the co
 computed it. The revision comes from the patient's row that every request reads afresh, so no
 server serves what was computed before a change; an entry of an older revision is simply never
 read again, and ages out. tests/test_speed_relief_cache.py checks it.
+
+Two kinds of entries are kept by content instead, so that a change to one part of a diary
+recomputes only that part: each cycle's figures under a digest of its inputs (`cycles`), and
+a drawing (a cycle's card, a row of the clinic's list) under a digest of all it shows
+(`drawn`). A changed input gives another key, so such an entry is never out of date either.
 """
 
 import hashlib
