@@ -69,7 +69,7 @@ def test_a_stranger_signs_up_with_a_name_and_can_have_the_email_sent_again(page:
     assert_accessible(page)
     shoot(page, "verify-email")
     page.get_by_role("button", name="Send the email again").click()
-    expect(page.get_by_text("a new link is on its way")).to_be_visible()
+    expect(page.get_by_text("a link is on its way")).to_be_visible()
 
 
 def test_the_patients_settings_ask_a_name_and_what_tells_them_apart(

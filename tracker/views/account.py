@@ -54,9 +54,11 @@ def verify_email(request: HttpRequest) -> HttpResponse:
         ):
             address.send_confirmation(request)
         request.session[SIGNUP_EMAIL_KEY] = email
+        # True whether or not this one was sent: one link every 3 minutes at most.
         messages.success(
             request,
-            f"If an account is waiting for {email}, a new link is on its way. It can take a few "
+            f"If an account is waiting for {email}, a link is on its way. We send one every "
+            "3 minutes at most: if you asked a moment ago, use the last one. It can take a few "
             "minutes; look in your spam folder too.",
         )
         return redirect("verify_email")
