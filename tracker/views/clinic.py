@@ -77,7 +77,6 @@ def clinic(request: HttpRequest) -> HttpResponse:
         "conditions": catalog.CONDITION_CHOICES,
         "filtered": bool(condition or search),
         "triage": triage,
-        "batch_limit": pdf.BATCH_LIMIT,
         "batch_most": jobs.MAX_BATCH,
         "coordinated": coordinated(request.user, condition, search),
     }
