@@ -365,14 +365,20 @@ def prove(folder: Path, red_flags: int, patients: int) -> dict:
         finally:
             for process in [*workers, *servers]:
                 process.stop()
-        errors = [
-            line
-            for process in [*servers, *workers]
-            for line in process.tail(100000).splitlines()
-            if "Traceback" in line or "Internal Server Error" in line
-        ]
+        errors = [error for process in [*servers, *workers] for error in logged_errors(process)]
         found["server_errors"] = {"ok": not errors, "lines": errors[:10]}
         return found
+
+
+def logged_errors(process: Process) -> list[str]:
+    """Each error in a process's log, with the lines that follow it (a traceback's frames and
+    its exception), so that a failed run says what went wrong."""
+    lines = process.tail(100000).splitlines()
+    return [
+        "\n".join([f"{process.log.name}:", *lines[number : number + 25]])
+        for number, line in enumerate(lines)
+        if "Traceback" in line or "Internal Server Error" in line
+    ]
 
 
 def session_part(a: str, b: str) -> dict:
