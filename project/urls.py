@@ -19,4 +19,5 @@ urlpatterns = [
 ]
 
 # A lost database connection anywhere in a request answers 503 with Retry-After, not 500.
+handler400 = "tracker.db_blink.bad_request"
 handler500 = "tracker.db_blink.server_error"

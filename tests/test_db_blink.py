@@ -246,3 +246,36 @@ def test_the_pool_tries_to_reconnect_every_half_second_however_long_the_blink():
         attempt.update_delay(float(now))
         waits.append(attempt.delay)
     assert all(wait <= RECONNECT_EVERY * 1.1 for wait in waits), waits
+
+
+def interrupted_session_while(error: Exception) -> Exception:
+    """SessionInterrupted as Django raises it when saving the session failed: the session store
+    raises UpdateError while handling `error`, the session middleware SessionInterrupted while
+    handling that (django/contrib/sessions)."""
+    from django.contrib.sessions.backends.base import UpdateError
+    from django.contrib.sessions.exceptions import SessionInterrupted
+
+    try:
+        try:
+            try:
+                raise error
+            except Exception:
+                raise UpdateError  # noqa: B904 (as the session store does)
+        except UpdateError:
+            raise SessionInterrupted("The request's session was deleted")  # noqa: B904
+    except SessionInterrupted as interrupted:
+        return interrupted
+
+
+def test_a_session_lost_with_the_database_is_a_503_not_a_bad_request(rf):
+    """A blink during the session's save answered an HTML 400 (found by the live blink test):
+    the outbox would have taken it for a malformed batch."""
+    from tracker import db_blink
+
+    request = rf.post(SYNC)
+    lost = db_blink.bad_request(request, interrupted_session_while(OperationalError("gone")))
+    assert lost.status_code == 503 and lost["Retry-After"] == "2"
+    assert b"The database is unavailable" in lost.content
+
+    other = db_blink.bad_request(request, interrupted_session_while(ValueError("not the database")))
+    assert other.status_code == 400

@@ -96,6 +96,28 @@ class DatabaseBlinkMiddleware:
         return unavailable(request)
 
 
+def bad_request(request: HttpRequest, exception: Exception, *args, **kwargs) -> HttpResponse:
+    """handler400 (project/urls.py): a session that could not be saved because the database's
+    connection dropped is a 503 like any lost connection, not a bad request. Django's session
+    store turns the lost connection into UpdateError, and its middleware that into
+    SessionInterrupted, a 400; the phone's outbox would take that for a malformed batch."""
+    from django.views.defaults import bad_request as django_bad_request
+
+    if lost_database(exception):
+        fresh_connections()
+        return unavailable(request)
+    return django_bad_request(request, exception, *args, **kwargs)
+
+
+def lost_database(error: BaseException | None) -> bool:
+    """Whether the error, or one it was raised while handling, is a lost connection."""
+    while error is not None:
+        if isinstance(error, DATABASE_GONE):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     """handler500 (project/urls.py): a lost database connection anywhere in the request is a
     503 with Retry-After; anything else is Django's plain 500 page."""
