@@ -34,9 +34,15 @@ TIMEOUT = 7 * 24 * 3600  # seconds
 # The modules whose classes and results are kept: a new release with other code computes
 # afresh rather than unpickle what an older one kept (in Redis, which outlives a release).
 _SOURCES = ("relief.py", "charts.py", "triage.py", "diary.py", "pages/relief.py")
-CODE = hashlib.sha256(
-    b"".join((Path(__file__).parent / name).read_bytes() for name in _SOURCES)
-).hexdigest()[:12]
+
+
+def code_of(*paths: Path) -> str:
+    """A digest of the files that compute or draw something kept: another release computes
+    and draws it afresh."""
+    return hashlib.sha256(b"".join(path.read_bytes() for path in paths)).hexdigest()[:12]
+
+
+CODE = code_of(*(Path(__file__).parent / name for name in _SOURCES))
 
 
 def key(kind: str, patient: Patient, *parts: object) -> str:
@@ -81,15 +87,9 @@ def cycles(
     input, so a kept value is never out of date: a changed score gives another key."""
     inputs = relief.cycle_inputs(injections, logs, today, settings)
     names = [cycle_key(given, settings) for given in inputs]
-    found = cache.get_many(names)
-    made = {
-        name: relief.figures(given, settings)
-        for name, given in zip(names, inputs, strict=True)
-        if name not in found
-    }
-    if made:
-        cache.set_many(made, TIMEOUT)
-    return [found.get(name) or made[name] for name in names]
+    return kept_or_made(
+        names, [lambda given=given: relief.figures(given, settings) for given in inputs]
+    )
 
 
 def cycle_key(given: relief.CycleInput, settings: relief.ReliefSettings) -> str:
@@ -98,23 +98,21 @@ def cycle_key(given: relief.CycleInput, settings: relief.ReliefSettings) -> str:
     return f"cycle:{CODE}:{digest}"
 
 
-def code_of(*paths: Path) -> str:
-    """A digest of the files that draw something kept: another release draws it afresh."""
-    return hashlib.sha256(b"".join(path.read_bytes() for path in paths)).hexdigest()[:12]
-
-
 def drawn(template: str, code: str, items: list[tuple[bytes, dict]]) -> list[SafeString]:
     """Each item drawn by `template` from its context, once, then read from the cache. An
     item's key is a digest of `code` (code_of the template and what it includes) and of its
     bytes: everything the drawing shows, so that any change to it draws it again."""
     keys = [f"drawn:{code}:{hashlib.sha256(shown).hexdigest()}" for shown, _ in items]
+    makers = [lambda context=context: render_to_string(template, context) for _, context in items]
+    # Safe: each was drawn by the template, which escapes what it shows.
+    return [mark_safe(html) for html in kept_or_made(keys, makers)]
+
+
+def kept_or_made(keys: list[str], makers: list[Callable[[], T]]) -> list[T]:
+    """The value kept under each key, or what its maker makes, then kept: one read of the
+    cache for all the keys, and one write for all that were made."""
     kept = cache.get_many(keys)
-    made = {
-        name: render_to_string(template, context)
-        for name, (_, context) in zip(keys, items, strict=True)
-        if name not in kept
-    }
+    made = {key: make() for key, make in zip(keys, makers, strict=True) if key not in kept}
     if made:
         cache.set_many(made, TIMEOUT)
-    # Safe: each was drawn by the template, which escapes what it shows.
-    return [mark_safe(kept.get(name) or made[name]) for name in keys]
+    return [kept[key] if key in kept else made[key] for key in keys]
