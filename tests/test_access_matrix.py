@@ -114,7 +114,7 @@ def world(db):
         ),
         stranger_code=users["stranger"].ensure_share_code(),
         push=PushSubscription.objects.create(
-            patient=patient, endpoint=PUSH_ENDPOINT, p256dh="phone-key", auth="phone-secret"
+            user=patient.user, endpoint=PUSH_ENDPOINT, p256dh="phone-key", auth="phone-secret"
         ),
     )
 
@@ -141,7 +141,7 @@ def fingerprint(world) -> dict:
         "numbers": Patient.objects.values_list("emergency_number", "clinic_phone").get(
             pk=patient.pk
         ),
-        "push": list(patient.push_subscriptions.values_list("endpoint", "p256dh")),
+        "push": list(patient.user.push_subscriptions.values_list("endpoint", "p256dh")),
     }
 
 

@@ -221,9 +221,8 @@ def test_the_sweep_alerts_for_a_red_flag_whose_job_was_never_queued(patient, cli
 def test_a_clinician_with_a_push_subscription_is_pushed_too(patient, clinician, settings):
     for name in ("PRIVATE_KEY", "PUBLIC_KEY", "SUBJECT"):
         setattr(settings, f"WEBPUSH_VAPID_{name}", "x")
-    own = factories.PatientFactory(user=clinician)  # the only way a user has subscriptions yet
     PushSubscription.objects.create(
-        patient=own, endpoint="https://fcm.googleapis.com/fcm/send/doc", p256dh="k", auth="a"
+        user=clinician, endpoint="https://fcm.googleapis.com/fcm/send/doc", p256dh="k", auth="a"
     )
     reaction = red_flag(patient)
     with (

@@ -120,7 +120,7 @@ def others(other_patient, clinician, stranger_clinician):
         "injection": injection,
         "reaction": factories.ReactionFactory(patient=other_patient),
         "share": factories.ShareFactory(patient=other_patient, clinician=clinician),
-        "endpoint": other_patient.push_subscriptions.create(
+        "endpoint": other_patient.user.push_subscriptions.create(
             endpoint="https://fcm.googleapis.com/fcm/send/theirs", p256dh="key", auth="secret"
         ).endpoint,
         "invitation": Invitation.issue(clinician),
@@ -170,7 +170,7 @@ def test_deleting_another_patients_push_subscription_answers_as_one_that_does_no
     second = client.delete(f"{url}?endpoint={unknown}")
     assert first.status_code == 404
     same(first, second, mine=others["endpoint"], nothing=unknown)
-    assert others["patient"].push_subscriptions.exists()
+    assert others["patient"].user.push_subscriptions.exists()
 
 
 def test_sync_deletes_another_patients_record_as_one_that_does_not_exist(patient, others):

@@ -152,7 +152,7 @@ def world(db):
         share_code=clinician.ensure_share_code(),
         others_injection=factories.InjectionFactory(patient=other),
         push=PushSubscription.objects.create(
-            patient=patient, endpoint=PUSH_ENDPOINT, p256dh="phone-key", auth="phone-secret"
+            user=patient.user, endpoint=PUSH_ENDPOINT, p256dh="phone-key", auth="phone-secret"
         ),
         users={
             "anonymous": None,

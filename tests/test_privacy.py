@@ -79,7 +79,7 @@ def leaving(db, logged_in):
     factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=1)).delete()
     open_patient_for_clinician(clinician, patient.pk, AccessEvent.What.CSV, "/clinic/x", ADDRESS)
     PushSubscription.objects.create(
-        patient=patient,
+        user=user,
         endpoint="https://fcm.googleapis.com/fcm/send/qz",
         p256dh="key",
         auth="secret",

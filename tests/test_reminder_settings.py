@@ -2,11 +2,13 @@ import datetime as dt
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from tests import factories
 from tests.conftest import client_for
-from tracker.api import MAX_SUBSCRIPTIONS_PER_PATIENT
+from tracker.api import MAX_SUBSCRIPTIONS_PER_ACCOUNT
 from tracker.models import PushSubscription
 
 URL = "/api/v1/push-subscriptions/"
@@ -117,7 +119,7 @@ def test_the_patient_subscribes_this_phone(patient_client, patient):
     assert response.json()["endpoint"] == ENDPOINT
     assert "keys" not in response.json()
     stored = PushSubscription.objects.get()
-    assert (stored.patient, stored.p256dh, stored.auth) == (patient, "BPhone-key", "phone-secret")
+    assert (stored.user, stored.p256dh, stored.auth) == (patient.user, "BPhone-key", "phone-secret")
 
 
 def test_subscribing_again_updates_the_keys_without_a_duplicate(patient_client):
@@ -135,7 +137,7 @@ def test_another_accounts_subscription_is_not_taken_over(patient_client, other_c
     assert response.status_code == 400
     assert "endpoint" in response.json()
     stored = PushSubscription.objects.get()
-    assert (stored.patient, stored.p256dh) == (patient, "BPhone-key")
+    assert (stored.user, stored.p256dh) == (patient.user, "BPhone-key")
 
 
 def test_a_clinician_with_access_cannot_subscribe_for_the_patient(clinician_client):
@@ -198,12 +200,12 @@ def test_keys_are_required(patient_client):
 
 
 def test_only_the_newest_phones_are_kept(patient_client, patient):
-    for n in range(MAX_SUBSCRIPTIONS_PER_PATIENT + 2):
+    for n in range(MAX_SUBSCRIPTIONS_PER_ACCOUNT + 2):
         patient_client.post(URL, subscription(f"{ENDPOINT}/{n}"), format="json")
-    endpoints = set(patient.push_subscriptions.values_list("endpoint", flat=True))
-    assert len(endpoints) == MAX_SUBSCRIPTIONS_PER_PATIENT
+    endpoints = set(patient.user.push_subscriptions.values_list("endpoint", flat=True))
+    assert len(endpoints) == MAX_SUBSCRIPTIONS_PER_ACCOUNT
     assert f"{ENDPOINT}/0" not in endpoints
-    assert f"{ENDPOINT}/{MAX_SUBSCRIPTIONS_PER_PATIENT + 1}" in endpoints
+    assert f"{ENDPOINT}/{MAX_SUBSCRIPTIONS_PER_ACCOUNT + 1}" in endpoints
 
 
 def test_the_patient_turns_notifications_off_on_this_phone(patient_client):
@@ -248,3 +250,53 @@ def test_the_push_subscription_route_is_in_the_api_schema(client, patient):
 def test_a_patient_without_a_record_yet_gets_404(db):
     user = factories.UserFactory()
     assert client_for(user).post(URL, subscription(), format="json").status_code == 404
+
+
+# The migration that gave each subscription to an account
+
+
+BEFORE = [("tracker", "0012_clinicians_become_clinics")]
+
+
+def migrate(to=None):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(to or executor.loader.graph.leaf_nodes())
+    return executor.loader.project_state(to).apps if to else None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_patients_phones_become_their_accounts_and_back():
+    old = migrate(BEFORE)
+    OldUser, OldPatient = old.get_model("tracker", "User"), old.get_model("tracker", "Patient")
+    OldSubscription = old.get_model("tracker", "PushSubscription")
+    for name in ("pat", "sam"):
+        patient = OldPatient.objects.create(
+            user=OldUser.objects.create(username=name), time_zone="Europe/London"
+        )
+        for phone in ("phone", "tablet"):
+            OldSubscription.objects.create(
+                patient=patient, endpoint=f"{ENDPOINT}/{name}-{phone}", p256dh="k", auth="a"
+            )
+
+    migrate()
+    owners = PushSubscription.objects.values_list("endpoint", "user__username")
+    assert sorted(owners) == [
+        (f"{ENDPOINT}/pat-phone", "pat"),
+        (f"{ENDPOINT}/pat-tablet", "pat"),
+        (f"{ENDPOINT}/sam-phone", "sam"),
+        (f"{ENDPOINT}/sam-tablet", "sam"),
+    ]
+
+    # Back again, a clinician's phone, which had no place before, goes; the patients' stay.
+    clinician = factories.ClinicianFactory(username="doc", two_factor=False)
+    PushSubscription.objects.create(
+        user=clinician, endpoint=f"{ENDPOINT}/doc", p256dh="k", auth="a"
+    )
+    old = migrate(BEFORE)
+    owners = old.get_model("tracker", "PushSubscription").objects.values_list(
+        "endpoint", "patient__user__username"
+    )
+    assert sorted(owners)[0] == (f"{ENDPOINT}/pat-phone", "pat")
+    assert len(owners) == 4
+    migrate()

@@ -32,7 +32,7 @@ def reminded_patient(reminder_time=ONE_PM, time_zone="Europe/London", **fields) 
 
 def subscribe(patient: Patient, name: str = "phone") -> PushSubscription:
     return PushSubscription.objects.create(
-        patient=patient,
+        user=patient.user,
         endpoint=f"https://fcm.googleapis.com/fcm/send/{patient.pk}-{name}",
         p256dh="BPhone-key",
         auth="phone-secret",
@@ -294,7 +294,7 @@ def test_a_subscription_outside_the_push_services_is_never_sent_to(db, vapid, pu
     patient = reminded_patient(ONE_PM)
     kept = subscribe(patient, "phone")
     PushSubscription.objects.create(
-        patient=patient,
+        user=patient.user,
         endpoint="https://metadata.google.internal/computeMetadata/v1/",
         p256dh="k",
         auth="a",

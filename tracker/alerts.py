@@ -70,9 +70,7 @@ def queue_alert_rows(reaction_id: str) -> list[int]:
     # and nurses of the clinics it is shared with; a clinic's coordinators get no alert.
     clinicians = diary_readers(reaction.patient)
     with_push = set(
-        PushSubscription.objects.filter(patient__user__in=clinicians).values_list(
-            "patient__user_id", flat=True
-        )
+        PushSubscription.objects.filter(user__in=clinicians).values_list("user_id", flat=True)
     )
     rows = []
     for clinician in clinicians:
@@ -147,7 +145,7 @@ def send_alert(delivery: Delivery) -> bool:
         )
         return True
     payload = {"title": title, "body": "Open your clinic list to see who.", "url": clinic}
-    subscriptions = PushSubscription.objects.filter(patient__user=delivery.recipient)
+    subscriptions = PushSubscription.objects.filter(user_id=delivery.recipient_id)
     return pushed(notify.push(subscriptions, lambda subscription: payload))
 
 
@@ -181,7 +179,9 @@ def retry_reminder(delivery: Delivery) -> bool:
         notify.email_for(patient, reminder).send()
         return True
     # Only the phones that have not had it since it was first tried.
-    subscriptions = patient.push_subscriptions.exclude(last_success_at__gte=delivery.created_at)
+    subscriptions = patient.user.push_subscriptions.exclude(
+        last_success_at__gte=delivery.created_at
+    )
     payload = {"title": reminder.title, "body": reminder.body, "url": reverse("today")}
     return pushed(notify.push(subscriptions, lambda subscription: payload))
 

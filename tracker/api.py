@@ -37,6 +37,7 @@ from tracker.models import (
     PushSubscription,
     Reaction,
     Tombstone,
+    User,
     relief_settings,
     validate_diary_date,
 )
@@ -427,7 +428,7 @@ class SyncView(APIView):
 
 
 # Each phone or browser has its own subscription; beyond this many, the oldest goes.
-MAX_SUBSCRIPTIONS_PER_PATIENT = 10
+MAX_SUBSCRIPTIONS_PER_ACCOUNT = 10
 
 
 ENDPOINT_PARAMETER = OpenApiParameter(
@@ -443,32 +444,32 @@ class PushSubscriptionView(APIView):
         responses={200: PushSubscriptionSerializer, 201: PushSubscriptionSerializer},
     )
     def post(self, request: Request) -> Response:
-        patient = get_patient_for_user(request.user)
+        get_patient_for_user(request.user)
         serializer = PushSubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            subscription, created = save_subscription(patient, serializer.validated_data)
+            subscription, created = save_subscription(request.user, serializer.validated_data)
         except IntegrityError:  # the same phone's request, sent twice at once
-            subscription, created = save_subscription(patient, serializer.validated_data)
+            subscription, created = save_subscription(request.user, serializer.validated_data)
         answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(PushSubscriptionSerializer(subscription).data, status=answer)
 
     @extend_schema(parameters=[ENDPOINT_PARAMETER], responses={204: None})
     def delete(self, request: Request) -> Response:
-        patient = get_patient_for_user(request.user)
+        get_patient_for_user(request.user)
         endpoint = request.query_params.get("endpoint", "")
         if not endpoint:
             raise ValidationError({"endpoint": ["This parameter is required."]})
-        deleted, _ = PushSubscription.objects.filter(patient=patient, endpoint=endpoint).delete()
+        deleted, _ = request.user.push_subscriptions.filter(endpoint=endpoint).delete()
         if not deleted:
             raise NotFound("No such subscription among this patient's.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @transaction.atomic
-def save_subscription(patient: Patient, data: dict[str, Any]) -> tuple[PushSubscription, bool]:
+def save_subscription(user: User, data: dict[str, Any]) -> tuple[PushSubscription, bool]:
     stored = PushSubscription.objects.select_for_update().filter(endpoint=data["endpoint"]).first()
-    if stored is not None and stored.patient_id != patient.pk:
+    if stored is not None and stored.user_id != user.pk:
         # Another account's, on a shared phone: that account must let go of it first (the
         # page makes this phone a new subscription instead).
         raise ValidationError({"endpoint": ["This subscription belongs to another account."]})
@@ -478,10 +479,10 @@ def save_subscription(patient: Patient, data: dict[str, Any]) -> tuple[PushSubsc
         stored.save(update_fields=["p256dh", "auth", "failures"])
         return stored, False
     created = PushSubscription.objects.create(
-        patient=patient, endpoint=data["endpoint"], p256dh=keys["p256dh"], auth=keys["auth"]
+        user=user, endpoint=data["endpoint"], p256dh=keys["p256dh"], auth=keys["auth"]
     )
-    newest_first = patient.push_subscriptions.order_by("-created_at", "-pk")
-    surplus = newest_first.values_list("pk", flat=True)[MAX_SUBSCRIPTIONS_PER_PATIENT:]
+    newest_first = user.push_subscriptions.order_by("-created_at", "-pk")
+    surplus = newest_first.values_list("pk", flat=True)[MAX_SUBSCRIPTIONS_PER_ACCOUNT:]
     PushSubscription.objects.filter(pk__in=list(surplus)).delete()
     return created, True
 

@@ -229,11 +229,10 @@ class Patient(models.Model):
 
 
 class PushSubscription(models.Model):
-    """One browser's Web Push subscription (a phone that asked for notifications)."""
+    """One browser's Web Push subscription (a phone that asked for notifications): a patient's
+    for their daily reminder, a clinician's or nurse's for the red-flag alerts."""
 
-    patient = models.ForeignKey(
-        Patient, on_delete=models.CASCADE, related_name="push_subscriptions"
-    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="push_subscriptions")
     endpoint = models.URLField(max_length=1000, unique=True)
     p256dh = models.CharField(max_length=200)
     auth = models.CharField(max_length=100)
@@ -242,7 +241,7 @@ class PushSubscription(models.Model):
     failures = models.PositiveSmallIntegerField(default=0)  # in a row, since the last success
 
     def __str__(self) -> str:
-        return f"{self.patient}: {self.endpoint[:60]}"
+        return f"{self.user}: {self.endpoint[:60]}"
 
     @property
     def info(self) -> dict:

@@ -94,7 +94,7 @@ def due_patients(now: datetime) -> dict[Patient, date]:
     tomorrow_utc = now.astimezone(UTC).date() + timedelta(days=1)
     reachable = Q(reminder_email=True) & ~Q(user__email="")
     if push_enabled():
-        reachable |= Exists(PushSubscription.objects.filter(patient=OuterRef("pk")))
+        reachable |= Exists(PushSubscription.objects.filter(user=OuterRef("user")))
     last_log = DailyLog.objects.filter(patient=OuterRef("pk")).order_by("-date")
     candidates = (
         Patient.objects.filter(reminder_time__isnull=False, user__is_active=True)
@@ -212,11 +212,13 @@ def send_emails(claimed: dict[Patient, date], reminders: dict[int, Reminder], ou
 
 
 def send_pushes(claimed: dict[Patient, date], reminders: dict[int, Reminder], outcome) -> None:
-    subscriptions = PushSubscription.objects.filter(patient__in=claimed)
+    """Each reminder to every phone of the patient's account."""
+    by_user = {patient.user_id: patient for patient in claimed}
+    subscriptions = PushSubscription.objects.filter(user__in=list(by_user))
     today = reverse("today")
 
     def payload(subscription: PushSubscription) -> dict:
-        reminder = reminders[subscription.patient_id]
+        reminder = reminders[by_user[subscription.user_id].pk]
         return {"title": reminder.title, "body": reminder.body, "url": today}
 
     result = push(subscriptions, payload)
@@ -224,10 +226,9 @@ def send_pushes(claimed: dict[Patient, date], reminders: dict[int, Reminder], ou
     outcome.failures += len(result.failed)
     outcome.subscriptions_removed += result.removed
     if result.failed:  # tried again by a job (tracker/alerts.py), visible in the admin
-        failed_patients = {s.patient_id for s in subscriptions if s.pk in result.failed}
-        by_pk = {patient.pk: patient for patient in claimed}
+        failed = {by_user[s.user_id] for s in subscriptions if s.pk in result.failed}
         record_reminder_failures(
-            {by_pk[pk]: claimed[by_pk[pk]] for pk in failed_patients},
+            {patient: claimed[patient] for patient in failed},
             Delivery.Channel.PUSH,
             "the push service refused or did not answer",
         )
