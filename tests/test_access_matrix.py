@@ -368,6 +368,8 @@ MATRIX = {
             }
         },
     ),
+    # Anyone logged in keeps their own phones here (a clinician's get the red-flag alerts):
+    # the patient's phone is neither taken over (400) nor removed (404) by anyone else.
     "api:push-subscriptions": api(
         lambda w: reverse("api:push-subscriptions") + f"?endpoint={PUSH_ENDPOINT}",
         {
@@ -377,6 +379,7 @@ MATRIX = {
             },
             "delete": None,
         },
+        own=frozenset(PERSONAS) - {"patient", "anonymous"},
     ),
 }
 

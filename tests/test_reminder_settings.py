@@ -140,14 +140,24 @@ def test_another_accounts_subscription_is_not_taken_over(patient_client, other_c
     assert (stored.user, stored.p256dh) == (patient.user, "BPhone-key")
 
 
-def test_a_clinician_with_access_cannot_subscribe_for_the_patient(clinician_client):
-    assert clinician_client.post(URL, subscription(), format="json").status_code == 404
+def test_a_clinician_subscribes_their_own_phone_for_the_alerts(clinician_client, clinician):
+    response = clinician_client.post(URL, subscription(), format="json")
+    assert response.status_code == 201
+    assert PushSubscription.objects.get().user == clinician
+
+
+def test_a_clinician_cannot_take_over_the_patients_phone(patient_client, clinician_client, patient):
+    patient_client.post(URL, subscription(), format="json")
+    response = clinician_client.post(URL, subscription(p256dh="BDoctor"), format="json")
+    assert response.status_code == 400
+    stored = PushSubscription.objects.get()
+    assert (stored.user, stored.p256dh) == (patient.user, "BPhone-key")
+
+
+def test_a_clinician_turns_notifications_off_on_their_phone(clinician_client):
+    clinician_client.post(URL, subscription(), format="json")
+    assert clinician_client.delete(delete_url()).status_code == 204
     assert not PushSubscription.objects.exists()
-
-
-def test_a_stranger_clinician_gets_404(stranger_clinician):
-    response = client_for(stranger_clinician).post(URL, subscription(), format="json")
-    assert response.status_code == 404
 
 
 def test_anonymous_gets_403(anon_client):
@@ -225,6 +235,16 @@ def test_nobody_else_can_remove_the_patients_phone(
     assert PushSubscription.objects.count() == 1
 
 
+def test_nobody_else_can_remove_the_clinicians_phone(
+    clinician_client, patient_client, stranger_clinician, anon_client
+):
+    clinician_client.post(URL, subscription(), format="json")
+    assert patient_client.delete(delete_url()).status_code == 404
+    assert client_for(stranger_clinician).delete(delete_url()).status_code == 404
+    assert anon_client.delete(delete_url()).status_code == 403
+    assert PushSubscription.objects.count() == 1
+
+
 def test_removing_needs_the_endpoint(patient_client):
     response = patient_client.delete(URL)
     assert response.status_code == 400
@@ -247,9 +267,10 @@ def test_the_push_subscription_route_is_in_the_api_schema(client, patient):
     assert operations["delete"]["parameters"][0]["name"] == "endpoint"
 
 
-def test_a_patient_without_a_record_yet_gets_404(db):
-    user = factories.UserFactory()
-    assert client_for(user).post(URL, subscription(), format="json").status_code == 404
+def test_an_account_needs_no_patient_record_to_keep_its_phone(db):
+    user = factories.UserFactory()  # not onboarded yet
+    assert client_for(user).post(URL, subscription(), format="json").status_code == 201
+    assert PushSubscription.objects.get().user == user
 
 
 # The migration that gave each subscription to an account

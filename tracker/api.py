@@ -437,14 +437,14 @@ ENDPOINT_PARAMETER = OpenApiParameter(
 
 
 class PushSubscriptionView(APIView):
-    """This phone's Web Push subscription for the patient's daily reminders."""
+    """This phone's Web Push subscription, for whoever is logged in: a patient's daily
+    reminder, or a clinician's or nurse's red-flag alerts."""
 
     @extend_schema(
         request=PushSubscriptionSerializer,
         responses={200: PushSubscriptionSerializer, 201: PushSubscriptionSerializer},
     )
     def post(self, request: Request) -> Response:
-        get_patient_for_user(request.user)
         serializer = PushSubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -456,13 +456,12 @@ class PushSubscriptionView(APIView):
 
     @extend_schema(parameters=[ENDPOINT_PARAMETER], responses={204: None})
     def delete(self, request: Request) -> Response:
-        get_patient_for_user(request.user)
         endpoint = request.query_params.get("endpoint", "")
         if not endpoint:
             raise ValidationError({"endpoint": ["This parameter is required."]})
         deleted, _ = request.user.push_subscriptions.filter(endpoint=endpoint).delete()
         if not deleted:
-            raise NotFound("No such subscription among this patient's.")
+            raise NotFound("No such subscription among yours.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -30,6 +30,8 @@ CONFLICT = {
 
 
 DIARY_ROUTES = ("/api/v1/logs/", "/api/v1/injections/", "/api/v1/reactions/")
+# Anyone logged in keeps their own phones here, a patient or not.
+PUSH_ROUTE = "/api/v1/push-subscriptions/"
 
 
 # tracker.bad_input refuses control characters anywhere in an address: the schema says so.
@@ -148,9 +150,12 @@ def errors_of(route: str, method: str, operation: dict) -> dict[str, dict]:
     errors = {
         "400": answer("Bad input, with the reason for each field", FIELD_ERRORS),
         "403": answer("Not logged in, or no CSRF token", DETAIL),
-        "404": answer("No such record among this patient's", DETAIL),
         "406": answer("The request's Accept header leaves out application/json", DETAIL),
     }
+    if route != PUSH_ROUTE:
+        errors["404"] = answer("No such record among this patient's", DETAIL)
+    elif method == "delete":  # saving a subscription looks nothing up
+        errors["404"] = answer("No such subscription among this account's", DETAIL)
     if method in {"put", "patch", "post"} and route.startswith(DIARY_ROUTES):
         errors["409"] = answer("Changed elsewhere since `base_version`", CONFLICT)
         errors["410"] = answer("Deleted since: a deleted record is not saved again", DETAIL)
@@ -242,7 +247,7 @@ def document_links(result: dict) -> None:
             )
         for status_code in ("200", "201"):
             paths[f"/api/v1/{kind}/"]["post"]["responses"][status_code]["links"] = created
-    push = paths["/api/v1/push-subscriptions/"]["post"]["responses"]
+    push = paths[PUSH_ROUTE]["post"]["responses"]
     for status_code in ("200", "201"):
         push[status_code]["links"] = {
             "Unsubscribe": link(
