@@ -363,7 +363,7 @@ def open_session(user) -> str:
     from django.test import Client
 
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="tracker.backends.AccountBackend")
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 

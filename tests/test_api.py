@@ -696,8 +696,8 @@ def test_listing_logs_takes_a_fixed_number_of_queries(
 ):
     for days_ago in range(rows):
         factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=days_ago))
-    # session, user, patient (+ its user), count, page of logs
-    with django_assert_num_queries(5):
+    # session, user with their patient record, count, page of logs
+    with django_assert_num_queries(4):
         assert len(patient_client.get(LOGS).json()["results"]) == rows
 
 
@@ -708,8 +708,9 @@ def test_listing_injections_takes_a_fixed_number_of_queries(
     for days_ago in range(rows):
         shot = factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=days_ago))
         factories.InjectionSiteFactory.create_batch(2, injection=shot)
-    # session, user, patient (+ its user), count, page of injections (+ who entered them), sites
-    with django_assert_num_queries(6):
+    # session, user with their patient record, count, page of injections (+ who entered
+    # them), sites
+    with django_assert_num_queries(5):
         assert len(patient_client.get(INJECTIONS).json()["results"]) == rows
 
 
@@ -720,8 +721,8 @@ def test_listing_reactions_takes_a_fixed_number_of_queries(
     factories.ReactionFactory.create_batch(
         rows, patient=patient, injection=injection, onset_date=YESTERDAY
     )
-    # session, user, patient (+ its user), count, page of reactions
-    with django_assert_num_queries(5):
+    # session, user with their patient record, count, page of reactions
+    with django_assert_num_queries(4):
         assert len(patient_client.get(REACTIONS).json()["results"]) == rows
 
 
@@ -792,13 +793,13 @@ def test_cycles_query_count_does_not_grow_with_the_data(
     url, patient, patient_client, frozen_now, django_assert_num_queries
 ):
     factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=5))
-    # session, user, patient with its user, injections, logs
-    with django_assert_num_queries(5):
+    # session, user with their patient record, injections, logs
+    with django_assert_num_queries(4):
         patient_client.get(url)
     for n in range(1, 40):
         factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=n))
         factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=n * 9))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         patient_client.get(url)
 
 

@@ -154,18 +154,19 @@ def test_a_clinician_with_access_gets_the_same_csv(diary, clinician, logged_in):
 
 def test_exports_take_a_fixed_number_of_queries(diary, django_assert_num_queries, logged_in):
     client = logged_in(diary.user)
-    # session, user, patient; read_diary's four: injections with their sites (one query since
-    # tracker/diary.py read them joined; eight before), PGIC answers, logs, reactions
-    with django_assert_num_queries(7):
+    # session, user with their patient record; read_diary's four: injections with their sites
+    # (one query since tracker/diary.py read them joined; eight before), PGIC answers, logs,
+    # reactions
+    with django_assert_num_queries(6):
         b"".join(client.get(reverse("export_csv")).streaming_content)
     for n in range(40, 100):
         shot = factories.InjectionFactory(patient=diary, date=days_ago(n))
         factories.InjectionSiteFactory(injection=shot)
         factories.DailyLogFactory(patient=diary, date=days_ago(n))
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         b"".join(client.get(reverse("export_csv")).streaming_content)
     # the same and the conditions
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         client.get(reverse("export_fhir"))
 
 

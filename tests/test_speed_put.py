@@ -47,13 +47,14 @@ def phone(patient, frozen_now):
     return client
 
 
-def test_a_new_check_in_costs_six_queries(phone, patient):
+def test_a_new_check_in_costs_five_queries(phone, patient):
     response, queries = put(phone, "2026-06-10", {"severity": 4})
 
     assert response.status_code == 201
     assert queries == [
-        "SELECT tracker_user",  # the session's user (the session itself: from the cache)
-        "SELECT tracker_patient",  # their record (tracker.access)
+        # The session's user with their patient record (tracker.backends; the session itself
+        # comes from the cache).
+        "SELECT tracker_user",
         # The diary revision's rise, which asks in the same statement whether the day's
         # check-in was deleted (a tombstone) and locks the patient's row until commit.
         "UPDATE tracker_patient",
@@ -63,7 +64,7 @@ def test_a_new_check_in_costs_six_queries(phone, patient):
     ]
 
 
-def test_replacing_a_check_in_costs_six_queries_and_keeps_its_history(phone, patient):
+def test_replacing_a_check_in_costs_five_queries_and_keeps_its_history(phone, patient):
     put(phone, "2026-06-10", {"severity": 4})
 
     response, queries = put(phone, "2026-06-10", {"severity": 6, "base_version": 1})
@@ -71,7 +72,6 @@ def test_replacing_a_check_in_costs_six_queries_and_keeps_its_history(phone, pat
     assert response.status_code == 200 and response.json()["version"] == 2
     assert queries == [
         "SELECT tracker_user",
-        "SELECT tracker_patient",
         "UPDATE tracker_patient",
         "SELECT tracker_dailylog",  # locked, and the copy the history compares with
         "UPDATE tracker_dailylog",

@@ -53,8 +53,7 @@ def test_500_new_check_ins_cost_at_most_30_queries(patient):
     entries = 1 if connection.vendor == "postgresql" else 8
     assert shapes == {
         "SELECT django_session": 1,
-        "SELECT tracker_user": 1,
-        "SELECT tracker_patient": 1,
+        "SELECT tracker_user": 1,  # with their patient record (tracker.backends)
         "UPDATE tracker_patient": 1,  # the diary revision, once: the patient's row locked
         "SELECT tracker_dailylog": 1,  # the days the batch names, read and locked at once
         "SELECT tracker_tombstone": 1,  # the deleted ones among them

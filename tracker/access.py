@@ -36,11 +36,9 @@ def get_patient_for_user(user, patient_id: int | None = None) -> Patient:
     Without `patient_id` it is the user's own record (a patient using the app).
     """
     if patient_id is None:
-        # Everyone sees their own record (visible_to says so): one plain query on every page
-        # of the patient's own, and the request's user, read already, is the record's.
-        patient = Patient.objects.filter(user=user).first() if user.is_authenticated else None
-        if patient is not None:
-            patient.user = user
+        # Everyone sees their own record (visible_to says so). The request's user is read
+        # with it (tracker/backends.py): no query, or one for a user read otherwise.
+        patient = getattr(user, "patient", None) if user.is_authenticated else None
     else:
         patients = Patient.objects.visible_to(user).filter(pk=patient_id)
         patient = patients.select_related("user").first()

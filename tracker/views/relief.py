@@ -27,9 +27,9 @@ from tracker.relief_cache import code_of, drawn, remembered
 
 @patient_view
 def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
-    # Three queries when the diary has not changed since the page was last made (session,
-    # user, patient): its content comes from the cache (tracker/relief_cache.py), and only
-    # the frame of the page (base.html) is rendered. Else seven: read_diary's four more
+    # Two queries when the diary has not changed since the page was last made (session, user
+    # with their patient record): its content comes from the cache (tracker/relief_cache.py),
+    # and only the frame of the page (base.html) is rendered. Else six: read_diary's four more
     # (pinned in tests/test_relief_page.py and tests/test_speed_relief_cache.py).
     choice = request.GET.get("range", DEFAULT_RANGE)
     choice = choice if choice in RANGES else DEFAULT_RANGE

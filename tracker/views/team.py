@@ -232,7 +232,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         except MemberInvitationUnusable:
             return render(request, "tracker/team_join_invalid.html", status=404)
         if not request.user.is_authenticated:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="tracker.backends.AccountBackend")
         messages.success(request, f"You are now a member of {invitation.clinic}.")
         return redirect("team")
     context = {"invitation": invitation, "form": form or NewMemberForm()}
