@@ -109,8 +109,10 @@ async function sendOrKeep(request) {
   }
 }
 
-// The daily check-in reminder (tracker/notify.py): shown as a notification; a tap opens
-// Today, in the app's window when one is open.
+// A patient's daily check-in reminder (tracker/notify.py) or a clinician's red-flag alert
+// (tracker/alerts.py): shown as a notification; a tap opens its page (Today, the clinic's
+// list), in the app's window when one is open. A new message replaces the one of its kind
+// still shown, and sounds again (renotify): a second red flag must not arrive silently.
 self.addEventListener("push", (event) => {
   let message = {};
   try {
@@ -121,7 +123,8 @@ self.addEventListener("push", (event) => {
   event.waitUntil(self.registration.showNotification(message.title || "Relief Tracker", {
     body: message.body || "How are your spasms today? One tap logs it.",
     icon: CONFIG.icon,
-    tag: "check-in",
+    tag: message.tag || "check-in",
+    renotify: true,
     data: { url: message.url || CONFIG.today },
   }));
 });

@@ -2,10 +2,12 @@
 by whatever path it was saved, with no health data; never a stranger, never twice."""
 
 import datetime as dt
+import json
 import uuid
 from unittest import mock
 
 import pytest
+import requests
 from django.core import mail
 from django.urls import reverse
 
@@ -13,7 +15,7 @@ from tests import factories
 from tests.conftest import TODAY
 from tracker import alerts, jobs
 from tracker.job_records import Delivery
-from tracker.models import PushSubscription, Reaction
+from tracker.models import Clinic, Membership, PushSubscription, Reaction, share_diary
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
@@ -218,20 +220,91 @@ def test_the_sweep_alerts_for_a_red_flag_whose_job_was_never_queued(patient, cli
     assert jobs.send_due_deliveries.call() == 0
 
 
-def test_a_clinician_with_a_push_subscription_is_pushed_too(patient, clinician, settings):
+@pytest.fixture
+def push_service(settings):
+    """Web Push on, and pywebpush.webpush answering as the push service would (201)."""
     for name in ("PRIVATE_KEY", "PUBLIC_KEY", "SUBJECT"):
         setattr(settings, f"WEBPUSH_VAPID_{name}", "x")
-    PushSubscription.objects.create(
-        user=clinician, endpoint="https://fcm.googleapis.com/fcm/send/doc", p256dh="k", auth="a"
-    )
+    with mock.patch("tracker.notify.vapid_key"), mock.patch("pywebpush.webpush") as webpush:
+        yield webpush
+
+
+def phone_of(user) -> PushSubscription:
+    endpoint = f"https://fcm.googleapis.com/fcm/send/{user.username}-phone"
+    return PushSubscription.objects.create(user=user, endpoint=endpoint, p256dh="k", auth="a")
+
+
+def pushed_to(webpush: mock.Mock) -> list[str]:
+    return [call.args[0]["endpoint"] for call in webpush.call_args_list]
+
+
+def test_a_red_flag_is_emailed_and_pushed_to_the_clinicians_phone_not_a_strangers(
+    patient, clinician, stranger_clinician, push_service, committed
+):
+    phone = phone_of(clinician)
+    phone_of(stranger_clinician)
+    committed(lambda: red_flag(patient, note="my throat is closing"))
+    rows = Delivery.objects.values_list("recipient", "channel", "state")
+    assert sorted(rows) == [(clinician.pk, "email", "sent"), (clinician.pk, "push", "sent")]
+    assert pushed_to(push_service) == [phone.endpoint]
+    assert json.loads(push_service.call_args.args[1]) == {
+        "title": "Relief Tracker: a patient you follow logged a warning sign",
+        "body": "Open your clinic list to see who.",
+        "url": "/clinic/",  # opened by the service worker on the app's own origin
+        "tag": "red-flag",
+    }
+    assert len(alerted(clinician)) == 1
+    assert alerted(stranger_clinician) == []
+
+
+def test_two_workers_sending_the_same_alert_push_it_once(patient, clinician, push_service):
+    phone_of(clinician)
     reaction = red_flag(patient)
-    with (
-        mock.patch("tracker.notify.vapid_key"),
-        mock.patch("pywebpush.webpush") as webpush,
-    ):
-        assert alerts.alert_clinicians(str(reaction.pk)) == 2
-    payload = webpush.call_args.args[1]
-    assert "clinic" in payload and "breathing" not in payload
+    first, second = (alerts.queue_alert_rows(str(reaction.pk)) for _ in range(2))
+    assert first == second and len(first) == 2  # the email and the push
+    # Each worker tries to send each row: two sends of the push attempted, one made.
+    assert sum(alerts.send(pk) for pk in first + second) == 2
+    assert push_service.call_count == 1
+    assert len(alerted(clinician)) == 1
+
+
+def test_a_clinics_nurse_is_pushed_and_its_coordinator_is_not(patient, push_service, committed):
+    clinic = Clinic.objects.create(name="Clinic")
+    share_diary(patient, clinic=clinic)
+    nurse, coordinator = factories.ClinicianFactory(), factories.ClinicianFactory()
+    Membership.objects.create(clinic=clinic, user=nurse, role="nurse")
+    Membership.objects.create(clinic=clinic, user=coordinator, role="coordinator")
+    phones = {user: phone_of(user).endpoint for user in (nurse, coordinator)}
+    committed(lambda: red_flag(patient))
+    assert pushed_to(push_service) == [phones[nurse]]
+
+
+def test_without_vapid_keys_the_clinician_is_emailed_only(
+    patient, clinician, push_service, settings, committed
+):
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = ""
+    phone_of(clinician)
+    committed(lambda: red_flag(patient))
+    assert list(Delivery.objects.values_list("channel", flat=True)) == ["email"]
+    push_service.assert_not_called()
+
+
+def test_a_push_the_service_refused_is_tried_again_after_a_wait(
+    patient, clinician, push_service, time_machine
+):
+    time_machine.move_to(dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC), tick=False)
+    phone = phone_of(clinician)
+    reaction = red_flag(patient)
+    push_service.side_effect = requests.ConnectionError("push service down")
+    assert alerts.alert_clinicians(str(reaction.pk)) == 1  # the email went
+    push = Delivery.objects.get(channel="push")
+    assert (push.state, push.attempts) == ("pending", 1)
+    push_service.side_effect = None
+    time_machine.shift(dt.timedelta(seconds=31))
+    assert jobs.send_due_deliveries.call() == 1
+    assert pushed_to(push_service)[-1] == phone.endpoint
+    push.refresh_from_db()
+    assert push.state == "sent"
 
 
 def test_the_alert_names_the_product_from_settings_and_where_to_write(

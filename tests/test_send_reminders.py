@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests import factories
 from tests.conftest import NOW, TODAY
-from tracker import notify, relief
+from tracker import jobs, notify, relief
 from tracker.models import Patient, PushSubscription, relief_settings
 
 pytestmark = pytest.mark.usefixtures("frozen_now")
@@ -270,6 +270,34 @@ def test_push_goes_to_every_phone_of_the_patient(db, vapid, push_service):
     assert call.kwargs["vapid_claims"] == {"sub": vapid.WEBPUSH_VAPID_SUBJECT}
     assert call.kwargs["ttl"] > 0
     assert PushSubscription.objects.filter(last_success_at=NOW).count() == 2
+
+
+def test_a_reminder_goes_to_the_patients_phones_never_to_their_clinicians(db, vapid, push_service):
+    patient = reminded_patient(ONE_PM, reminder_email=False)
+    phone = subscribe(patient)
+    clinician = factories.ClinicianFactory()
+    factories.ShareFactory(patient=patient, clinician=clinician)
+    PushSubscription.objects.create(
+        user=clinician, endpoint="https://fcm.googleapis.com/fcm/send/doc", p256dh="k", auth="a"
+    )
+
+    assert notify.send_due_reminders().pushes == 1
+    assert sent_to(push_service) == [phone.endpoint]
+
+
+def test_a_reminder_push_that_failed_is_sent_again_to_the_patients_phone(
+    db, vapid, push_service, frozen_now
+):
+    patient = reminded_patient(ONE_PM, reminder_email=False)
+    phone = subscribe(patient)
+    push_service.side_effect = push_error(500)
+    assert notify.send_due_reminders().failures == 1
+    push_service.reset_mock(side_effect=True)
+    frozen_now.shift(dt.timedelta(minutes=1))
+
+    assert jobs.send_due_deliveries.call() == 1
+    assert sent_to(push_service) == [phone.endpoint]
+    assert json.loads(push_service.call_args.args[1])["url"] == "/today/"
 
 
 @pytest.mark.parametrize("status", [404, 410])

@@ -137,14 +137,21 @@ def send_alert(delivery: Delivery) -> bool:
         return False
     if not diary_readers(reaction.patient).filter(pk=delivery.recipient_id).exists():
         return False  # the patient stopped sharing with them since
-    clinic = f"{settings.SITE_URL}{reverse('clinic')}"
     title = alert_title()
     if delivery.channel == Delivery.Channel.EMAIL:
+        clinic = f"{settings.SITE_URL}{reverse('clinic')}"
         mail.send_mail(
             title, alert_body(delivery.recipient, clinic), None, [delivery.recipient.email]
         )
         return True
-    payload = {"title": title, "body": "Open your clinic list to see who.", "url": clinic}
+    # The page by its path: the service worker opens it on the app's own origin, whatever
+    # SITE_URL says. One notification stands for every alert not yet opened (their tag).
+    payload = {
+        "title": title,
+        "body": "Open your clinic list to see who.",
+        "url": reverse("clinic"),
+        "tag": "red-flag",
+    }
     subscriptions = PushSubscription.objects.filter(user_id=delivery.recipient_id)
     return pushed(notify.push(subscriptions, lambda subscription: payload))
 

@@ -1,5 +1,8 @@
 import json
 
+import pytest
+from django.test import Client
+from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import wait_until
@@ -27,8 +30,9 @@ def test_the_reminder_settings_are_accessible_and_save_with_one_tap_each(
     assert (f"{patient.reminder_time:%H:%M}", patient.reminder_email) == ("07:30", False)
 
 
-def test_the_service_worker_shows_a_pushed_reminder(patient_page: Page, live_server):
-    page = patient_page
+def deliver_push(page: Page, live_server, message: dict) -> list[dict]:
+    """`message` pushed to the page's service worker, as a push service delivers it; the
+    notifications it then shows."""
     page.context.grant_permissions(["notifications"], origin=live_server.url)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     session = page.context.new_cdp_session(page)
@@ -40,7 +44,6 @@ def test_the_service_worker_shows_a_pushed_reminder(patient_page: Page, live_ser
     session.send("ServiceWorker.enable")
     page.wait_for_timeout(500)  # the registrations are reported as enabling finishes
     [registration] = [r for r in registrations if not r["isDeleted"]]
-    message = {"title": "Relief Tracker: today's check-in", "body": "Day 3", "url": "/today/"}
     session.send(
         "ServiceWorker.deliverPushMessage",
         {
@@ -49,10 +52,52 @@ def test_the_service_worker_shows_a_pushed_reminder(patient_page: Page, live_ser
             "data": json.dumps(message),
         },
     )
-    wait_until(page, "(await (await navigator.serviceWorker.ready).getNotifications()).length")
-    shown = page.evaluate(
+    body = json.dumps(message["body"])
+    shown = "(await (await navigator.serviceWorker.ready).getNotifications())"
+    wait_until(page, f"{shown}.some((notification) => notification.body === {body})")
+    return page.evaluate(
         """navigator.serviceWorker.ready
             .then((registration) => registration.getNotifications())
-            .then((all) => all.map((n) => ({ title: n.title, body: n.body, url: n.data.url })))"""
+            .then((all) => all.map((n) => ({
+                title: n.title, body: n.body, url: n.data.url, tag: n.tag, renotify: n.renotify,
+            })))"""
     )
-    assert shown == [{"title": message["title"], "body": "Day 3", "url": "/today/"}]
+
+
+def test_the_service_worker_shows_a_pushed_reminder(patient_page: Page, live_server):
+    message = {"title": "Relief Tracker: today's check-in", "body": "Day 3", "url": "/today/"}
+    shown = deliver_push(patient_page, live_server, message)
+    assert shown == [
+        {
+            "title": message["title"],
+            "body": "Day 3",
+            "url": "/today/",
+            "tag": "check-in",
+            "renotify": True,
+        }
+    ]
+
+
+@pytest.fixture
+def clinician_page(page: Page, live_server, clinician) -> Page:
+    """The clinician's list of patients, logged in by their session's cookie."""
+    client = Client()
+    client.force_login(clinician)
+    cookie = {"name": "sessionid", "value": client.cookies["sessionid"].value}
+    page.context.add_cookies([{**cookie, "url": live_server.url}])
+    page.goto(live_server.url + reverse("clinic"))
+    page.wait_for_load_state()  # app.js, which registers the service worker, is deferred
+    return page
+
+
+def test_the_service_worker_shows_a_clinicians_red_flag_alert(clinician_page: Page, live_server):
+    message = {
+        "title": "Relief Tracker: a patient you follow logged a warning sign",
+        "body": "Open your clinic list to see who.",
+        "url": "/clinic/",
+        "tag": "red-flag",
+    }
+    assert deliver_push(clinician_page, live_server, message) == [{**message, "renotify": True}]
+    # A second alert replaces the first, and sounds again (renotify).
+    second = {**message, "body": "A second one."}
+    assert deliver_push(clinician_page, live_server, second) == [{**second, "renotify": True}]
