@@ -53,13 +53,19 @@ def stray(patient):
 
 def test_read_diary_reads_only_from_1990_to_the_patients_today(stray, django_assert_num_queries):
     with django_assert_num_queries(4):  # injections with their sites, answers, logs, reactions
-        diary = read_diary(stray)
+        diary = read_diary(stray, logs=True)
     assert [log.date for log in diary.logs] == [
         EARLIEST_DIARY_DATE,
         days_ago(41),
         days_ago(1),
         TODAY,
     ]
+    # Without every field of the logs (the pages): the same scores, and no logs to misread.
+    with django_assert_num_queries(4):
+        scores_only = read_diary(stray)
+    assert scores_only.scores == diary.scores
+    assert [day for day, _, _ in diary.scores] == [log.date for log in diary.logs]
+    assert scores_only.logs is None
     assert [shot.date for shot in diary.injections] == [EARLIEST_DIARY_DATE, days_ago(40)]
     assert [reaction.onset for reaction in diary.reactions] == [days_ago(30)]
     assert [answer.date for answer in diary.answers] == [days_ago(10)]
@@ -69,12 +75,12 @@ def test_read_diary_keeps_to_the_patients_own_today(stray):
     # Kiritimati is 14 hours ahead: at noon in London it is already tomorrow there.
     stray.time_zone = "Pacific/Kiritimati"
     stray.save(update_fields=["time_zone"])
-    assert read_diary(stray).logs[-1].date == TOMORROW
+    assert read_diary(stray).scores[-1][0] == TOMORROW
 
 
 def test_read_diary_narrows_to_the_days_asked_and_never_beyond_the_bounds(stray):
     diary = read_diary(stray, since=days_ago(41), until=days_ago(1))
-    assert [log.date for log in diary.logs] == [days_ago(41), days_ago(1)]
+    assert [day for day, _, _ in diary.scores] == [days_ago(41), days_ago(1)]
     wide = read_diary(stray, since=dt.date(1900, 1, 1), until=FAR_FUTURE)
     assert wide == read_diary(stray)
 

@@ -399,7 +399,7 @@ def test_cycle_rows_are_newest_first_with_their_reactions_and_impressions():
 
 
 def empty_diary(today: date) -> Diary:
-    return Diary(today=today, logs=(), injections=(), reactions=(), answers=())
+    return Diary(today=today, scores=(), injections=(), reactions=(), answers=())
 
 
 def test_the_page_without_data_has_no_cycles_and_no_overlay():

@@ -119,7 +119,7 @@ def test_the_fhir_procedure_gives_the_cause_as_its_reason(patient, injection):
     patient.conditions.create(condition="limb_spasticity")
     patient.spasticity_cause = "multiple_sclerosis"
     patient.save()
-    bundle = fhir_bundle(patient, read_diary(patient))
+    bundle = fhir_bundle(patient, read_diary(patient, logs=True))
     (procedure,) = [
         entry["resource"]
         for entry in bundle["entry"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cached_property
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db.models import F, Q, QuerySet, Window
@@ -39,8 +40,10 @@ PGIC_LABELS = dict(catalog.PGIC_CHOICES)
 TIMEPOINT_LABELS = dict(catalog.PGIC_TIMEPOINT_CHOICES)
 
 
-@dataclass(frozen=True)
-class Log:
+class Log(NamedTuple):
+    """A check-in, as the exports read it. A named tuple, as it is quicker to make than a
+    dataclass: five years are some 1,800."""
+
     id: int
     date: date
     severity: int
@@ -189,15 +192,13 @@ class Diary:
     """A patient's diary, every list oldest first."""
 
     today: date  # the patient's own
-    logs: tuple[Log, ...]
+    # (date, severity, note) of each check-in: what the pages and charts show of them.
+    scores: tuple[tuple[date, int, str], ...]
     injections: tuple[InjectionRecord, ...]  # with their sites
     reactions: tuple[ReactionRecord, ...]  # by onset
     answers: tuple[Answer, ...]
-
-    @cached_property
-    def scores(self) -> list[tuple[date, int, str]]:
-        """(date, severity, note) of each check-in: what the charts draw."""
-        return [(log.date, log.severity, log.note) for log in self.logs]
+    # Every field of each check-in, for the exports: None unless read_diary was asked for it.
+    logs: tuple[Log, ...] | None = None
 
     @cached_property
     def doses(self) -> list[Dose]:
@@ -225,6 +226,7 @@ class Diary:
 
 
 # In the order of the records' fields.
+LOG_FIELDS = ("id", "date", "severity", "spasm_frequency", "pain", "note")
 INJECTION_FIELDS = ("id", "date", "product", "total_units", "guidance", "injector", "notes")
 SITE_FIELDS = ("sites__id", "sites__muscle", "sites__side", "sites__units")
 REACTION_FIELDS = (
@@ -258,10 +260,13 @@ def reaction_record(row: tuple, zone: tzinfo) -> ReactionRecord:
     )
 
 
-def read_diary(patient: Patient, since: date | None = None, until: date | None = None) -> Diary:
+def read_diary(
+    patient: Patient, since: date | None = None, until: date | None = None, logs: bool = False
+) -> Diary:
     """Four queries however long the diary: injections with their sites (one row per site),
     PGIC answers, logs, reactions. Rows are read as values, not model instances: five years
-    of daily logs are some 1,800 rows.
+    of daily logs are some 1,800 rows. Of the logs, only the scores are read, unless `logs`
+    asks for every field (the exports): the Relief page is read again after each check-in.
 
     Only the dates a diary may hold are read (docs/clinical-rules.md, "Dates a diary may
     hold"): from `since` to `until`, within EARLIEST_DIARY_DATE and the patient's today, the
@@ -284,14 +289,16 @@ def read_diary(patient: Patient, since: date | None = None, until: date | None =
             injections[pk] = (*row[: len(INJECTION_FIELDS)], role == User.Role.CLINICIAN)
         if site[0] is not None:
             sites[pk].append(Site(*site))
+    check_ins = patient.logs.filter(date__range=window).order_by("date")
+    if logs:
+        every_field = tuple(map(Log._make, check_ins.values_list(*LOG_FIELDS)))
+        scores = tuple((log.date, log.severity, log.note) for log in every_field)
+    else:
+        every_field, scores = None, tuple(check_ins.values_list("date", "severity", "note"))
     return Diary(
         today=today,
-        logs=tuple(
-            Log(*row)
-            for row in patient.logs.filter(date__range=window)
-            .order_by("date")
-            .values_list("id", "date", "severity", "spasm_frequency", "pain", "note")
-        ),
+        scores=scores,
+        logs=every_field,
         injections=tuple(
             InjectionRecord(*fields, sites=tuple(sites[pk])) for pk, fields in injections.items()
         ),

@@ -355,13 +355,13 @@ def _reaction(reaction: ReactionRecord, subject: dict, procedure_ids: dict) -> l
 
 
 def csv_response(patient: Patient) -> HttpResponse:
-    lines = diary_csv(read_diary(patient))
+    lines = diary_csv(read_diary(patient, logs=True))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     return private_download(response, patient_file_name(patient, "csv"))
 
 
 def fhir_response(patient: Patient) -> HttpResponse:
-    bundle = fhir_bundle(patient, read_diary(patient))
+    bundle = fhir_bundle(patient, read_diary(patient, logs=True))
     response = JsonResponse(bundle, content_type="application/fhir+json; charset=utf-8")
     return private_download(response, patient_file_name(patient, "fhir.json"))
 
