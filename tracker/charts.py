@@ -17,6 +17,7 @@ and quick (at most 1,500 elements on the page: tests/test_speed_charts.py).
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from tracker.chart_tables import LONG_SPAN_DAYS, EventRow, MonthRow, WeekRow, month_rows
 from tracker.dates import short_date
@@ -521,22 +522,31 @@ def _relief_y(y: Scale, value: float) -> float:
 
 def _relief_lines(x: Scale, y: Scale) -> Callable[[Mapping[int, float]], str]:
     """Draws lines of relief % by day since injection (the days of x), broken at days without
-    a value. Five years hold some 2,000 points: each day's x is written once, not once per
-    line, and _relief_y is written out, as it runs for every point."""
-    xs = [num(x(day)) for day in range(int(x.high) + 1)]
+    a value."""
+    return lambda values: _relief_line(x, y, tuple(sorted(values.items())))
+
+
+@lru_cache(maxsize=2048)
+def _relief_line(x: Scale, y: Scale, points: tuple[tuple[int, float], ...]) -> str:
+    """A line of _relief_lines, of (day, relief %) in order of day. Kept: after a new check-in
+    the earlier cycles' lines are drawn again the same, and five years hold some 2,000
+    points. _relief_y is written out, as it runs for every point."""
+    xs = _day_xs(x)
     y_at_zero, units_per_percent = y(0), (y.start - y.end) / (y.high - y.low)
+    coordinates, previous = [], None
+    for day, value in points:
+        if previous is not None and day != previous + 1:
+            coordinates.append(None)  # a day without a value breaks the line
+        value = max(value, OVERLAY_LOW)
+        coordinates.append(f"{xs[day]} {num(y_at_zero - value * units_per_percent)}")
+        previous = day
+    return _polyline(coordinates)
 
-    def line(values: Mapping[int, float]) -> str:
-        coordinates, previous = [], None
-        for day in sorted(values):
-            if previous is not None and day != previous + 1:
-                coordinates.append(None)  # a day without a value breaks the line
-            value = max(values[day], OVERLAY_LOW)
-            coordinates.append(f"{xs[day]} {num(y_at_zero - value * units_per_percent)}")
-            previous = day
-        return _polyline(coordinates)
 
-    return line
+@lru_cache(maxsize=64)
+def _day_xs(x: Scale) -> tuple[str, ...]:
+    """Each day's x, written once for every line drawn on the same scale."""
+    return tuple(num(x(day)) for day in range(int(x.high) + 1))
 
 
 def _band(days: Sequence[OverlayDay], x: Scale, y: Scale) -> str:

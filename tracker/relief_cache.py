@@ -15,6 +15,7 @@ a drawing (a cycle's card, a row of the clinic's list) under a digest of all it 
 """
 
 import hashlib
+import pickle
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
@@ -93,8 +94,9 @@ def cycles(
 
 
 def cycle_key(given: relief.CycleInput, settings: relief.ReliefSettings) -> str:
-    # repr of ids, dates and numbers is exact and stable; the code's digest as for the pages.
-    digest = hashlib.sha256(repr((given, settings)).encode()).hexdigest()
+    # A pickle writes ids, dates and numbers exactly, and five times quicker than repr (its
+    # floats most of all); the code's digest as for the pages.
+    digest = hashlib.sha256(pickle.dumps((given, settings), protocol=5)).hexdigest()
     return f"cycle:{CODE}:{digest}"
 
 

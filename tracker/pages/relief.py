@@ -3,10 +3,12 @@ charts and table): built from plain records, computed with relief.py, drawn with
 worded here: the charts' labels, the tables under them and the figures in the cycle table.
 Pure: no Django."""
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 
 from tracker import relief, relief_cache
 from tracker.catalog import RED_FLAG_TIER_LABELS, format_units
@@ -318,8 +320,10 @@ def timeline_chart(
     injections: Sequence[Event],
     reactions: Sequence[Event],
 ) -> TimelineChart:
-    """charts.timeline, with the page's words: the tables under it and the read-out of a day."""
-    logs = [log for log in logs if start <= log[0] <= end]
+    """charts.timeline, with the page's words: the tables under it and the read-out of a day.
+    `logs` are in order of date (Diary.scores): those of the range are found by halving."""
+    day_of = itemgetter(0)
+    logs = logs[bisect_left(logs, start, key=day_of) : bisect_right(logs, end, key=day_of)]
     texts = event_texts(
         [injection for injection in injections if start <= injection.date <= end],
         [reaction for reaction in reactions if start <= reaction.date <= end],
