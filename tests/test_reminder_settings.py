@@ -46,15 +46,16 @@ def test_the_settings_page_offers_a_reminder_time_from_a_list_and_email_on_or_of
 def test_without_vapid_keys_the_page_does_not_offer_notifications(web):
     html = web.get(reverse("settings")).content.decode()
     assert "data-push" not in html
-    assert "reminders.js" not in html
+    assert "push.js" not in html
 
 
 def test_with_vapid_keys_the_page_offers_notifications_on_this_phone(web, push_keys):
     html = web.get(reverse("settings")).content.decode()
     assert 'data-vapid-key="BPublic-key"' in html
     assert f'data-push-url="{URL}"' in html
-    assert 'src="/static/js/reminders.js"' in html
+    assert 'src="/static/js/push.js"' in html
     assert "Notifications on this phone" in html
+    assert 'data-push-on="On: this phone shows the daily reminder."' in html
 
 
 def test_the_patient_chooses_a_time_and_turns_email_off(web, patient):

@@ -51,6 +51,11 @@ def push_enabled() -> bool:
     )
 
 
+def push_public_key() -> str:
+    """The key a browser subscribes with, for the pages' switch; empty while push is off."""
+    return settings.WEBPUSH_VAPID_PUBLIC_KEY if push_enabled() else ""
+
+
 @cache
 def vapid_key(private_key: str) -> Vapid:
     return Vapid.from_string(private_key)

@@ -8,7 +8,6 @@ import json
 from allauth.account.decorators import reauthentication_required
 from allauth.account.models import EmailAddress
 from allauth.core import ratelimit
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -34,7 +33,7 @@ from tracker.forms import ConditionsForm
 from tracker.models import (
     Patient,
 )
-from tracker.notify import push_enabled
+from tracker.notify import push_public_key
 from tracker.privacy import delete_account, readable_csv_lines, their_data
 from tracker.throttles import throttled
 
@@ -125,7 +124,7 @@ def settings_page(
         "reminder_form": reminder_form or ReminderForm(instance=patient),
         "numbers_form": numbers_form or PhoneNumbersForm(instance=patient),
         "identity_form": identity_form or IdentityForm(instance=patient),
-        "push_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY if push_enabled() else "",
+        "push_public_key": push_public_key(),
         # What was just saved, said in its own part of the page (where the patient looks).
         "saved": request.session.pop(SAVED_KEY, {}),
     }

@@ -1,6 +1,7 @@
-// Settings, "Notifications on this phone": subscribes this browser to Web Push for the daily
-// reminder and tells the server, or the reverse. The panel stays hidden without JavaScript
-// or where the browser cannot receive push messages.
+// "Notifications on this phone" (a patient's Settings: the daily reminder; a clinician's: the
+// red-flag alerts): subscribes this browser to Web Push and tells the server, or the reverse.
+// The panel says what "on" brings (data-push-on). It stays hidden without JavaScript or where
+// the browser cannot receive push messages.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -16,7 +17,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const show = (on, message) => {
     subscribed = on;
     toggle.textContent = on ? "Turn off notifications on this phone" : "Turn on notifications on this phone";
-    status.textContent = message || (on ? "On: this phone shows the daily reminder." : "Off on this phone.");
+    status.textContent = message || (on ? panel.dataset.pushOn : "Off on this phone.");
   };
   const pushManager = async () => (await navigator.serviceWorker.ready).pushManager;
 
