@@ -394,6 +394,7 @@ NO_PATIENT_DATA = {
     "offline": "the offline page, the same for everyone",
     "clinic_invite": "the clinician's own share code and invitations",
     "clinic_invitation": "one of the clinician's own invitations (its QR code)",
+    "clinic_settings": "a clinic member's own alerts and account links, no patient",
     "share_accept": "an invitation: names the clinician who made it, not any patient",
     "team": "the clinic's members and invitations, no patient (tests/test_clinic_teams.py)",
     "team_member_remove": "removes a member of the admin's own clinic",

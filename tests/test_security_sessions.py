@@ -373,12 +373,14 @@ def test_the_admin_shows_the_change_history(patient, admin_user, logged_in):
     assert escape(str(reaction)) in response.content.decode()
 
 
-def test_a_clinicians_settings_link_opens_their_two_step_log_in_and_account_links(
+def test_a_clinicians_settings_link_leads_to_their_two_step_log_in_and_account_links(
     clinician, logged_in
 ):
     client = logged_in(clinician)
     clinic = client.get(reverse("clinic")).content.decode()
-    assert f'href="{reverse("mfa_index")}">Settings' in clinic
+    assert f'href="{reverse("clinic_settings")}">Settings' in clinic
+    settings_page = client.get(reverse("clinic_settings")).content.decode()
+    assert f'href="{reverse("mfa_index")}"' in settings_page
     page = client.get(reverse("mfa_index"))
     assert page.status_code == 200
     html = page.content.decode()

@@ -61,6 +61,7 @@ urlpatterns = [
         name="clinic_print_batch_pdf",
     ),
     path("clinic/invite/<int:pk>/", clinic.clinic_invitation, name="clinic_invitation"),
+    path("clinic/settings/", clinic.clinic_settings, name="clinic_settings"),
     path("clinic/team/", team.team, name="team"),
     path("clinic/team/<int:pk>/details/", team.clinic_details, name="team_clinic_details"),
     path("clinic/team/members/<int:pk>/remove/", team.member_remove, name="team_member_remove"),

@@ -221,3 +221,18 @@ def test_a_clinician_whose_share_ended_gets_a_plain_page(diary, clinician, conte
     expect(page).to_have_url(live_server.url + reverse("clinic"))
     page.go_back()
     look(page, "share-ended", "phone")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_clinicians_settings_offer_warning_signs_on_this_phone(
+    size, clinician, contexts, live_server, settings
+):
+    settings.WEBPUSH_VAPID_PRIVATE_KEY = "private"
+    settings.WEBPUSH_VAPID_PUBLIC_KEY = "BPublic-key"
+    settings.WEBPUSH_VAPID_SUBJECT = "mailto:clinic@example.com"
+    page = contexts(size, clinician).new_page()
+    page.goto(live_server.url + reverse("clinic_settings"))
+    switch = page.get_by_role("button", name="Turn on notifications on this phone")
+    expect(switch).to_be_visible()  # push.js shows it where the browser takes push messages
+    expect(page.locator("[data-push-status]")).to_have_text("Off on this phone.")
+    look(page, "clinic-settings", size)

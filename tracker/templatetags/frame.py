@@ -16,7 +16,7 @@ register = template.Library()
 
 # What the frame links to: URL names, and static files by their path.
 PAGES = [
-    *("home", "sharing", "settings", "mfa_index", "account_login", "account_logout"),
+    *("home", "sharing", "settings", "clinic_settings", "account_login", "account_logout"),
     *("manifest", "api:sync", "today", "relief", "history", "injection_list"),
     *("reaction_list", "clinic", "clinic_invite", "team"),
 ]

@@ -1,6 +1,7 @@
-"""The clinic side: the triage list, invitations, and one shared patient's report, summary (page
-and PDF), exports and clinic-entered injections. A clinician sees a patient's data only while
-the patient shares it, and every look is written to the patient's access history."""
+"""The clinic side: the triage list, invitations, the member's own settings (the red-flag
+alerts), and one shared patient's report, summary (page and PDF), exports and clinic-entered
+injections. A clinician sees a patient's data only while the patient shares it, and every look
+is written to the patient's access history."""
 
 import pickle
 from pathlib import Path
@@ -46,6 +47,7 @@ from tracker.models import (
     User,
     relief_settings,
 )
+from tracker.notify import push_public_key
 from tracker.pages.relief import RANGE_LABELS
 from tracker.pages.report import report, summary
 from tracker.relief_cache import code_of, drawn
@@ -218,6 +220,20 @@ def clinic_invitation(request: HttpRequest, pk: int) -> HttpResponse:
         "share_code": request.user.ensure_share_code(),
     }
     return render(request, "tracker/clinic_invitation.html", context)
+
+
+@require_safe
+@clinician_view
+def clinic_settings(request: HttpRequest) -> HttpResponse:
+    """A clinic member's own settings: how the red-flag alerts reach them (email, and this
+    phone if they turn it on), and their account's security."""
+    roles = set(request.user.memberships.active().values_list("role", flat=True))
+    context = {
+        "push_public_key": push_public_key(),
+        # A clinic's coordinators are sent no alert for its patients (tracker/access.py).
+        "coordinator_only": roles == {Membership.Role.COORDINATOR},
+    }
+    return render(request, "tracker/clinic_settings.html", context)
 
 
 @clinician_patient_view(AccessEvent.What.ENTRY)
