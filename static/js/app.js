@@ -142,8 +142,8 @@ async function clearOnLogOut() {
   });
 }
 
-// This patient's reminders stop coming to this phone; the server forgets the subscription
-// when its next push is refused.
+// Their reminders (a patient's) or alerts (a clinician's) stop coming to this phone; the server
+// forgets the subscription when its next push is refused.
 async function stopPushReminders() {
   try {
     const registration = await navigator.serviceWorker?.getRegistration();
