@@ -37,7 +37,8 @@ async function warmPages(role) {
   const cache = await caches.open(PAGE_CACHE);
   await Promise.all(pages.map(async (url) => {
     try {
-      const response = await fetch(url, { credentials: "same-origin" });
+      // Marked, so that the page leaves its one-off messages for the page the person opens.
+      const response = await fetch(url, { credentials: "same-origin", headers: { "X-Relief-Warm": "1" } });
       if (isKeepable(response)) await cache.put(url, response);
     } catch (error) {
       // Offline: keep what is cached.

@@ -320,6 +320,28 @@ def test_saving_the_severity_and_the_pgic_answer_keeps_both(web, patient, pgic_d
     assert "A question for this cycle" not in page  # answered
 
 
+SAVED_BOTH = "Saved: 4 out of 10, and your answer about this cycle. Thank you."
+
+
+def test_the_service_workers_fresh_copies_leave_the_saves_message_to_the_page_opened(web, pgic_due):
+    # After each page load the service worker fetches the pages needed offline (sw.js,
+    # warmPages). One that reached the server between a save and the page it leads to took
+    # the save's message, and the person never saw it (a browser test caught it).
+    response = web.post(reverse("today"), checkin(pgic_due, severity="4", **{"pgic-score": "2"}))
+
+    for page in ["/today/", "/injections/new/", "/reactions/new/", "/offline/"]:
+        copy = web.get(page, HTTP_X_RELIEF_WARM="1")
+        assert copy.status_code == 200 and SAVED_BOTH not in copy.content.decode()
+    assert SAVED_BOTH in web.get(response.url).content.decode()
+    assert SAVED_BOTH not in web.get(response.url).content.decode()  # shown once
+
+
+def test_the_service_worker_marks_its_fresh_copies(client):
+    service_worker = client.get("/sw.js").content.decode()
+    warm = service_worker.split("async function warmPages")[1].split("\n}\n")[0]
+    assert 'headers: { "X-Relief-Warm": "1" }' in warm
+
+
 def test_saving_the_severity_without_the_pgic_answer_leaves_the_question_open(web, pgic_due):
     web.post(reverse("today"), checkin(pgic_due, severity="6"))
     assert DailyLog.objects.get().severity == 6
