@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from tracker import charts
+from tracker import chart_overlay, charts
 from tracker.diary import Diary
 from tracker.pages import relief as relief_pages
 from tracker.relief import Cycle, InjectionPoint, compute_cycles, overlay
@@ -353,9 +353,9 @@ def test_the_overlay_table_has_a_row_a_week():
 
 def test_the_overlay_makes_no_words_of_its_own():
     cycles = three_cycles()
-    rows = (charts.OverlayRow(0, "0", "0 to 0", 3, "0"),)
+    rows = (chart_overlay.OverlayRow(0, "0", "0 to 0", 3, "0"),)
     labels = {1: "The first", 2: "The second", 3: "The third"}
-    chart = charts.overlay(cycles, overlay(cycles), 61, 25, labels, "Soon", rows)
+    chart = chart_overlay.overlay(cycles, overlay(cycles), 61, 25, labels, "Soon", rows)
     assert [line.label for line in chart.earlier] == ["The first", "The second"]
     assert (chart.forecast.label, chart.rows) == ("Soon", rows)
 

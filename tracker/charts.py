@@ -1,4 +1,5 @@
-"""What the Relief page draws: the geometry of its two SVG charts.
+"""What the Relief page draws: the geometry of its SVG charts, and the timeline's own (the
+overlay of cycles is tracker/chart_overlay.py's).
 
 Pure: dates, numbers and relief.py's results in, small frozen dataclasses of path strings and
 positions out, which the partials in templates/tracker/partials/ turn into markup. The words
@@ -14,14 +15,12 @@ string rather than element by element in a template, which keeps five years of d
 and quick (at most 1,500 elements on the page: tests/test_speed_charts.py).
 """
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
 
 from tracker.chart_tables import LONG_SPAN_DAYS, EventRow, MonthRow, WeekRow, month_rows
 from tracker.dates import short_date
-from tracker.relief import Cycle, OverlayDay
 
 WIDTH = 320
 FONT_SIZE = 14
@@ -31,10 +30,6 @@ CHAR_WIDTH = 0.62
 LABEL_TOP = 8.0  # injection labels start this far below the top of the timeline
 LABEL_GAP = 4.0  # between labels side by side
 MONTH_STEPS = [1, 2, 3, 6, 12, 24, 60]  # between date ticks
-DAY_STEPS = [7, 14, 28, 56, 91, 182, 364]  # between ticks of days since injection
-
-
-OVERLAY_LOW, OVERLAY_HIGH = -50, 100  # relief % drawn; lower values are drawn at the edge
 
 
 def num(value: float) -> str:
@@ -72,10 +67,10 @@ def dots_path(points: Iterable[tuple[float, float]]) -> str:
 def line_path(points: Iterable[tuple[float, float] | None]) -> str:
     """A line through the points; None lifts the pen. A piece of a single point is drawn as a
     dot, so that no value disappears."""
-    return _polyline(None if p is None else f"{num(p[0])} {num(p[1])}" for p in points)
+    return polyline(None if p is None else f"{num(p[0])} {num(p[1])}" for p in points)
 
 
-def _polyline(coordinates: Iterable[str | None]) -> str:
+def polyline(coordinates: Iterable[str | None]) -> str:
     """line_path, of points already written out as "x y"."""
     pieces, piece = [], []
     for point in [*coordinates, None]:
@@ -383,219 +378,3 @@ def date_ticks(start: date, end: date, x: Scale) -> list[Tick]:
 def _first_days_of_months(start: date, end: date) -> list[date]:
     first = start.year * 12 + start.month - (start.day == 1)  # in months since year 0, less one
     return [date(m // 12, m % 12 + 1, 1) for m in range(first, end.year * 12 + end.month)]
-
-
-@dataclass(frozen=True)
-class CycleLine:
-    label: str  # "Cycle 3, from 3 Mar 2025"
-    path: str
-
-
-@dataclass(frozen=True)
-class OverlayRow:
-    day: int
-    median: str
-    middle_half: str  # "20 to 45"
-    cycle_count: int
-    current: str  # the ongoing cycle's smoothed relief, "" without one
-
-
-@dataclass(frozen=True)
-class VerticalMark:
-    x: float
-    label: str
-    label_x: float
-    anchor: str  # text-anchor
-
-
-@dataclass(frozen=True)
-class OverlayChart(Frame):
-    last_day: int
-    band: str  # 25th to 75th percentile
-    median: str
-    earlier: tuple[CycleLine, ...]
-    current: str
-    current_day: int | None  # the ongoing cycle's last day with a value
-    current_end: tuple[float, float] | None  # where its line ends: marked with a dot
-    zero_y: float
-    threshold: float
-    threshold_y: float
-    forecast_day: float | None
-    forecast: VerticalMark | None
-    x_ticks: tuple[Tick, ...]
-    y_ticks: tuple[Tick, ...]
-    rows: tuple[OverlayRow, ...]  # every 7th day since injection
-    clipped: bool  # some value lay below the drawn range and was drawn at its edge
-    font_size: int = FONT_SIZE
-
-    @property
-    def y_label_x(self) -> float:
-        return self.left - 6
-
-    @property
-    def x_label_y(self) -> float:
-        return self.bottom + 18
-
-    @property
-    def x_title_y(self) -> float:
-        return self.bottom + 37
-
-    @property
-    def mid_x(self) -> float:
-        return round((self.left + self.right) / 2, 1)
-
-    @property
-    def forecast_top(self) -> float:
-        return self.top - 12
-
-    @property
-    def forecast_label_y(self) -> float:
-        return self.top - 16
-
-
-def overlay(
-    cycles: Sequence[Cycle],
-    days: Sequence[OverlayDay],
-    forecast_day: float | None,
-    threshold: float,
-    cycle_labels: Mapping[int, str],
-    forecast_label: str,
-    rows: tuple[OverlayRow, ...],
-) -> OverlayChart:
-    """Every cycle folded onto its injection day: x = days since injection, y = smoothed
-    relief %, drawn between OVERLAY_LOW and OVERLAY_HIGH. The page's words: `cycle_labels`
-    (by cycle index) for the earlier cycles' lines, `forecast_label` and the table's `rows`."""
-    last_day = _last_day(cycles, forecast_day)
-    x = Scale(0, last_day, 52.0, WIDTH - 10.0)
-    y = Scale(OVERLAY_LOW, OVERLAY_HIGH, 220.0, 30.0)
-    line = _relief_lines(x, y)
-    earlier, current = _earlier_and_current(cycles)
-    return OverlayChart(
-        width=WIDTH,
-        height=y.start + 44.0,
-        left=x.start,
-        right=x.end,
-        top=y.end,
-        bottom=y.start,
-        last_day=last_day,
-        band=_band(days, x, y),
-        median=line({d.day: d.median for d in days}),
-        earlier=tuple(CycleLine(cycle_labels[c.index], line(c.smoothed)) for c in earlier),
-        current=line(current),
-        current_day=max(current, default=None),
-        current_end=_line_end(current, x, y),
-        zero_y=round(y(0), 1),
-        threshold=threshold,
-        threshold_y=round(y(threshold), 1),
-        forecast_day=forecast_day,
-        forecast=None if forecast_day is None else _forecast(x, forecast_day, forecast_label),
-        x_ticks=tuple(day_ticks(last_day, x)),
-        y_ticks=_relief_ticks(y, threshold),
-        rows=rows,
-        clipped=_clipped(cycles, days),
-    )
-
-
-def _last_day(cycles: Sequence[Cycle], forecast_day: float | None) -> int:
-    """The longest cycle's, or the forecast's if later; day 14 at least."""
-    cycle_days = ((c.end_date - c.injection_date).days for c in cycles)
-    return max([14, *cycle_days, round(forecast_day or 0)])
-
-
-def _earlier_and_current(cycles: Sequence[Cycle]) -> tuple[list[Cycle], Mapping[int, float]]:
-    """The earlier cycles with a line to draw, and the ongoing cycle's relief by day."""
-    ongoing = cycles[-1] if cycles and cycles[-1].ongoing else None
-    earlier = [c for c in cycles if c is not ongoing and c.smoothed]
-    return earlier, ongoing.smoothed if ongoing else {}
-
-
-def _clipped(cycles: Sequence[Cycle], days: Sequence[OverlayDay]) -> bool:
-    """Whether some value lies below the drawing."""
-    values = (value for cycle in cycles for value in cycle.smoothed.values())
-    return any(value < OVERLAY_LOW for value in (*values, *(day.p25 for day in days)))
-
-
-def _relief_y(y: Scale, value: float) -> float:
-    """Where a relief % is drawn: on the lower edge, when below the drawing."""
-    return y(max(value, OVERLAY_LOW))
-
-
-def _relief_lines(x: Scale, y: Scale) -> Callable[[Mapping[int, float]], str]:
-    """Draws lines of relief % by day since injection (the days of x), broken at days without
-    a value."""
-    return lambda values: _relief_line(x, y, tuple(sorted(values.items())))
-
-
-@lru_cache(maxsize=2048)
-def _relief_line(x: Scale, y: Scale, points: tuple[tuple[int, float], ...]) -> str:
-    """A line of _relief_lines, of (day, relief %) in order of day. Kept: after a new check-in
-    the earlier cycles' lines are drawn again the same, and five years hold some 2,000
-    points. _relief_y is written out, as it runs for every point."""
-    xs = _day_xs(x)
-    y_at_zero, units_per_percent = y(0), (y.start - y.end) / (y.high - y.low)
-    coordinates, previous = [], None
-    for day, value in points:
-        if previous is not None and day != previous + 1:
-            coordinates.append(None)  # a day without a value breaks the line
-        value = max(value, OVERLAY_LOW)
-        coordinates.append(f"{xs[day]} {num(y_at_zero - value * units_per_percent)}")
-        previous = day
-    return _polyline(coordinates)
-
-
-@lru_cache(maxsize=64)
-def _day_xs(x: Scale) -> tuple[str, ...]:
-    """Each day's x, written once for every line drawn on the same scale."""
-    return tuple(num(x(day)) for day in range(int(x.high) + 1))
-
-
-def _band(days: Sequence[OverlayDay], x: Scale, y: Scale) -> str:
-    """The middle half of the cycles, 25th to 75th percentile, over the days of x."""
-    by_day = {day.day: day for day in days}
-    return area_path(
-        [
-            (x(d), _relief_y(y, by_day[d].p25), _relief_y(y, by_day[d].p75))
-            if d in by_day
-            else None
-            for d in range(int(x.high) + 1)
-        ]
-    )
-
-
-def _line_end(values: Mapping[int, float], x: Scale, y: Scale) -> tuple[float, float] | None:
-    """Where a line of relief % ends: on its last day."""
-    if not values:
-        return None
-    day = max(values)
-    return round(x(day), 1), round(_relief_y(y, values[day]), 1)
-
-
-def _forecast(x: Scale, day: float, label: str) -> VerticalMark:
-    """A vertical line on the day, labelled on the side with more room."""
-    at = x(day)
-    label_on_right = at < (x.start + x.end) / 2
-    return VerticalMark(
-        x=round(at, 1),
-        label=label,
-        label_x=round(at + 5 if label_on_right else at - 5, 1),
-        anchor="start" if label_on_right else "end",
-    )
-
-
-def _relief_ticks(y: Scale, threshold: float) -> tuple[Tick, ...]:
-    """Every 50 %, but at the threshold, which has a label of its own."""
-    return tuple(
-        Tick(round(y(value), 1), f"{value} %".replace("-", "−"))
-        for value in range(-50, 101, 50)
-        if value != threshold
-    )
-
-
-def day_ticks(last_day: int, x: Scale) -> list[Tick]:
-    """Ticks every 1, 2, 4 or 8... weeks since injection, as often as their labels fit."""
-    units_per_day = (x.end - x.start) / max(last_day, 1)
-    label_room = text_width(str(last_day)) + 14
-    step = next((s for s in DAY_STEPS if s * units_per_day >= label_room), DAY_STEPS[-1])
-    return [
-        Tick(round(x(day), 1), str(day), round(x(day), 1)) for day in range(0, last_day + 1, step)
-    ]

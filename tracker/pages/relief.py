@@ -12,16 +12,8 @@ from operator import itemgetter
 
 from tracker import relief, relief_cache
 from tracker.catalog import RED_FLAG_TIER_LABELS, format_units
-from tracker.charts import (
-    Event,
-    EventRow,
-    OverlayChart,
-    OverlayRow,
-    TimelineChart,
-    WeekRow,
-    overlay,
-    timeline,
-)
+from tracker.chart_overlay import OverlayChart, OverlayRow, overlay
+from tracker.charts import Event, EventRow, TimelineChart, WeekRow, timeline
 from tracker.dates import long_date, short_date
 from tracker.diary import Diary, Dose, ReactionRecord
 from tracker.relief import Cycle, OverlayDay
@@ -393,7 +385,7 @@ def _score(severity: float | None) -> float | None:
 def overlay_chart(
     cycles: Sequence[Cycle], forecast_day: float | None, threshold: float
 ) -> OverlayChart:
-    """charts.overlay, with the page's words: the lines' labels and the table under it."""
+    """chart_overlay.overlay, with the page's words: the lines' labels and the table under it."""
     days = relief.overlay(cycles)
     labels = {c.index: f"Cycle {c.index}, from {short_date(c.injection_date)}" for c in cycles}
     forecast = "" if forecast_day is None else f"Usually wears off: day {whole(forecast_day)}"

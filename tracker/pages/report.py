@@ -17,7 +17,8 @@ from decimal import Decimal
 
 from tracker import catalog, relief
 from tracker.catalog import format_units
-from tracker.charts import OverlayChart, TimelineChart
+from tracker.chart_overlay import OverlayChart
+from tracker.charts import TimelineChart
 from tracker.dates import long_date, short_date
 from tracker.diary import UNRECORDED_MUSCLE, Answer, Diary, ReactionRecord, SiteDose
 from tracker.pages.relief import DEFAULT_RANGE, CycleRow, ReliefPage, relief_page
