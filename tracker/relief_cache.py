@@ -97,7 +97,7 @@ def cycles(
 
 
 def cycle_key(given: relief.CycleInput, settings: relief.ReliefSettings) -> str:
-    # A pickle writes ids, dates and numbers exactly, and five times quicker than repr (its
+    # A pickle writes ids, dates and numbers exactly, and three times quicker than repr (its
     # floats most of all); the code's digest as for the pages.
     digest = hashlib.sha256(pickle.dumps((given, settings), protocol=5)).hexdigest()
     return f"cycle:{CODE}:{digest}"
