@@ -129,3 +129,38 @@ def test_the_charts_are_at_least_18rem_wide_so_that_they_grow_with_the_text_size
     assert charts.WIDTH == 320 and charts.FONT_SIZE == 14
     rule = re.search(r"\.chart-svg\s*\{([^}]*min-width[^}]*)\}", css)
     assert rule and "min-width: 18rem" in rule.group(1)
+
+
+@pytest.mark.parametrize("choice", ["30", "90", "365", "all"])
+def test_the_timeline_smooths_from_the_scores_near_its_range_alone(choice, monkeypatch):
+    """relief_page hands smoothed_severity only the scores from half a window before the
+    range: the line is the one drawn from every score, the days at the range's start
+    included (their windows reach back before it) and across an injection in the range."""
+    from decimal import Decimal
+
+    from tracker import relief
+    from tracker.diary import Diary, InjectionRecord
+    from tracker.pages.relief import relief_page
+
+    drawn = []
+    smoothed_severity = relief.smoothed_severity
+    monkeypatch.setattr(
+        relief,
+        "smoothed_severity",
+        lambda *given: drawn.append(smoothed_severity(*given)) or drawn[-1],
+    )
+    today = TODAY
+    scores = tuple(
+        (today - dt.timedelta(days=n), (n * 7) % 11, "") for n in range(400, -1, -1) if n % 5
+    )
+    injected = [today - dt.timedelta(days=days) for days in (200, 20)]
+    injections = tuple(
+        InjectionRecord(n, day, "botox", Decimal(100), "", "", "", False, ())
+        for n, day in enumerate(injected)
+    )
+    diary = Diary(today=today, scores=scores, injections=injections, reactions=(), answers=())
+    start = relief_page(diary, choice).timeline.start
+    every = {day: severity for day, severity, _ in scores}
+    assert drawn == [smoothed_severity(every, injected, start, today)]
+    if choice != "all":  # which starts on the first score
+        assert start - dt.timedelta(days=3) in every  # a score the first day's window holds

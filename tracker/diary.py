@@ -16,8 +16,9 @@ from functools import cached_property
 from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db.models import F, Q, QuerySet, Window
-from django.db.models.functions import DenseRank
+from django.db import connections
+from django.db.models import CharField, F, Q, QuerySet, Window
+from django.db.models.functions import Cast, DenseRank
 from django.utils import timezone
 
 from tracker import catalog, relief, relief_cache, triage
@@ -294,7 +295,7 @@ def read_diary(
         every_field = tuple(map(Log._make, check_ins.values_list(*LOG_FIELDS)))
         scores = tuple((log.date, log.severity, log.note) for log in every_field)
     else:
-        every_field, scores = None, tuple(check_ins.values_list("date", "severity", "note"))
+        every_field, scores = None, read_scores(check_ins)
     return Diary(
         today=today,
         scores=scores,
@@ -317,6 +318,22 @@ def read_diary(
             .order_by("date")
             .values_list("id", "injection_id", "date", "timepoint", "score")
         ),
+    )
+
+
+def read_scores(check_ins: QuerySet) -> tuple[tuple[date, int, str], ...]:
+    """(date, severity, note) of each of `check_ins`. On SQLite a date column reaches Python
+    through two converters a row (the driver's, then the ORM's), a quarter of the time of
+    reading a diary of 1,800 check-ins: read as its text (YYYY-MM-DD, as SQLite keeps it)
+    and parsed at once, a third quicker (bench/README.md). PostgreSQL's driver hands over
+    dates as they are."""
+    if connections[check_ins.db].vendor != "sqlite":
+        return tuple(check_ins.values_list("date", "severity", "note"))
+    as_text = check_ins.annotate(day_text=Cast("date", CharField()))
+    parse = date.fromisoformat
+    return tuple(
+        (parse(day), severity, note)
+        for day, severity, note in as_text.values_list("day_text", "severity", "note")
     )
 
 

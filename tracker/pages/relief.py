@@ -26,6 +26,8 @@ RANGE_LABELS = {"30": "30 days", "90": "90 days", "365": "1 year", "all": "All"}
 
 DEFAULT_RANGE = "90"
 
+DAY = itemgetter(0)  # of a score: (date, severity, note)
+
 
 def timeline_start(choice: str, today: date, first_dates: Iterable[date | None]) -> date:
     """The first day a timeline range shows; it always ends today. "all" starts on the first
@@ -217,11 +219,15 @@ def relief_page(
         for cycle in cycles
     }
 
+    # The smoothed line's windows reach half a window before the range's first day, no further.
+    near = logs[bisect_left(logs, start - timedelta(settings.smoothing_half_window), key=DAY) :]
     chart = timeline_chart(
         start,
         today,
         logs,
-        relief.smoothed_severity(severity_by_date, injection_dates, start, today, settings),
+        relief.smoothed_severity(
+            {day: severity for day, severity, _ in near}, injection_dates, start, today, settings
+        ),
         [Event(cycle.injection_date, labels[cycle.index]) for cycle in cycles],
         reactions,
     )
@@ -314,8 +320,7 @@ def timeline_chart(
 ) -> TimelineChart:
     """charts.timeline, with the page's words: the tables under it and the read-out of a day.
     `logs` are in order of date (Diary.scores): those of the range are found by halving."""
-    day_of = itemgetter(0)
-    logs = logs[bisect_left(logs, start, key=day_of) : bisect_right(logs, end, key=day_of)]
+    logs = logs[bisect_left(logs, start, key=DAY) : bisect_right(logs, end, key=DAY)]
     texts = event_texts(
         [injection for injection in injections if start <= injection.date <= end],
         [reaction for reaction in reactions if start <= reaction.date <= end],
