@@ -1,14 +1,28 @@
+import logging
+import smtplib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
 from tracker.lockout import client_address
 from tracker.models import User
+
+logger = logging.getLogger(__name__)
+
+MAIL_NOT_SENT = (
+    "We could not send the email just now: our mail service did not answer. Please try "
+    "again in a few minutes."
+)
+MAIL_NOT_SENT_TAG = "mail-not-sent"  # a page may leave out "we have sent you an email"
+# Set on a request whose page answers the same whether or not an email was due (tracker/
+# views/account.py, "send it again"): a failure to send would tell a stranger that it was.
+QUIET_MAIL_FAILURE = "quiet_mail_failure"
 
 SIGNUP_EMAIL_KEY = "signup_email"  # read by the verification page, tracker/views/account.py
 # No account's username or email address is longer (150 and 254 characters).
@@ -30,16 +44,24 @@ def product() -> Product:
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        super().send_mail(
-            template_prefix,
-            email,
-            {
-                **context,
-                "current_site": product(),
-                "contact_email": settings.RELIEF_CONTACT_EMAIL,
-                "site_url": settings.SITE_URL,
-            },
-        )
+        """allauth's emails (verification, password reset, address change), sent while the
+        page waits. A mail server that does not answer is not a 500: what the page saved
+        stays saved, and the person is told to try again. With enumeration prevented
+        (allauth's default) an unknown address gets an email too, so the message tells a
+        stranger nothing about who has an account."""
+        context = {
+            **context,
+            "current_site": product(),
+            "contact_email": settings.RELIEF_CONTACT_EMAIL,
+            "site_url": settings.SITE_URL,
+        }
+        try:
+            super().send_mail(template_prefix, email, context)
+        except (OSError, smtplib.SMTPException) as error:  # refused, timed out, rejected
+            logger.error("Email %s not sent: %r", template_prefix, error)  # not the address
+            request = getattr(self, "request", None)
+            if request is not None and not getattr(request, QUIET_MAIL_FAILURE, False):
+                messages.error(request, MAIL_NOT_SENT, extra_tags=MAIL_NOT_SENT_TAG)
 
     def save_user(self, request, user, form, commit=True):
         # Anyone who signs up is a patient; clinician accounts are made by an administrator.

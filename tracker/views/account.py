@@ -27,7 +27,7 @@ from tracker.account_forms import (
     ReminderForm,
     VerifyAgainForm,
 )
-from tracker.adapters import SIGNUP_EMAIL_KEY
+from tracker.adapters import QUIET_MAIL_FAILURE, SIGNUP_EMAIL_KEY
 from tracker.exports import csv_response, download_name, fhir_response, private_download, safe_cell
 from tracker.forms import ConditionsForm
 from tracker.models import (
@@ -51,6 +51,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
         if address is not None and ratelimit.consume(
             request, action="confirm_email", key=email.lower()
         ):
+            setattr(request, QUIET_MAIL_FAILURE, True)  # the answer below is the same
             address.send_confirmation(request)
         request.session[SIGNUP_EMAIL_KEY] = email
         # True whether or not this one was sent: one link every 3 minutes at most.
