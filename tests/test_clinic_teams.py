@@ -21,6 +21,7 @@ from tracker.models import (
     AccessEvent,
     Clinic,
     Invitation,
+    InvitationUnusable,
     MemberInvitation,
     Membership,
     Patient,
@@ -310,6 +311,32 @@ def test_a_members_invitation_shares_with_their_clinic(logged_in, team, patient,
     web.post(reverse("share_accept", args=[invitation.token]))
     assert Share.objects.active().get(patient=patient).clinic_id == team_clinic(team)
     assert "Riverside Neurology" in web.get(reverse("sharing")).content.decode()
+
+
+def test_a_removed_members_invitations_no_longer_bring_patients_to_the_clinic(
+    logged_in, team, patient, web
+):
+    """Issued while a member, shown (as a QR code) or kept after they left: the patient gets
+    the invalid link's page and shares nothing; the clinic's open invitations leave it out."""
+    nurse = logged_in(team["nurse"])
+    nurse.post(reverse("clinic_invite"))
+    invitation = Invitation.objects.get()
+    assert invitation.is_open
+    Membership.objects.get(user=team["nurse"]).remove()
+
+    assert not invitation.is_open
+    link = reverse("share_accept", args=[invitation.token])
+    assert web.get(link).status_code == 404
+    assert web.post(link).status_code == 404
+    assert not Share.objects.filter(patient=patient).exists()
+    assert not Invitation.objects.usable().exists()
+    with pytest.raises(InvitationUnusable):
+        invitation.accept(patient)
+    # Another member's invitation still works.
+    logged_in(team["admin"]).post(reverse("clinic_invite"))
+    other = Invitation.objects.exclude(pk=invitation.pk).get()
+    web.post(reverse("share_accept", args=[other.token]))
+    assert Share.objects.active().get(patient=patient).clinic_id == team_clinic(team)
 
 
 def team_clinic(team) -> int:

@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from tracker.clinics import Membership
@@ -101,12 +101,23 @@ INVITATION_LIFETIME = timedelta(days=14)
 
 
 class InvitationUnusable(Exception):
-    """The invitation has expired or has been used."""
+    """The invitation has expired, has been used, or names a clinic its clinician has left."""
+
+
+def inviter_still_a_member() -> Q:
+    """An invitation to share with a clinic works only while the member who made it is still
+    one: a removed member's links, printed or kept, no longer bring patients to the clinic."""
+    membership = Membership.objects.active().filter(
+        clinic_id=OuterRef("clinic_id"), user_id=OuterRef("clinician_id")
+    )
+    return Q(clinic__isnull=True) | Q(Exists(membership))
 
 
 class InvitationQuerySet(models.QuerySet):
     def usable(self) -> "InvitationQuerySet":
-        return self.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+        return self.filter(
+            inviter_still_a_member(), used_at__isnull=True, expires_at__gt=timezone.now()
+        )
 
 
 class Invitation(models.Model):
@@ -132,7 +143,7 @@ class Invitation(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.used_at is None and self.expires_at > timezone.now()
+        return Invitation.objects.usable().filter(pk=self.pk).exists()
 
     @classmethod
     def issue(cls, clinician: User, clinic=None) -> "Invitation":
