@@ -6,7 +6,8 @@ requests alternated between them (ours, wger's, ours, ...) so that both see the 
 Goals (issue 14): our Relief page computed afresh (cold) takes at most half the time of wger's
 API answering all the entries; our list API's entries, gzipped, are no larger than wger's. Cold
 is measured twice: after a new check-in (the patient's everyday case: the page is computed
-again, the finished cycles' figures and cards come from the cache, tracker/relief_cache.py),
+again from the recent check-ins, read afresh, and the diary's older part, the finished cycles'
+figures and cards, which come from the cache: tracker/diary.py, tracker/relief_cache.py),
 and with nothing of the diary in the cache (the first view after a release, or after the cache
 was lost).
 Also printed: our all-entries API beside wger's, warm Relief, and check-in writes per second.
@@ -380,7 +381,9 @@ for day in (first + timedelta(days=n) for n in range(days)):
     else:
         missing.append(DailyLog(patient=patient, date=day, severity=severity))
 DailyLog.objects.bulk_create(missing)
-Patient.objects.filter(pk=patient.pk).update(diary_revision=F("diary_revision") + 1)
+Patient.objects.filter(pk=patient.pk).update(
+    diary_revision=F("diary_revision") + 1, history_revision=F("history_revision") + 1
+)
 print(json.dumps({
     "session": open_session(patient.user),
     "session_cookie": settings.SESSION_COOKIE_NAME,
@@ -426,9 +429,9 @@ def redis_or_none(url: str):
 def cache_emptier(redis_client, database: Path, patient: int) -> Callable[[], None]:
     """What makes our next Relief page compute afresh: everything computed from diaries
     deleted from Redis (tracker/relief_cache.py keys them 'diary:...', 'cycle:...' and
-    'drawn:...'; the sessions stay), or without Redis the patient's diary_revision raised in
-    the database, which keys the pages (the cycles and cards, kept in the server's memory,
-    stay)."""
+    'drawn:...'; the sessions stay), or without Redis the patient's diary and history
+    revisions raised in the database, which key the pages and the diary's older part (the
+    cycles and cards, kept in the server's memory, stay)."""
     if redis_client is not None:
 
         def empty() -> None:
@@ -442,7 +445,8 @@ def cache_emptier(redis_client, database: Path, patient: int) -> Callable[[], No
     def bump() -> None:
         with contextlib.closing(sqlite3.connect(database)) as db, db:
             db.execute(
-                "UPDATE tracker_patient SET diary_revision = diary_revision + 1 WHERE id = ?",
+                "UPDATE tracker_patient SET diary_revision = diary_revision + 1, "
+                "history_revision = history_revision + 1 WHERE id = ?",
                 (patient,),
             )
 
@@ -609,7 +613,7 @@ def run_both(sizes: Sizes) -> dict:
         "wger_all_entries": wger_all_path(sizes.entries),
         "cold_by": "diary, cycle and drawn keys deleted from Redis"
         if redis_client
-        else "diary_revision raised",
+        else "diary and history revisions raised",
     }
     result = report(rows, entry_bytes, writes, about)
     print(summary_text(result, rows, entry_bytes, writes))

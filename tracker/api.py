@@ -42,7 +42,7 @@ from tracker.models import (
     validate_diary_date,
 )
 from tracker.relief_cache import remembered
-from tracker.revisions import diary_changed, diary_changed_unless_deleted
+from tracker.revisions import diary_changed, diary_changed_unless_deleted, is_recent
 from tracker.serializers import (
     ID_IN_USE,
     CycleSerializer,
@@ -286,7 +286,10 @@ class LogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DestroyMixin,
         # revision's rise, which also asks whether the day's check-in was deleted, and locks
         # the patient's row; the day's log, locked; its insert or update; its change history.
         key = day.isoformat()
-        deleted = not diary_changed_unless_deleted(self.patient.pk, Tombstone.Kind.LOG, key)
+        history = not is_recent(day)  # a recent check-in leaves the kept older part as it is
+        deleted = not diary_changed_unless_deleted(
+            self.patient.pk, Tombstone.Kind.LOG, key, history
+        )
         log = self.get_queryset().select_for_update().filter(date=day).first()
         base_version = serializer.validated_data.get("base_version")
         tombstone = self.tombstone(key) if deleted and log is None else None

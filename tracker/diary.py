@@ -8,11 +8,13 @@ the pure page and export code takes; nothing past this module queries a diary.
 """
 
 import zoneinfo
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 from typing import NamedTuple
 
 from django.core.cache import cache
@@ -33,6 +35,7 @@ from tracker.models import (
     relief_settings,
 )
 from tracker.relief_cache import TIMEOUT, key, remembered
+from tracker.revisions import RECENT_CHECK_IN_DAYS
 
 SIDE_LABELS = dict(catalog.SIDE_CHOICES)
 GUIDANCE_LABELS = dict(catalog.GUIDANCE_CHOICES)
@@ -319,6 +322,26 @@ def read_diary(
             .values_list("id", "injection_id", "date", "timepoint", "score")
         ),
     )
+
+
+def read_diary_kept(patient: Patient) -> Diary:
+    """read_diary(patient) for the Relief page, its older part kept: every record but the
+    check-ins of the last RECENT_CHECK_IN_DAYS, in the cache under the patient's history
+    revision, which every write raises but that of a recent check-in (tracker/revisions.py).
+    The recent check-ins are read afresh: one query. After the day's check-in the page is made
+    again without reading the years before it. For the patient's own page only: a reaction's
+    handling by the clinic, which raises no revision, is kept as it was."""
+    today = patient.today()
+    first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
+    name = key("history", patient, revision=patient.history_revision)
+    kept = cache.get(name)
+    if kept is not None:
+        recent = patient.logs.filter(date__range=(first_recent, today)).order_by("date")
+        return replace(kept, scores=kept.scores + read_scores(recent))
+    diary = read_diary(patient)
+    older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
+    cache.set(name, replace(diary, scores=older), TIMEOUT)
+    return diary
 
 
 def read_scores(check_ins: QuerySet) -> tuple[tuple[date, int, str], ...]:

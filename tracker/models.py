@@ -129,6 +129,9 @@ class PatientQuerySet(models.QuerySet):
         return patients
 
 
+REVISIONS = ("diary_revision", "history_revision")
+
+
 class Patient(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient")
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
@@ -154,6 +157,10 @@ class Patient(models.Model):
     # Bumped in the same transaction as any write to the diary (check-ins, injections,
     # reactions, answers, conditions): it keys the cache of the computed cycles and pages.
     diary_revision = models.PositiveBigIntegerField(default=0)
+    # Bumped with it by every write but a check-in of the last few weeks (RECENT_CHECK_IN_DAYS,
+    # tracker/revisions.py): it keys the diary's older part, kept for the Relief page, which
+    # then reads afresh only the recent check-ins (tracker/diary.py, read_diary_kept).
+    history_revision = models.PositiveBigIntegerField(default=0)
 
     objects = PatientQuerySet.as_manager()
 
@@ -161,13 +168,13 @@ class Patient(models.Model):
         return self.display_name
 
     def save(self, *args, **kwargs) -> None:
-        # diary_revision only rises, by tracker/revisions.py's UPDATE: a copy read before a
+        # The revisions only rise, by tracker/revisions.py's UPDATE: a copy read before a
         # rise, saved whole, would write the older number back and bring back cached pages.
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 field.name
                 for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "diary_revision"
+                if not field.primary_key and field.name not in REVISIONS
             ]
         super().save(*args, **kwargs)
 
@@ -410,6 +417,14 @@ class DailyLog(DiaryRecord):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.severity}/10"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """Remembers the date it was read with: a save or a delete then knows every date it
+        touches (tracker/revisions.py, touches_history)."""
+        log = super().from_db(db, field_names, values)
+        log.stored_date = log.__dict__.get("date")
+        return log
 
     @property
     def tombstone_key(self) -> str:

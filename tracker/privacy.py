@@ -285,7 +285,7 @@ GENERIC_TITLES = {"created_at": "Saved at", "updated_at": "Last changed at"}
 # Left out of the readable copy: ids, versions, and what only the app needs.
 LEFT_OUT = {
     *{"id", "version", "password", "key", "token", "session_key", "data", "p256dh", "auth"},
-    *{"diary_revision", "checkin_more_open", "patient", "user", "path"},
+    *{"diary_revision", "history_revision", "checkin_more_open", "patient", "user", "path"},
 }
 # In the change history: the record's own links and stamps, which say nothing to a person.
 CHANGES_LEFT_OUT = LEFT_OUT | {

@@ -49,8 +49,9 @@ def code_of(*paths: Path) -> str:
 CODE = code_of(*(Path(__file__).parent / name for name in _SOURCES))
 
 
-def key(kind: str, patient: Patient, *parts: object) -> str:
-    """Only known values go in `parts` (a range's key, not whatever the address said)."""
+def key(kind: str, patient: Patient, *parts: object, revision: int | None = None) -> str:
+    """Only known values go in `parts` (a range's key, not whatever the address said). The
+    diary's revision unless another is given (the history revision, for the older part)."""
     return ":".join(
         [
             "diary",
@@ -60,7 +61,7 @@ def key(kind: str, patient: Patient, *parts: object) -> str:
             # A database made afresh (a test's, a benchmark's) numbers its patients from 1
             # again: their creation time tells them apart in a cache that outlives it.
             str(patient.created_at.timestamp()),
-            str(patient.diary_revision),
+            str(patient.diary_revision if revision is None else revision),
             patient.today().isoformat(),
             str(relief_settings().threshold),
             *map(str, parts),

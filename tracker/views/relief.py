@@ -12,7 +12,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 
 from tracker.access import patient_view
-from tracker.diary import read_diary
+from tracker.diary import read_diary_kept
 from tracker.models import Patient, relief_settings
 from tracker.pages.relief import (
     DEFAULT_RANGE,
@@ -29,14 +29,15 @@ from tracker.relief_cache import code_of, drawn, remembered
 def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
     # Two queries when the diary has not changed since the page was last made (session, user
     # with their patient record): its content comes from the cache (tracker/relief_cache.py),
-    # and only the frame of the page (base.html) is rendered. Else six: read_diary's four more
+    # and only the frame of the page (base.html) is rendered. After a recent check-in, three:
+    # the recent check-ins, the rest kept (read_diary_kept). Else six: read_diary's four
     # (pinned in tests/test_relief_page.py and tests/test_speed_relief_cache.py).
     choice = request.GET.get("range", DEFAULT_RANGE)
     choice = choice if choice in RANGES else DEFAULT_RANGE
 
     @cache
     def model() -> ReliefPage:
-        return relief_page(read_diary(patient), choice, relief_settings())
+        return relief_page(read_diary_kept(patient), choice, relief_settings())
 
     def content() -> str:
         page = model()
