@@ -265,7 +265,11 @@ def reaction_record(row: tuple, zone: tzinfo) -> ReactionRecord:
 
 
 def read_diary(
-    patient: Patient, since: date | None = None, until: date | None = None, logs: bool = False
+    patient: Patient,
+    since: date | None = None,
+    until: date | None = None,
+    logs: bool = False,
+    today: date | None = None,
 ) -> Diary:
     """Four queries however long the diary: injections with their sites (one row per site),
     PGIC answers, logs, reactions. Rows are read as values, not model instances: five years
@@ -277,8 +281,9 @@ def read_diary(
     default bounds. Forms, the API and sync refuse other dates and the database refuses dates
     before 1990, but a direct write can still store a later one (a phone's clock, an import);
     such a row is left out of every page, report, PDF and export rather than stretching them
-    to its year. Reactions are read by their onset."""
-    today = patient.today()
+    to its year. Reactions are read by their onset. `today` is the patient's, when the caller
+    has read it already."""
+    today = today or patient.today()
     window = (max(since or EARLIEST_DIARY_DATE, EARLIEST_DIARY_DATE), min(until or today, today))
     injections: dict[object, tuple] = {}
     sites: dict[object, list[Site]] = defaultdict(list)
@@ -331,14 +336,14 @@ def read_diary_kept(patient: Patient) -> Diary:
     The recent check-ins are read afresh: one query. After the day's check-in the page is made
     again without reading the years before it. For the patient's own page only: a reaction's
     handling by the clinic, which raises no revision, is kept as it was."""
-    today = patient.today()
+    today = patient.today()  # once: a midnight between two reads would split them
     first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
-    name = key("history", patient, revision=patient.history_revision)
+    name = key("history", patient, revision=patient.history_revision, today=today)
     kept = cache.get(name)
     if kept is not None:
         recent = patient.logs.filter(date__range=(first_recent, today)).order_by("date")
         return replace(kept, scores=kept.scores + read_scores(recent))
-    diary = read_diary(patient)
+    diary = read_diary(patient, today=today)
     older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
     cache.set(name, replace(diary, scores=older), TIMEOUT)
     return diary

@@ -300,7 +300,26 @@ class DiaryRecord(models.Model):
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "version", "updated_at"}
-        super().save(*args, **kwargs)
+        # The revisions' rise (a pre_save receiver) and the write in one transaction: a page
+        # made between the two would keep the old record under the new revision.
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+        self.remember_stored()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        record = super().from_db(db, field_names, values)
+        record.remember_stored()
+        return record
+
+    def remember_stored(self) -> None:
+        """What the row holds now, for the revisions (tracker/revisions.py): whose record it
+        is, so that a save giving it to another patient changes their diary too."""
+        self.stored_patient_id = self.__dict__.get("patient_id")
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self.remember_stored()
 
     @property
     def tombstone_key(self) -> str:
@@ -418,13 +437,11 @@ class DailyLog(DiaryRecord):
     def __str__(self) -> str:
         return f"{self.date}: {self.severity}/10"
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        """Remembers the date it was read with: a save or a delete then knows every date it
-        touches (tracker/revisions.py, touches_history)."""
-        log = super().from_db(db, field_names, values)
-        log.stored_date = log.__dict__.get("date")
-        return log
+    def remember_stored(self) -> None:
+        """And its date: a save or a delete then knows every date it touches
+        (tracker/revisions.py, touches_history)."""
+        super().remember_stored()
+        self.stored_date = self.__dict__.get("date")
 
     @property
     def tombstone_key(self) -> str:
@@ -493,6 +510,10 @@ class InjectionSite(models.Model):
     def __str__(self) -> str:
         units = format_units(self.units)
         return f"{self.get_muscle_display()} ({self.get_side_display()}) {units} units"
+
+    def save(self, *args, **kwargs) -> None:
+        with transaction.atomic(savepoint=False):  # as DiaryRecord.save: the rise and the write
+            super().save(*args, **kwargs)
 
 
 RED_FLAG = Q(kind__in=catalog.RED_FLAG_CODES) | Q(

@@ -49,9 +49,16 @@ def code_of(*paths: Path) -> str:
 CODE = code_of(*(Path(__file__).parent / name for name in _SOURCES))
 
 
-def key(kind: str, patient: Patient, *parts: object, revision: int | None = None) -> str:
+def key(
+    kind: str,
+    patient: Patient,
+    *parts: object,
+    revision: int | None = None,
+    today: date | None = None,
+) -> str:
     """Only known values go in `parts` (a range's key, not whatever the address said). The
-    diary's revision unless another is given (the history revision, for the older part)."""
+    diary's revision unless another is given (the history revision, for the older part), and
+    the patient's today unless the caller has read it already (to use the same day in all)."""
     return ":".join(
         [
             "diary",
@@ -62,7 +69,7 @@ def key(kind: str, patient: Patient, *parts: object, revision: int | None = None
             # again: their creation time tells them apart in a cache that outlives it.
             str(patient.created_at.timestamp()),
             str(patient.diary_revision if revision is None else revision),
-            patient.today().isoformat(),
+            (today or patient.today()).isoformat(),
             str(relief_settings().threshold),
             *map(str, parts),
         ]

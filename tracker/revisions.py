@@ -156,6 +156,9 @@ def record_written(sender, instance, update_fields=None, **kwargs) -> None:
     if update_fields is not None and set(update_fields) <= CLINIC_FIELDS:
         return  # a red flag marked handled: the clinic's fact, no change to the diary
     diary_changed(instance.patient_id, touches_history(instance))
+    stored = getattr(instance, "stored_patient_id", None)
+    if stored is not None and stored != instance.patient_id:
+        diary_changed(stored)  # given to another patient (the admin site): it left this diary
 
 
 CLINIC_FIELDS = {"handled_at", "handled_by", "handled_note"}

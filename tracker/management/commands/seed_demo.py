@@ -34,6 +34,7 @@ from tracker.models import (
     User,
     share_diary,
 )
+from tracker.revisions import diary_changed
 
 PASSWORD = "relief-demo-2026"
 PATIENT_USERNAME = "demo-patient"
@@ -340,6 +341,7 @@ def generate_diary(
     InjectionSite.objects.bulk_create(sites)
     DailyLog.objects.bulk_create(daily_logs(patient, plan, start, days, planned, rng))
     Reaction.objects.bulk_create(planned_reactions(patient, plan, injections, clinician))
+    diary_changed(patient.pk)  # bulk_create saves no model: tracker/revisions.py
     return injections
 
 
