@@ -54,8 +54,9 @@ def is_recent(day: object) -> bool:
 def touches_history(record) -> bool:
     """Whether writing or deleting `record` may change the diary's older part: always, but for
     a check-in whose every date is recent, the one it is written with and, if it is stored
-    already, the one it was read with (DailyLog.from_db keeps it). A check-in said to be stored
-    (it has an id) but not read from the database has an unknown old date: history."""
+    already, the one it was read or last saved with (DailyLog.remember_stored keeps it). A
+    check-in said to be stored (it has an id) but not read from the database has an unknown
+    old date: history."""
     if not isinstance(record, DailyLog):
         return True
     if record.pk is not None and not is_recent(getattr(record, "stored_date", None)):
