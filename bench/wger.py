@@ -6,8 +6,8 @@ requests alternated between them (ours, wger's, ours, ...) so that both see the 
 Goals (issue 14): our Relief page computed afresh (cold) takes at most half the time of wger's
 API answering all the entries; our list API's entries, gzipped, are no larger than wger's. Cold
 is measured twice: after a new check-in (the patient's everyday case: the page is computed
-again from the recent check-ins, read afresh, and the diary's older part, the finished cycles'
-figures and cards, which come from the cache: tracker/diary.py, tracker/relief_cache.py),
+again from the recent check-ins, read afresh, and the diary's older part, which comes from the
+cache: tracker/diary.py, read_diary_kept),
 and with nothing of the diary in the cache (the first view after a release, or after the cache
 was lost).
 Also printed: our all-entries API beside wger's, warm Relief, and check-in writes per second.
@@ -53,7 +53,7 @@ BROWSER_ENCODING = "gzip, deflate, br"
 GZIP_LEVEL = 6  # both apps' bodies gzipped by us at this level: wger 2.1 compresses nothing
 OUR_PAGE = 1000  # entries per page of GET /api/v1/logs/, as run_bench.list_timing asks
 COLD_SHARE = 0.5  # goal 1: cold Relief at most this share of wger's all-entries time
-KEPT = ("diary", "cycle", "drawn")  # the cache's kinds of keys computed from diaries
+KEPT = ("diary", "drawn")  # the cache's kinds of keys computed from diaries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -428,10 +428,9 @@ def redis_or_none(url: str):
 
 def cache_emptier(redis_client, database: Path, patient: int) -> Callable[[], None]:
     """What makes our next Relief page compute afresh: everything computed from diaries
-    deleted from Redis (tracker/relief_cache.py keys them 'diary:...', 'cycle:...' and
-    'drawn:...'; the sessions stay), or without Redis the patient's diary and history
-    revisions raised in the database, which key the pages and the diary's older part (the
-    cycles and cards, kept in the server's memory, stay)."""
+    deleted from Redis (tracker/relief_cache.py keys them 'diary:...' and 'drawn:...'; the
+    sessions stay), or without Redis the patient's diary and history revisions raised in the
+    database, which key the pages and the diary's older part."""
     if redis_client is not None:
 
         def empty() -> None:
@@ -611,7 +610,7 @@ def run_both(sizes: Sizes) -> dict:
         "requests": sizes.requests,
         "warm_up": sizes.warm_up,
         "wger_all_entries": wger_all_path(sizes.entries),
-        "cold_by": "diary, cycle and drawn keys deleted from Redis"
+        "cold_by": "diary and drawn keys deleted from Redis"
         if redis_client
         else "diary and history revisions raised",
     }

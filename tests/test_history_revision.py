@@ -257,3 +257,24 @@ def test_a_record_saved_outside_a_transaction_is_written_with_its_rise(patient):
         pre_save.disconnect(check, sender=InjectionSite)
     assert seen == [True, True]
     assert not transaction.get_connection().in_atomic_block
+
+
+def test_the_kept_scores_are_the_scores_read_with_their_notes(web, patient):
+    """The older scores are kept packed (tracker/diary.py, packed): each day, severity and
+    note comes back as it was, the notes in their places."""
+    for days_ago, severity, note in [(400, 0, ""), (200, 10, "Neck 😖, «bad»"), (90, 7, "")]:
+        factories.DailyLogFactory(
+            patient=patient, date=TODAY - dt.timedelta(days=days_ago), severity=severity, note=note
+        )
+    factories.DailyLogFactory(patient=patient, date=TODAY, severity=3, note="today")
+    read_diary_kept(Patient.objects.get(pk=patient.pk))  # read, then kept
+
+    kept = read_diary_kept(Patient.objects.get(pk=patient.pk))
+
+    assert kept.scores == (
+        (TODAY - dt.timedelta(days=400), 0, ""),
+        (TODAY - dt.timedelta(days=200), 10, "Neck 😖, «bad»"),
+        (TODAY - dt.timedelta(days=90), 7, ""),
+        (TODAY, 3, "today"),
+    )
+    assert kept == read_diary(patient)

@@ -118,14 +118,19 @@ def smoothed_relief(
     """Mean relief of the logs within the half window of each day 0..last_day, where there are
     enough of them. Unlogged days are left out of the mean, never counted as 0, and the window
     is clipped to the cycle so that it never reaches into the previous or the next one."""
-    half = settings.smoothing_half_window
-    by_day = [relief_by_day.get(day) for day in range(last_day + 1)]
-    smoothed = {}
+    half, least = settings.smoothing_half_window, settings.smoothing_min_logs
+    logged = sorted(day for day in relief_by_day if 0 <= day <= last_day)
+    values = [relief_by_day[day] for day in logged]
+    # The window's logs are values[low:high], both ends moving forward with the day: each
+    # mean is of the same values as a mean over the days of the window would take.
+    smoothed, low, high, count = {}, 0, 0, len(logged)
     for day in range(last_day + 1):
-        window = by_day[max(0, day - half) : day + half + 1]
-        values = [value for value in window if value is not None]
-        if len(values) >= settings.smoothing_min_logs:
-            smoothed[day] = fsum(values) / len(values)  # statistics.fmean, without its checks
+        while low < count and logged[low] < day - half:
+            low += 1
+        while high < count and logged[high] <= day + half:
+            high += 1
+        if high - low >= least:
+            smoothed[day] = fsum(values[low:high]) / (high - low)  # fmean, without its checks
     return smoothed
 
 
@@ -142,9 +147,12 @@ def onset_day(
 def peak(smoothed: Mapping[int, float]) -> Peak | None:
     """Largest smoothed relief among days >= 1, on the first day it occurs (with or without
     an onset)."""
-    after_injection = [Peak(day, smoothed[day]) for day in sorted(smoothed) if day >= 1]
-    # max() keeps the first of equal values: the earliest day.
-    return max(after_injection, key=lambda point: point.relief, default=None)
+    best_day, best = None, None
+    for day in sorted(smoothed):
+        # Strictly larger: of equal values, the earliest day's is kept.
+        if day >= 1 and (best is None or smoothed[day] > best):
+            best_day, best = day, smoothed[day]
+    return None if best_day is None else Peak(best_day, best)
 
 
 def wearing_off_day(
@@ -156,14 +164,25 @@ def wearing_off_day(
     one may have fewer, because it ended first, and then all it has must be below."""
     if onset_day(smoothed, settings) is None:
         return None
-    peak_day = peak(smoothed).day
-    confirm = settings.wearing_off_confirm_days
+    return _wearing_off_after(smoothed, peak(smoothed).day, ongoing, settings)
+
+
+def _wearing_off_after(
+    smoothed: Mapping[int, float], peak_day: int, ongoing: bool, settings: ReliefSettings
+) -> int | None:
+    """wearing_off_day, given that there was an onset and the peak's day."""
+    confirm, threshold = settings.wearing_off_confirm_days, settings.threshold
     days_after_peak = [day for day in sorted(smoothed) if day > peak_day]
+    # below[n]: how many days from position n on, in a row, are below the threshold.
+    below = [0] * (len(days_after_peak) + 1)
+    for position in range(len(days_after_peak) - 1, -1, -1):
+        if smoothed[days_after_peak[position]] < threshold:
+            below[position] = below[position + 1] + 1
     for position, day in enumerate(days_after_peak):
-        later = days_after_peak[position + 1 : position + 1 + confirm]
-        if ongoing and len(later) < confirm:
+        later = min(confirm, len(days_after_peak) - position - 1)
+        if ongoing and later < confirm:
             break  # every later day has even fewer values after it
-        if all(smoothed[d] < settings.threshold for d in (day, *later)):
+        if below[position] >= later + 1:  # this day and each of the later ones
             return day
     return None
 
@@ -284,7 +303,9 @@ def figures(given: CycleInput, settings: ReliefSettings = DEFAULT_SETTINGS) -> C
     smoothed = smoothed_relief(relief_by_day, last_day, settings)
     onset = onset_day(smoothed, settings)
     highest = peak(smoothed)
-    wearing_off = wearing_off_day(smoothed, ongoing, settings)
+    wearing_off = (
+        None if onset is None else _wearing_off_after(smoothed, highest.day, ongoing, settings)
+    )
     code = reason_code(baseline_severities, smoothed, onset, wearing_off, ongoing, settings)
     return Cycle(
         index=given.index,

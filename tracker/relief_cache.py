@@ -8,15 +8,16 @@ computed it. The revision comes from the patient's row that every request reads 
 server serves what was computed before a change; an entry of an older revision is simply never
 read again, and ages out. tests/test_speed_relief_cache.py checks it.
 
-Two kinds of entries are kept by content instead, so that a change to one part of a diary
-recomputes only that part: each cycle's figures under a digest of its inputs (`cycles`), and
-a drawing (a cycle's card, a row of the clinic's list) under a digest of all it shows
-(`drawn`). A changed input gives another key, so such an entry is never out of date either.
+A row of the clinic's list is kept by content instead (`drawn`), under a digest of all it
+shows, so that a change to one patient's diary draws only that row again. A changed input gives
+another key, so such an entry is never out of date either.
+
+A cycle's figures and a Relief page's cycle cards were once kept by content too; computed and
+drawn they now cost less than the cache's round trip and unpickling (bench/README.md).
 """
 
 import hashlib
-import pickle
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
@@ -25,7 +26,6 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from tracker import relief
 from tracker.models import Patient, relief_settings
 
 T = TypeVar("T")
@@ -84,31 +84,6 @@ def remembered(kind: str, patient: Patient, parts: tuple, compute: Callable[[], 
         value = compute()
         cache.set(name, value, TIMEOUT)
     return value
-
-
-def cycles(
-    injections: Iterable[relief.InjectionPoint],
-    logs: Iterable[tuple[date, float]],
-    today: date,
-    settings: relief.ReliefSettings,
-) -> list[relief.Cycle]:
-    """relief.compute_cycles, each cycle's figures kept under a digest of its inputs (its
-    injection, the next one, the scores from its baseline window to its end, today for the
-    ongoing cycle) and the settings. After a new check-in only the cycle holding that day is
-    computed again; the others' inputs, and so their keys, are unchanged. A key names every
-    input, so a kept value is never out of date: a changed score gives another key."""
-    inputs = relief.cycle_inputs(injections, logs, today, settings)
-    names = [cycle_key(given, settings) for given in inputs]
-    return kept_or_made(
-        names, [lambda given=given: relief.figures(given, settings) for given in inputs]
-    )
-
-
-def cycle_key(given: relief.CycleInput, settings: relief.ReliefSettings) -> str:
-    # A pickle writes ids, dates and numbers exactly, and three times quicker than repr (its
-    # floats most of all); the code's digest as for the pages.
-    digest = hashlib.sha256(pickle.dumps((given, settings), protocol=5)).hexdigest()
-    return f"cycle:{CODE}:{digest}"
 
 
 def drawn(template: str, code: str, items: list[tuple[bytes, dict]]) -> list[SafeString]:

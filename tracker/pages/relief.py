@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 
-from tracker import relief, relief_cache
+from tracker import relief
 from tracker.catalog import RED_FLAG_TIER_LABELS, format_units
 from tracker.chart_overlay import OverlayChart, OverlayRow, overlay
 from tracker.charts import Event, EventRow, TimelineChart, WeekRow, timeline
@@ -200,7 +200,7 @@ def relief_page(
     reactions = reaction_events(diary.reactions)
     severity_by_date = {day: severity for day, severity, _ in logs}
     points = [relief.InjectionPoint(id=i.id, date=i.date) for i in diary.injections]
-    cycles = relief_cache.cycles(points, severity_by_date.items(), today, settings)
+    cycles = relief.compute_cycles(points, severity_by_date.items(), today, settings)
     injection_dates = [cycle.injection_date for cycle in cycles]
     firsts = [
         injection_dates[0] if injection_dates else None,

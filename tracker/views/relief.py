@@ -1,10 +1,7 @@
 """The Relief page: the patient's charts and cycle table."""
 
-import pickle
-from dataclasses import replace
 from functools import cache
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -18,11 +15,10 @@ from tracker.pages.relief import (
     DEFAULT_RANGE,
     RANGE_LABELS,
     RANGES,
-    CycleRow,
     ReliefPage,
     relief_page,
 )
-from tracker.relief_cache import code_of, drawn, remembered
+from tracker.relief_cache import remembered
 
 
 @patient_view
@@ -41,7 +37,7 @@ def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
 
     def content() -> str:
         page = model()
-        context = {"page": page, "ranges": RANGE_LABELS, "cards": cards(page.rows)}
+        context = {"page": page, "ranges": RANGE_LABELS}
         return render_to_string("tracker/partials/relief_body.html", context)
 
     body = remembered("relief-html", patient, (choice,), content)
@@ -51,23 +47,3 @@ def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
     # not), once a request.
     context = {"body": mark_safe(body), "page": SimpleLazyObject(model)}
     return render(request, "tracker/relief.html", context)
-
-
-CARD_TEMPLATE = "tracker/partials/cycle_card.html"
-CARD_CODE = code_of(settings.BASE_DIR / "templates" / CARD_TEMPLATE)
-
-
-def cards(rows: list[CycleRow]) -> list[str]:
-    """Each cycle's card, drawn once and kept under a digest of what it shows: its words and
-    its cycle's figures (not the day-by-day values, which the charts draw). After a new
-    check-in only the current cycle's card is drawn again; drawing them all was most of
-    the time of drawing the page."""
-    return drawn(
-        CARD_TEMPLATE,
-        CARD_CODE,
-        [(pickle.dumps(shown_in_card(row)), {"row": row}) for row in rows],
-    )
-
-
-def shown_in_card(row: CycleRow) -> CycleRow:
-    return replace(row, cycle=replace(row.cycle, relief={}, smoothed={}))
