@@ -46,6 +46,9 @@ class Impression:
     answer: str  # "Much improved"
 
 
+DASH = "—"
+
+
 @dataclass(frozen=True)
 class CycleRow:
     """A cycle's figures written out for the table: "—" where one is missing."""
@@ -63,9 +66,14 @@ class CycleRow:
     duration: str  # days
     gap: str  # days
     plain_reason: str  # why figures are missing, in the patient's words; "" when none are
+    # The patient's card says the same figures in words (cycle_card.html): worded here, as
+    # twenty cards of template conditions were most of the time of drawing the page.
+    before: str = DASH  # "7.4 out of 10, on average"
+    began: str = DASH  # "Day 12"
+    best: str = DASH  # "75 % better than before, day 32"
+    wore_off: str = DASH  # "Day 60", or "Not yet" in an ongoing cycle that brought relief
+    helped: str = DASH  # "48 days"
 
-
-DASH = "—"
 
 # Why a cycle has no figures, in a patient's words: relief.REASONS says it for the clinic.
 PLAIN_REASONS = {
@@ -163,9 +171,30 @@ def cycle_rows(
             duration=_day(cycle.duration_days),
             gap=_day(cycle.gap_days),
             plain_reason=plain_reason(cycle, settings),
+            **card_words(cycle),
         )
         for cycle in reversed(cycles)
     ]
+
+
+def card_words(cycle: Cycle) -> dict[str, str]:
+    """The figures of a cycle's card in the patient's words; a dash where one is missing."""
+    words = {}
+    if cycle.baseline is not None:
+        words["before"] = f"{fixed(cycle.baseline, 1)} out of 10, on average"
+    if cycle.onset_day is not None:
+        words["began"] = f"Day {cycle.onset_day}"
+    if cycle.peak_relief is not None:
+        change = "better" if cycle.peak_relief >= 0 else "worse"
+        day = f", day {cycle.peak_day}" if cycle.peak_day else ""
+        words["best"] = f"{percent(cycle.peak_relief)} % {change} than before{day}"
+    if cycle.wearing_off_day is not None:
+        words["wore_off"] = f"Day {cycle.wearing_off_day}"
+    elif cycle.onset_day is not None and cycle.ongoing:
+        words["wore_off"] = "Not yet"
+    if cycle.duration_days is not None:
+        words["helped"] = f"{cycle.duration_days} day{'' if cycle.duration_days == 1 else 's'}"
+    return words
 
 
 @dataclass(frozen=True)
