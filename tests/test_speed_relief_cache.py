@@ -211,3 +211,49 @@ def test_a_cycle_card_shows_a_change_to_its_figures_at_once(web, patient):
     after = response.context["page"].rows[-1].baseline
     assert after != before
     assert f"{after} out of 10, on average" in response.content.decode()
+
+
+def test_the_relief_page_reads_only_what_it_shows_and_shows_the_same(patient, clinician):
+    """read_diary(shown_only=True): the Relief page's read leaves out sites, notes and a
+    reaction's handling, which it does not show; what it makes of that diary is what it makes
+    of the diary read whole. What it leaves out is None, so that a misuse fails."""
+    from tracker.diary import read_diary
+    from tracker.models import GlobalImpression
+    from tracker.pages.relief import relief_page
+
+    fill(patient)
+    injection = patient.injections.order_by("date").first()
+    factories.InjectionSiteFactory(injection=injection)
+    factories.ReactionFactory(
+        patient=patient,
+        injection=injection,
+        kind="breathing",
+        severity="severe",
+        note="x",
+        onset_date=injection.date,
+        handled_by=clinician,
+        handled_at=injection.created_at,
+    )
+    factories.ReactionFactory(patient=patient, onset_date=TODAY - dt.timedelta(days=5))
+    GlobalImpression.objects.create(
+        patient=patient,
+        injection=injection,
+        date=injection.date + dt.timedelta(days=30),
+        timepoint="weeks_4_6",
+        score=2,
+    )
+
+    whole, shown = read_diary(patient), read_diary(patient, shown_only=True)
+
+    assert (shown.scores, shown.answers) == (whole.scores, whole.answers) and shown.answers
+    assert [(i.id, i.date, i.product, i.total_units) for i in shown.injections] == [
+        (i.id, i.date, i.product, i.total_units) for i in whole.injections
+    ]
+    assert [(r.kind, r.severity, r.onset) for r in shown.reactions] == [
+        (r.kind, r.severity, r.onset) for r in whole.reactions
+    ]
+    assert whole.injections[0].sites and whole.reactions[0].handled_by
+    assert all(i.sites is None and i.notes is None for i in shown.injections)
+    assert all(r.note is None and r.handled_by is None for r in shown.reactions)
+    for choice in ("30", "90", "all"):
+        assert relief_page(shown, choice) == relief_page(whole, choice)
