@@ -261,6 +261,18 @@ def test_a_patients_log_in_keeps_them_logged_in_on_their_phone_for_30_days(patie
     assert client.cookies["sessionid"]["max-age"] == 30 * DAY
 
 
+def test_a_session_of_an_account_since_deleted_is_logged_out(db, logged_in):
+    """tracker.backends.AccountBackend.get_user finds no one: the page asks to log in."""
+    user = factories.PatientFactory(user__username="gone").user
+    phone = logged_in(user)
+    assert phone.get(reverse("today")).status_code == 200
+    User.objects.filter(pk=user.pk).delete()
+
+    response = phone.get(reverse("today"))
+
+    assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
+
+
 def test_changing_the_password_ends_every_other_session(patient, logged_in):
     phone, laptop = logged_in(patient.user), logged_in(patient.user)
     reauthenticate(laptop, patient.user)

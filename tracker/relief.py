@@ -10,7 +10,7 @@ Days are counted from a cycle's injection: day 0 is the injection day, day -1 th
 """
 
 import statistics
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -262,16 +262,19 @@ def cycle_inputs(
     ids_by_date = _injection_ids_by_date(injections, today)
     # By day number (date.toordinal): a day of a cycle is its injection's number + the day.
     by_number = {log_date.toordinal(): severity for log_date, severity in logs if log_date <= today}
+    numbers = sorted(by_number)
     inputs = []
     # Each injection date with the next one; the last has none: its cycle is ongoing.
     for index, (day, next_day) in enumerate(pairwise([*ids_by_date, None]), start=1):
         end_date = today if next_day is None else next_day - timedelta(days=1)
         injected = day.toordinal()
         # The baseline window may lie in the previous cycle: it is counted from this injection.
-        days = range(injected - settings.baseline_days, end_date.toordinal() + 1)
-        severities = tuple(
-            (number - injected, by_number[number]) for number in days if number in by_number
-        )
+        logged = numbers[
+            bisect_left(numbers, injected - settings.baseline_days) : bisect_right(
+                numbers, end_date.toordinal()
+            )
+        ]
+        severities = tuple((number - injected, by_number[number]) for number in logged)
         inputs.append(CycleInput(index, ids_by_date[day], day, next_day, end_date, severities))
     return inputs
 

@@ -66,7 +66,7 @@ class CycleRow:
     duration: str  # days
     gap: str  # days
     plain_reason: str  # why figures are missing, in the patient's words; "" when none are
-    # The patient's card says the same figures in words (cycle_card.html): worded here, as
+    # The patient's card says the same figures in words (cycle_cards.html): worded here, as
     # twenty cards of template conditions were most of the time of drawing the page.
     before: str = DASH  # "7.4 out of 10, on average"
     began: str = DASH  # "Day 12"
