@@ -4,13 +4,14 @@ last few weeks, old date and new. A rise missed would show an old score; so, bes
 path, a random run of writes through the API and the models checks that the kept diary is,
 after every write, the diary read afresh."""
 
+import contextlib
 import datetime as dt
 import random
 import uuid
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -130,10 +131,40 @@ def test_relief_after_a_recent_check_in_reads_only_the_recent_check_ins(api, pat
     assert scores[TODAY] == 9 and len(scores) == 200
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_the_kept_diary_is_the_diary_after_every_write(api, patient, web, seed):
-    """Random writes, recent and old, through the API, the Today page and the models; after
-    each, what the Relief page reads (kept or not) is the diary read afresh."""
+def test_the_next_days_check_in_reads_the_records_again_but_not_the_older_check_ins(
+    api, patient, web, frozen_now
+):
+    """The older check-ins are kept from one day to the next; the injections, reactions and
+    answers for the day, so that a record dated tomorrow shows tomorrow."""
+    factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=100))
+    for n in range(200):
+        factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=n), severity=5)
+    tomorrow = TODAY + dt.timedelta(days=1)
+    factories.ReactionFactory(patient=patient, onset_date=tomorrow)  # a direct write
+    cache.clear()
+    assert web.get(reverse("relief")).status_code == 200  # both parts kept
+    assert not read_diary_kept(Patient.objects.get(pk=patient.pk)).reactions
+
+    frozen_now.shift(dt.timedelta(days=1))
+    api.put(f"/api/v1/logs/{tomorrow}/", {"severity": 9}, format="json")
+    with CaptureQueriesContext(connection) as queries:
+        page = web.get(reverse("relief"))
+
+    reads = [q["sql"] for q in queries if "tracker_dailylog" in q["sql"]]
+    assert len(reads) == 1 and "BETWEEN" in reads[0]  # the recent check-ins alone
+    assert sum("tracker_injection" in q["sql"] for q in queries) == 2  # injections, answers
+    assert page.context["page"].timeline.end == tomorrow
+    kept = read_diary_kept(Patient.objects.get(pk=patient.pk))
+    assert [r.onset for r in kept.reactions] == [tomorrow]
+    assert dict((d, s) for d, s, _ in kept.scores)[tomorrow] == 9 and len(kept.scores) == 201
+    assert kept == read_diary(Patient.objects.get(pk=patient.pk), shown_only=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_kept_diary_is_the_diary_after_every_write(api, patient, web, frozen_now, seed):
+    """Random writes, recent and old, through the API, the Today page and the models, and days
+    passing, some records dated after today showing on their day; after each, what the Relief
+    page reads (kept or not) is the diary read afresh."""
     rng = random.Random(seed)
     factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=60))
     for n in range(0, 90, 2):
@@ -152,10 +183,16 @@ def test_the_kept_diary_is_the_diary_after_every_write(api, patient, web, seed):
         lambda: moved(patient, a_day(), a_day()),
         lambda: factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(a_day())),
         lambda: DailyLog.objects.filter(patient=patient, date=day(a_day())).delete(),
+        lambda: frozen_now.shift(dt.timedelta(days=rng.choice([1, 1, 2, 8]))),
+        lambda: factories.ReactionFactory(patient=patient, onset_date=day(-rng.randrange(1, 5))),
+        lambda: factories.InjectionFactory(patient=patient, date=day(-rng.randrange(1, 5))),
+        lambda: factories.DailyLogFactory(patient=patient, date=day(-rng.randrange(1, 5))),
     ]
-    for _ in range(40):
+    for _ in range(60):
         forget_diary_rises()
-        rng.choice(writes)()
+        # A check-in of a day that has one already is refused: the diary as it was.
+        with contextlib.suppress(IntegrityError), transaction.atomic():
+            rng.choice(writes)()
         fresh = Patient.objects.get(pk=patient.pk)
         assert read_diary_kept(fresh) == read_diary(fresh, shown_only=True)
 

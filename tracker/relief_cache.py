@@ -55,10 +55,12 @@ def key(
     *parts: object,
     revision: int | None = None,
     today: date | None = None,
+    daily: bool = True,
 ) -> str:
     """Only known values go in `parts` (a range's key, not whatever the address said). The
     diary's revision unless another is given (the history revision, for the older part), and
-    the patient's today unless the caller has read it already (to use the same day in all)."""
+    the patient's today unless the caller has read it already (to use the same day in all),
+    or `daily` is False: what is kept does not change with the day."""
     return ":".join(
         [
             "diary",
@@ -69,7 +71,7 @@ def key(
             # again: their creation time tells them apart in a cache that outlives it.
             str(patient.created_at.timestamp()),
             str(patient.diary_revision if revision is None else revision),
-            (today or patient.today()).isoformat(),
+            (today or patient.today()).isoformat() if daily else "any-day",
             str(relief_settings().threshold),
             *map(str, parts),
         ]
