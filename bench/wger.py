@@ -5,12 +5,11 @@ requests alternated between them (ours, wger's, ours, ...) so that both see the 
 
 Goals (issue 14): our Relief page computed afresh (cold) takes at most half the time of wger's
 API answering all the entries; our list API's entries, gzipped, are no larger than wger's. Cold
-is measured three times: after a new check-in (the page is computed again from the recent
-check-ins, read afresh, and the diary's older part, which comes from the cache:
-tracker/diary.py, read_diary_kept); the same as the first view of a day (the patient's
-everyday case: the day's injections, reactions and answers read again too, the older
-check-ins still kept); and with nothing of the diary in the cache (the first view after a
-release, after a write to the older part, or after the cache was lost).
+is measured twice: after a new check-in (the patient's everyday case, the first view of a day
+included: the page is computed again from the recent check-ins, read afresh, and the diary's
+older part, which comes from the cache: tracker/diary.py, read_diary_kept), and with nothing
+of the diary in the cache (the first view after a release, after a write to the older part,
+or after the cache was lost).
 Also printed: our all-entries API beside wger's, warm Relief, and check-in writes per second.
 
     python -m bench.wger                  # 1,800 entries, 30 requests each after 5 to warm up
@@ -453,22 +452,6 @@ def cache_emptier(redis_client, database: Path, patient: int) -> Callable[[], No
     return bump
 
 
-def day_forgetter(redis_client) -> Callable[[], None] | None:
-    """What makes our next Relief page the first of a new day: the day's part of the diary's
-    older part (its injections, reactions and answers, kept for the day: tracker/diary.py,
-    read_diary_kept) deleted from Redis; the check-ins kept from day to day stay. None
-    without Redis: the server's day cannot be moved."""
-    if redis_client is None:
-        return None
-
-    def forget() -> None:
-        keys = list(redis_client.scan_iter(match="*:history:*", count=1000))
-        if keys:
-            redis_client.delete(*keys)
-
-    return forget
-
-
 # ---- Measuring ----
 
 
@@ -493,17 +476,10 @@ def wger_all_path(entries: int) -> str:
 
 
 def measure_reads(
-    ours: Client,
-    wger: Client,
-    entries: int,
-    empty: Callable,
-    today: str,
-    sizes: Sizes,
-    new_day: Callable | None = None,
+    ours: Client, wger: Client, entries: int, empty: Callable, today: str, sizes: Sizes
 ) -> list["Row"]:
-    """The rows of times (Relief after a check-in, the first of a day after a check-in, with
-    nothing kept, warm; all entries) beside wger's all entries. The check-in itself is not
-    timed, nor is emptying the cache."""
+    """The rows of times (Relief after a check-in, with nothing kept, warm; all entries)
+    beside wger's all entries. The check-in itself is not timed, nor is emptying the cache."""
     pages, wger_all = our_pages(entries), wger_all_path(entries)
     scores = itertools.cycle(range(11))
 
@@ -517,10 +493,6 @@ def measure_reads(
         ours.ok("PUT", f"/api/v1/logs/{today}/", {"severity": next(scores)})
         return ours.ok("GET", "/relief/").seconds
 
-    def relief_first_of_day() -> float:
-        new_day()
-        return relief_after_check_in()
-
     def relief_cold() -> float:
         empty()
         return ours.ok("GET", "/relief/").seconds
@@ -528,20 +500,12 @@ def measure_reads(
     def relief_warm() -> float:
         return ours.ok("GET", "/relief/").seconds
 
-    first_of_day = [
-        Row(
-            "Relief, a day's first, after check-in",
-            *alternate(relief_first_of_day, wger_list, sizes),
-            COLD_SHARE,
-        )
-    ]
     return [
         Row(
             "Relief after a check-in / wger all",
             *alternate(relief_after_check_in, wger_list, sizes),
             COLD_SHARE,
         ),
-        *(first_of_day if new_day else []),
         Row(
             "Relief, nothing kept / wger all", *alternate(relief_cold, wger_list, sizes), COLD_SHARE
         ),
@@ -633,15 +597,7 @@ def run_both(sizes: Sizes) -> dict:
         wait_ready(servers["wger"], wger, "/api/v2/")
         wait_ready(servers["ours"], ours, "/healthz")
         empty = cache_emptier(redis_client, folder / "ours.sqlite3", our_person["patient"])
-        rows = measure_reads(
-            ours,
-            wger,
-            sizes.entries,
-            empty,
-            our_person["today"],
-            sizes,
-            day_forgetter(redis_client),
-        )
+        rows = measure_reads(ours, wger, sizes.entries, empty, our_person["today"], sizes)
         entry_bytes = measure_bytes(ours, wger, sizes.entries)
         writes = measure_writes(
             ours, wger, (our_person["first_day"], wger_person["first_day"]), sizes

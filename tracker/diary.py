@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import CharField, F, Q, QuerySet, Window
+from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Cast, DenseRank
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from tracker import catalog, relief, triage
 from tracker.dates import EARLIEST_DIARY_DATE
 from tracker.models import (
     DailyLog,
+    GlobalImpression,
     Injection,
     Patient,
     PatientCondition,
@@ -276,7 +277,6 @@ def read_diary(
     logs: bool = False,
     today: date | None = None,
     shown_only: bool = False,
-    check_ins: bool = True,
 ) -> Diary:
     """Four queries however long the diary: injections with their sites (one row per site),
     PGIC answers, logs, reactions. Rows are read as values, not model instances: five years
@@ -285,7 +285,7 @@ def read_diary(
     `shown_only` reads only what the Relief page shows (pages.relief.relief_page) of the
     injections and reactions: no sites, no notes, no handling, which are None, so that a
     misuse fails rather than shows nothing; a third of the time of reading a diary of 100
-    reactions (bench/README.md). Without `check_ins`, none is read (read_diary_kept keeps them).
+    reactions (bench/README.md).
 
     Only the dates a diary may hold are read (docs/clinical-rules.md, "Dates a diary may
     hold"): from `since` to `until`, within EARLIEST_DIARY_DATE and the patient's today, the
@@ -297,9 +297,7 @@ def read_diary(
     today = today or patient.today()
     window = (max(since or EARLIEST_DIARY_DATE, EARLIEST_DIARY_DATE), min(until or today, today))
     logged = patient.logs.filter(date__range=window).order_by("date")
-    if not check_ins:
-        every_field, scores = None, ()
-    elif logs:
+    if logs:
         every_field = tuple(map(Log._make, logged.values_list(*LOG_FIELDS)))
         scores = tuple((log.date, log.severity, log.note) for log in every_field)
     else:
@@ -370,37 +368,46 @@ def read_shown_reactions(reactions: QuerySet, zone: tzinfo) -> tuple[ReactionRec
 def read_diary_kept(patient: Patient) -> Diary:
     """read_diary(patient, shown_only=True) for the Relief page, its older part kept under the
     patient's history revision, which every write raises but that of a recent check-in
-    (tracker/revisions.py). Two parts are kept:
+    (tracker/revisions.py): every record but the check-ins from the first recent day on,
+    RECENT_CHECK_IN_DAYS before the day they were read. Those are read afresh: one query.
 
-    - the check-ins before the first recent day, RECENT_CHECK_IN_DAYS before the day they were
-      read, with that day: any day (until the cache lets them go), as a write to a check-in
-      of that day or before raises the revision whatever the day it is written;
-    - the injections, reactions and answers, for the day: a record dated after today (a
-      direct write; the forms refuse one) is left out until its day, and shows on that day.
-
-    The check-ins from the first recent day on are read afresh: one query, and three more in
-    the first view of a day. After the day's check-in the page is made again without reading
-    the years of check-ins before it."""
+    What is kept serves the days after it too, until the cache lets it go: a write to a
+    check-in of that first recent day or before raises the revision whatever day it is
+    written, and so does a write to any other record. But a record dated after today (a
+    direct write; the forms refuse one) is left out until its day: what is kept is read
+    again on that day (first_day_ahead). So the page made again after the day's check-in,
+    the first view of a day included, does not read the years of check-ins before it."""
     today = patient.today()  # once: a midnight between two reads would split them
-    names = (
-        key("history-scores", patient, revision=patient.history_revision, daily=False),
-        key("history", patient, revision=patient.history_revision, today=today),
-    )
-    kept = cache.get_many(names)
-    if names[0] not in kept:
-        diary = read_diary(patient, today=today, shown_only=True)
-        first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
-        older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
-        parts = ((first_recent, packed(older)), replace(diary, scores=()))
-        cache.set_many(dict(zip(names, parts, strict=True)), TIMEOUT)
-        return diary
-    first_recent, older = kept[names[0]]
-    rest = kept.get(names[1])
-    if rest is None:
-        rest = read_diary(patient, today=today, shown_only=True, check_ins=False)
-        cache.set(names[1], rest, TIMEOUT)
-    recent = patient.logs.filter(date__range=(first_recent, today)).order_by("date")
-    return replace(rest, scores=unpacked(older) + read_scores(recent))
+    name = key("history", patient, revision=patient.history_revision, daily=False)
+    kept = cache.get(name)
+    if kept is not None and (kept[3] is None or today < kept[3]):
+        first_recent, older, rest, _ = kept
+        recent = patient.logs.filter(date__range=(first_recent, today)).order_by("date")
+        return replace(rest, today=today, scores=unpacked(older) + read_scores(recent))
+    diary = read_diary(patient, today=today, shown_only=True)
+    first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
+    older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
+    ahead = first_day_ahead(patient, today)
+    cache.set(name, (first_recent, packed(older), replace(diary, scores=()), ahead), TIMEOUT)
+    return diary
+
+
+def first_day_ahead(patient: Patient, today: date) -> date | None:
+    """The first day after today of an injection, a reaction or a PGIC answer: one query."""
+    firsts = [
+        Subquery(
+            model.objects.filter(patient=OuterRef("pk"), **{f"{field}__gt": today})
+            .order_by(field)
+            .values(field)[:1]
+        )
+        for model, field in (
+            (Injection, "date"),
+            (Reaction, "onset_date"),
+            (GlobalImpression, "date"),
+        )
+    ]
+    days = Patient.objects.filter(pk=patient.pk).values_list(*firsts).first() or ()
+    return min(filter(None, days), default=None)
 
 
 def packed(scores: tuple[tuple[date, int, str], ...]) -> tuple[bytes, bytes, dict[int, str]]:
