@@ -153,8 +153,11 @@ def free_port() -> int:
 
 
 class Process:
-    """A script run in its own process group, its output in a log file; stop() ends the group
-    (gunicorn's workers, the worker script's db_worker and scheduler) with SIGTERM."""
+    """A script run in its own process group, its output in a log file. stop() sends SIGTERM
+    to the script alone, as a container's runtime does to its first process (the web's
+    gunicorn stops its workers, the worker script its db_worker and scheduler), then ends
+    what is left of the group. A SIGTERM to the whole group reached db_worker twice, once
+    from the script: the second is its "stop now", which logged a SystemExit."""
 
     def __init__(self, command: list[str], env: dict, log: Path):
         self.log = log
@@ -166,7 +169,7 @@ class Process:
     def stop(self, timeout: float = 40) -> int | None:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
+                os.kill(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

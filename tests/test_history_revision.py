@@ -337,3 +337,44 @@ def test_the_kept_scores_are_the_scores_read_with_their_notes(web, patient):
         (TODAY, 3, "today"),
     )
     assert kept == read_diary(patient, shown_only=True)
+
+
+def test_a_today_turned_back_by_a_new_time_zone_shows_no_record_ahead(patient):
+    """Found by review: a patient whose time zone moves west can have an earlier today than
+    the day the diary's older part was kept; that day's records are then ahead of them."""
+    Patient.objects.filter(pk=patient.pk).update(time_zone="Pacific/Kiritimati")  # UTC+14
+    kept_on = Patient.objects.get(pk=patient.pk).today()
+    factories.InjectionFactory(patient=patient, date=kept_on - dt.timedelta(days=40))
+    factories.InjectionFactory(patient=patient, date=kept_on)
+    factories.ReactionFactory(patient=patient, onset_date=kept_on)
+    read_diary_kept(Patient.objects.get(pk=patient.pk))  # kept on the later day
+
+    Patient.objects.filter(pk=patient.pk).update(time_zone="Pacific/Pago_Pago")  # UTC-11
+    fresh = Patient.objects.get(pk=patient.pk)
+
+    assert fresh.today() < kept_on
+    kept = read_diary_kept(fresh)
+    assert kept == read_diary(fresh, shown_only=True)
+    assert len(kept.injections) == 1 and not kept.reactions
+
+
+def test_what_a_recent_check_in_is_keys_what_is_kept():
+    """Found by review: a release that changed RECENT_CHECK_IN_DAYS would find the older part
+    kept by the one before it, cut at another day; revisions.py is in the code's digest."""
+    from tracker import relief_cache
+
+    assert {"diary.py", "revisions.py"} <= set(relief_cache._SOURCES)
+
+
+def test_a_relief_page_reads_the_patients_today_once(patient, web, monkeypatch):
+    """Found by review: the page is kept under the day it was made for; a midnight between a
+    read of the day for its key and another for its diary would keep the next day's page
+    under this day's key."""
+    factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=40), severity=5)
+    days = []
+    today = Patient.today
+    monkeypatch.setattr(Patient, "today", lambda self: days.append(today(self)) or days[-1])
+
+    assert web.get(reverse("relief")).status_code == 200
+
+    assert len(days) == 1

@@ -365,7 +365,7 @@ def read_shown_reactions(reactions: QuerySet, zone: tzinfo) -> tuple[ReactionRec
     )
 
 
-def read_diary_kept(patient: Patient) -> Diary:
+def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
     """read_diary(patient, shown_only=True) for the Relief page, its older part kept under the
     patient's history revision, which every write raises but that of a recent check-in
     (tracker/revisions.py): every record but the check-ins from the first recent day on,
@@ -376,19 +376,22 @@ def read_diary_kept(patient: Patient) -> Diary:
     written, and so does a write to any other record. But a record dated after today (a
     direct write; the forms refuse one) is left out until its day: what is kept is read
     again on that day (first_day_ahead). So the page made again after the day's check-in,
-    the first view of a day included, does not read the years of check-ins before it."""
-    today = patient.today()  # once: a midnight between two reads would split them
+    the first view of a day included, does not read the years of check-ins before it.
+    `today`: the patient's, when the caller has read it already."""
+    today = today or patient.today()  # once: a midnight between two reads would split them
     name = key("history", patient, revision=patient.history_revision, daily=False)
     kept = cache.get(name)
-    if kept is not None and (kept[3] is None or today < kept[3]):
-        first_recent, older, rest, _ = kept
+    # From the day it was kept (not before it: a patient's new time zone can turn today back,
+    # and the records of the day it was kept would be ahead) to the day before a record ahead.
+    if kept is not None and kept[3] <= today and (kept[4] is None or today < kept[4]):
+        first_recent, older, rest = kept[:3]
         recent = patient.logs.filter(date__range=(first_recent, today)).order_by("date")
         return replace(rest, today=today, scores=unpacked(older) + read_scores(recent))
     diary = read_diary(patient, today=today, shown_only=True)
     first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
     older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
-    ahead = first_day_ahead(patient, today)
-    cache.set(name, (first_recent, packed(older), replace(diary, scores=()), ahead), TIMEOUT)
+    rest, ahead = replace(diary, scores=()), first_day_ahead(patient, today)
+    cache.set(name, (first_recent, packed(older), rest, today, ahead), TIMEOUT)
     return diary
 
 

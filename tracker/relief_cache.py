@@ -34,8 +34,9 @@ TIMEOUT = 7 * 24 * 3600  # seconds
 
 # The modules whose classes and results are kept: a new release with other code computes
 # afresh rather than unpickle what an older one kept (in Redis, which outlives a release).
+# revisions.py too: what it calls a recent check-in bounds what read_diary_kept may keep.
 _SOURCES = (
-    *("relief.py", "charts.py", "chart_overlay.py", "triage.py", "diary.py"),
+    *("relief.py", "charts.py", "chart_overlay.py", "triage.py", "diary.py", "revisions.py"),
     "pages/relief.py",
 )
 
@@ -78,9 +79,12 @@ def key(
     )
 
 
-def remembered(kind: str, patient: Patient, parts: tuple, compute: Callable[[], T]) -> T:
-    """compute(), or what it gave before for the same diary revision, day and parts."""
-    name = key(kind, patient, *parts)
+def remembered(
+    kind: str, patient: Patient, parts: tuple, compute: Callable[[], T], today: date | None = None
+) -> T:
+    """compute(), or what it gave before for the same diary revision, day and parts. `today`:
+    the patient's, when the caller has read it already, so that compute() uses the same day."""
+    name = key(kind, patient, *parts, today=today)
     value = cache.get(name)
     if value is None:
         value = compute()
