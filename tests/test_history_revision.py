@@ -113,25 +113,10 @@ def test_a_transaction_raises_the_history_once_a_write_touches_it(patient, api):
     assert revisions(patient) == (before[0] + 1, before[1] + 1)
 
 
-def test_relief_after_a_recent_check_in_reads_only_the_recent_check_ins(api, patient, web):
-    factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=100))
-    for n in range(200):
-        factories.DailyLogFactory(patient=patient, date=TODAY - dt.timedelta(days=n), severity=5)
-    cache.clear()
-    assert web.get(reverse("relief")).status_code == 200  # the older part kept
-
-    put(api, 0, 9)
-    with CaptureQueriesContext(connection) as queries:
-        page = web.get(reverse("relief"))
-    reads = [q["sql"] for q in queries if "tracker_dailylog" in q["sql"]]
-    assert len(reads) == 1 and "BETWEEN" in reads[0]  # the recent check-ins alone
-    assert not any("tracker_injection" in q["sql"] for q in queries)
-    assert page.context["page"].timeline.end == TODAY
-    scores = dict((d, s) for d, s, _ in read_diary_kept(Patient.objects.get(pk=patient.pk)).scores)
-    assert scores[TODAY] == 9 and len(scores) == 200
-
-
-def test_the_next_days_first_view_reads_only_the_recent_check_ins(api, patient, web, frozen_now):
+@pytest.mark.parametrize("days_later", [0, 1], ids=["the same day", "the next day"])
+def test_relief_after_a_recent_check_in_reads_only_the_recent_check_ins(
+    api, patient, web, frozen_now, days_later
+):
     """What is kept serves the next day too: the day's check-in read, nothing else."""
     factories.InjectionFactory(patient=patient, date=TODAY - dt.timedelta(days=100))
     for n in range(200):
@@ -139,19 +124,19 @@ def test_the_next_days_first_view_reads_only_the_recent_check_ins(api, patient, 
     cache.clear()
     assert web.get(reverse("relief")).status_code == 200  # the older part kept
 
-    frozen_now.shift(dt.timedelta(days=1))
-    tomorrow = TODAY + dt.timedelta(days=1)
-    put_response = api.put(f"/api/v1/logs/{tomorrow}/", {"severity": 9}, format="json")
-    assert put_response.status_code == 201
+    frozen_now.shift(dt.timedelta(days=days_later))
+    today = TODAY + dt.timedelta(days=days_later)
+    assert api.put(f"/api/v1/logs/{today}/", {"severity": 9}, format="json").status_code < 300
     with CaptureQueriesContext(connection) as queries:
         page = web.get(reverse("relief"))
 
     reads = [q["sql"] for q in queries if "tracker_dailylog" in q["sql"]]
     assert len(reads) == 1 and "BETWEEN" in reads[0]  # the recent check-ins alone
     assert not any("tracker_injection" in q["sql"] for q in queries)
-    assert page.context["page"].timeline.end == tomorrow
+    assert page.context["page"].timeline.end == today
     kept = read_diary_kept(Patient.objects.get(pk=patient.pk))
-    assert dict((d, s) for d, s, _ in kept.scores)[tomorrow] == 9 and len(kept.scores) == 201
+    assert dict((d, s) for d, s, _ in kept.scores)[today] == 9
+    assert len(kept.scores) == 200 + days_later
     assert kept == read_diary(Patient.objects.get(pk=patient.pk), shown_only=True)
 
 
