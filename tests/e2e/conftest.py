@@ -29,13 +29,18 @@ TIMEOUT_MS = 10_000  # generous for a busy CI machine; passing steps take a frac
 expect.set_options(timeout=TIMEOUT_MS)
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Marked as each is collected, before `-m` chooses: marked in the hook below, which runs
+    # last, they were all kept by -m "not e2e" and none by -m e2e.
+    if HERE in item.path.parents:
+        item.add_marker(pytest.mark.e2e)
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-django has sorted the tests by database use
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Browser tests run last: once Playwright has started, its event loop counts as running in
     # the main thread for the rest of the session, and Django then refuses database access.
     browser_tests = [item for item in items if HERE in item.path.parents]
-    for item in browser_tests:
-        item.add_marker(pytest.mark.e2e)
     items[:] = [item for item in items if item not in browser_tests] + browser_tests
 
 
