@@ -7,7 +7,7 @@ Goals (issue 14): our Relief page computed afresh (cold) takes at most half the 
 API answering all the entries; our list API's entries, gzipped, are no larger than wger's. Cold
 is measured twice: after a new check-in (the patient's everyday case, the first view of a day
 included: the page is computed again from the recent check-ins, read afresh, and the diary's
-older part, which comes from the cache: tracker/diary.py, read_diary_kept), and with nothing
+older part, which comes from the cache: tracker/diary_kept.py, read_diary_kept), and with nothing
 of the diary in the cache (the first view after a release, after a write to the older part,
 or after the cache was lost).
 Also printed: our all-entries API beside wger's, warm Relief, and check-in writes per second.

@@ -1,5 +1,5 @@
 """The history revision (tracker/revisions.py) keys the diary's older part, which the Relief page
-keeps (tracker/diary.py, read_diary_kept): every write raises it but that of a check-in of the
+keeps (tracker/diary_kept.py, read_diary_kept): every write raises it but that of a check-in of the
 last few weeks, old date and new. A rise missed would show an old score; so, beside each write
 path, a random run of writes through the API and the models checks that the kept diary is,
 after every write, the diary read afresh."""
@@ -17,7 +17,8 @@ from django.urls import reverse
 
 from tests import factories
 from tests.conftest import NOW, TODAY, client_for, forget_diary_rises
-from tracker.diary import read_diary, read_diary_kept
+from tracker.diary import read_diary
+from tracker.diary_kept import read_diary_kept
 from tracker.models import DailyLog, InjectionSite, Patient
 from tracker.revisions import RECENT_CHECK_IN_DAYS
 
@@ -304,7 +305,7 @@ def test_a_record_saved_outside_a_transaction_is_written_with_its_rise(patient):
 
 
 def test_the_kept_scores_are_the_scores_read_with_their_notes(web, patient):
-    """The older scores are kept packed (tracker/diary.py, packed): each day, severity and
+    """The older scores are kept packed (tracker/diary_kept.py, packed): each day, severity and
     note comes back as it was, the notes in their places."""
     for days_ago, severity, note in [(400, 0, ""), (200, 10, "Neck 😖, «bad»"), (90, 7, "")]:
         factories.DailyLogFactory(
@@ -348,7 +349,7 @@ def test_what_a_recent_check_in_is_keys_what_is_kept():
     kept by the one before it, cut at another day; revisions.py is in the code's digest."""
     from tracker import relief_cache
 
-    assert {"diary.py", "revisions.py"} <= set(relief_cache._SOURCES)
+    assert {"diary.py", "diary_kept.py", "revisions.py"} <= set(relief_cache._SOURCES)
 
 
 def test_a_relief_page_reads_the_patients_today_once(patient, web, monkeypatch):

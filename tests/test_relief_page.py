@@ -311,7 +311,7 @@ def test_the_page_takes_seven_queries_however_long_the_diary(
 ):
     build_diary(patient, years, injections, reactions)
     # session, user with their patient record, injections, their PGIC answers, logs, reactions,
-    # and the first day of a record dated ahead (tracker/diary.py, first_day_ahead)
+    # and the first day of a record dated ahead (tracker/diary_kept.py, first_day_ahead)
     with django_assert_num_queries(7):
         response = web.get(URL + "?range=all")
     assert response.status_code == 200

@@ -1,5 +1,6 @@
 """Every read of a patient's diary: `read_diary` for one patient's whole diary (the Relief page,
-the clinician's report, the summary and its PDF, the CSV and FHIR exports), `read_cycles` for
+through diary_kept.py, which keeps its older part; the clinician's report, the summary and its
+PDF, the CSV and FHIR exports), `read_cycles` for
 the cycles alone (the cycles API), and `clinic_order` with `clinic_page` for a clinic's list of
 many patients.
 
@@ -8,19 +9,16 @@ the pure page and export code takes; nothing past this module queries a diary.
 """
 
 import zoneinfo
-from array import array
-from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cached_property
-from operator import itemgetter
 from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import CharField, F, Q, QuerySet, Window
 from django.db.models.functions import Cast, DenseRank
 from django.utils import timezone
 
@@ -28,7 +26,6 @@ from tracker import catalog, relief, triage
 from tracker.dates import EARLIEST_DIARY_DATE
 from tracker.models import (
     DailyLog,
-    GlobalImpression,
     Injection,
     Patient,
     PatientCondition,
@@ -37,7 +34,6 @@ from tracker.models import (
     relief_settings,
 )
 from tracker.relief_cache import TIMEOUT, key, remembered
-from tracker.revisions import RECENT_CHECK_IN_DAYS
 
 SIDE_LABELS = dict(catalog.SIDE_CHOICES)
 GUIDANCE_LABELS = dict(catalog.GUIDANCE_CHOICES)
@@ -362,76 +358,6 @@ def read_shown_reactions(reactions: QuerySet, zone: tzinfo) -> tuple[ReactionRec
     return tuple(
         ReactionRecord(None, None, kind, severity, onset, *NOT_SHOWN_REACTION_FIELDS)
         for kind, severity, onset in rows
-    )
-
-
-def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
-    """read_diary(patient, shown_only=True) for the Relief page, its older part kept under the
-    patient's history revision, which every write raises but that of a recent check-in
-    (tracker/revisions.py): every record but the check-ins from the first recent day on,
-    RECENT_CHECK_IN_DAYS before the day they were read. Those are read afresh: one query.
-
-    What is kept serves the days after it too, until the cache lets it go: a write to a
-    check-in of that first recent day or before raises the revision whatever day it is
-    written, and so does a write to any other record. But a record dated after today (a
-    direct write; the forms refuse one) is left out until its day: what is kept is read
-    again on that day (first_day_ahead). So the page made again after the day's check-in,
-    the first view of a day included, does not read the years of check-ins before it.
-    `today`: the patient's, when the caller has read it already."""
-    today = today or patient.today()  # once: a midnight between two reads would split them
-    name = key("history", patient, revision=patient.history_revision, daily=False)
-    kept = cache.get(name)
-    # From the day it was kept (not before it: a patient's new time zone can turn today back,
-    # and the records of the day it was kept would be ahead) to the day before a record ahead.
-    if kept is not None and kept[3] <= today and (kept[4] is None or today < kept[4]):
-        first_recent, older, rest = kept[:3]
-        recent = patient.logs.filter(date__range=(first_recent, today)).order_by("date")
-        return replace(rest, today=today, scores=unpacked(older) + read_scores(recent))
-    diary = read_diary(patient, today=today, shown_only=True)
-    first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
-    older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
-    rest, ahead = replace(diary, scores=()), first_day_ahead(patient, today)
-    cache.set(name, (first_recent, packed(older), rest, today, ahead), TIMEOUT)
-    return diary
-
-
-def first_day_ahead(patient: Patient, today: date) -> date | None:
-    """The first day after today of an injection, a reaction or a PGIC answer: one query."""
-    firsts = [
-        Subquery(
-            model.objects.filter(patient=OuterRef("pk"), **{f"{field}__gt": today})
-            .order_by(field)
-            .values(field)[:1]
-        )
-        for model, field in (
-            (Injection, "date"),
-            (Reaction, "onset_date"),
-            (GlobalImpression, "date"),
-        )
-    ]
-    days = Patient.objects.filter(pk=patient.pk).values_list(*firsts).first() or ()
-    return min(filter(None, days), default=None)
-
-
-def packed(scores: tuple[tuple[date, int, str], ...]) -> tuple[bytes, bytes, dict[int, str]]:
-    """Scores as the cache keeps them: the days' numbers (date.toordinal) as 4-byte integers,
-    the severities (0 to 10: the database's check) as bytes, and the notes that are not
-    empty by position. Pickled a tenth of the time of the tuples of dates, and a third of
-    the size (bench/README.md)."""
-    return (
-        array("i", [day.toordinal() for day, _, _ in scores]).tobytes(),
-        bytes(severity for _, severity, _ in scores),
-        {position: note for position, (_, _, note) in enumerate(scores) if note},
-    )
-
-
-def unpacked(kept: tuple[bytes, bytes, dict[int, str]]) -> tuple[tuple[date, int, str], ...]:
-    days, severities, notes = array("i"), *kept[1:]
-    days.frombytes(kept[0])
-    day = date.fromordinal
-    return tuple(
-        (day(number), severity, notes.get(position, ""))
-        for position, (number, severity) in enumerate(zip(days, severities, strict=True))
     )
 
 

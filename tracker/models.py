@@ -159,7 +159,7 @@ class Patient(models.Model):
     diary_revision = models.PositiveBigIntegerField(default=0)
     # Bumped with it by every write but a check-in of the last few weeks (RECENT_CHECK_IN_DAYS,
     # tracker/revisions.py): it keys the diary's older part, kept for the Relief page, which
-    # then reads afresh only the recent check-ins (tracker/diary.py, read_diary_kept).
+    # then reads afresh only the recent check-ins (tracker/diary_kept.py, read_diary_kept).
     history_revision = models.PositiveBigIntegerField(default=0)
 
     objects = PatientQuerySet.as_manager()

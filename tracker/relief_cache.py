@@ -36,8 +36,8 @@ TIMEOUT = 7 * 24 * 3600  # seconds
 # afresh rather than unpickle what an older one kept (in Redis, which outlives a release).
 # revisions.py too: what it calls a recent check-in bounds what read_diary_kept may keep.
 _SOURCES = (
-    *("relief.py", "charts.py", "chart_overlay.py", "triage.py", "diary.py", "revisions.py"),
-    "pages/relief.py",
+    *("relief.py", "charts.py", "chart_overlay.py", "triage.py", "diary.py", "diary_kept.py"),
+    *("revisions.py", "pages/relief.py"),
 )
 
 

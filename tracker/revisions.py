@@ -10,8 +10,8 @@ checks every write path.
 
 Patient.history_revision rises with it, but for one kind of write: a check-in of the last few
 weeks, old date and new (RECENT_CHECK_IN_DAYS). The Relief page keeps the diary's older part
-under it (tracker/diary.py, read_diary_kept) and reads afresh only the recent check-ins, so that
-the page made again after the day's check-in need not read five years of them. Every other
+under it (tracker/diary_kept.py, read_diary_kept) and reads afresh only the recent check-ins,
+so that the page made again after the day's check-in need not read five years of them. Every other
 write raises both, and so does any write whose dates are not all known (a bulk write, a record
 not read from the database): a rise too many costs one full read, a rise missed would show an
 old score, so where in doubt this raises. tests/test_history_revision.py checks each path.

@@ -9,7 +9,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 
 from tracker.access import patient_view
-from tracker.diary import read_diary_kept
+from tracker.diary_kept import read_diary_kept
 from tracker.models import Patient, relief_settings
 from tracker.pages.relief import (
     DEFAULT_RANGE,
