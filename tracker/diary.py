@@ -8,6 +8,7 @@ The rows come out as the small frozen records below, with their labels from cata
 the pure page and export code takes; nothing past this module queries a diary.
 """
 
+import dataclasses
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -230,8 +231,6 @@ class Diary:
 # In the order of the records' fields.
 LOG_FIELDS = ("id", "date", "severity", "spasm_frequency", "pain", "note")
 INJECTION_FIELDS = ("id", "date", "product", "total_units", "guidance", "injector", "notes")
-SHOWN_INJECTION_FIELDS = INJECTION_FIELDS[:4]  # the rest, and the sites, not read: None
-NOT_SHOWN_INJECTION_FIELDS = (None,) * (len(INJECTION_FIELDS) - 4 + 2)  # + clinic's, sites
 SITE_FIELDS = ("sites__id", "sites__muscle", "sites__side", "sites__units")
 REACTION_FIELDS = (
     *("id", "injection_id", "kind", "severity", "onset_date", "resolved_date"),
@@ -242,8 +241,18 @@ HANDLED_FIELDS = (
     *("created_at", "handled_at"),
     *("handled_by__first_name", "handled_by__last_name", "handled_by__username"),
 )
-# Of a reaction the Relief page reads only its kind, severity and onset: the rest are None.
-NOT_SHOWN_REACTION_FIELDS = (None,) * (len(REACTION_FIELDS) - 5 + 4)  # + handled_fields' 4
+
+
+def not_shown(record: type, shown: tuple[str, ...]) -> dict[str, None]:
+    """Every field of `record` but those `shown`, as None: what read_diary(shown_only=True)
+    does not read."""
+    return {each.name: None for each in dataclasses.fields(record) if each.name not in shown}
+
+
+# What the Relief page reads of an injection, and of a reaction (onset_date: the onset).
+SHOWN_INJECTION_FIELDS = ("id", "date", "product", "total_units")
+NOT_SHOWN_INJECTION = not_shown(InjectionRecord, SHOWN_INJECTION_FIELDS)
+NOT_SHOWN_REACTION = not_shown(ReactionRecord, ("kind", "severity", "onset"))
 
 
 def person_name(first_name: str | None, last_name: str | None, username: str | None) -> str:
@@ -298,17 +307,16 @@ def read_diary(
         scores = tuple((log.date, log.severity, log.note) for log in every_field)
     else:
         every_field, scores = None, read_scores(logged)
-    read = (
-        (read_shown_injections, read_shown_reactions)
-        if shown_only
-        else (read_injections, read_reactions)
-    )
+    injections = patient.injections.filter(date__range=window)
+    reactions = patient.reactions.filter(onset_date__range=window)
     return Diary(
         today=today,
         scores=scores,
         logs=every_field,
-        injections=read[0](patient.injections.filter(date__range=window)),
-        reactions=read[1](patient.reactions.filter(onset_date__range=window), patient.zone),
+        injections=read_shown_injections(injections) if shown_only else read_injections(injections),
+        reactions=read_shown_reactions(reactions)
+        if shown_only
+        else read_reactions(reactions, patient.zone),
         answers=tuple(
             Answer(*row)
             # An answer is about its injection's cycle: that injection is in the window too.
@@ -323,24 +331,26 @@ def read_diary(
 
 def read_injections(injections: QuerySet) -> tuple[InjectionRecord, ...]:
     """Each injection with its sites, in order of date: one row per site."""
-    fields: dict[object, tuple] = {}
+    given_by_pk: dict[object, tuple] = {}
     sites: dict[object, list[Site]] = defaultdict(list)
     rows = injections.order_by("date", "created_at", "sites__id").values_list(
         *INJECTION_FIELDS, "entered_by__role", *SITE_FIELDS
     )
     for row in rows:
         pk, role, site = row[0], row[len(INJECTION_FIELDS)], row[-len(SITE_FIELDS) :]
-        if pk not in fields:
-            fields[pk] = (*row[: len(INJECTION_FIELDS)], role == User.Role.CLINICIAN)
+        if pk not in given_by_pk:
+            given_by_pk[pk] = (*row[: len(INJECTION_FIELDS)], role == User.Role.CLINICIAN)
         if site[0] is not None:
             sites[pk].append(Site(*site))
-    return tuple(InjectionRecord(*given, sites=tuple(sites[pk])) for pk, given in fields.items())
+    return tuple(
+        InjectionRecord(*given, sites=tuple(sites[pk])) for pk, given in given_by_pk.items()
+    )
 
 
 def read_shown_injections(injections: QuerySet) -> tuple[InjectionRecord, ...]:
     """What the Relief page shows of each injection: its date, product and total units."""
     rows = injections.order_by("date", "created_at").values_list(*SHOWN_INJECTION_FIELDS)
-    return tuple(InjectionRecord(*row, *NOT_SHOWN_INJECTION_FIELDS) for row in rows)
+    return tuple(InjectionRecord(*row, **NOT_SHOWN_INJECTION) for row in rows)
 
 
 def read_reactions(reactions: QuerySet, zone: tzinfo) -> tuple[ReactionRecord, ...]:
@@ -350,13 +360,13 @@ def read_reactions(reactions: QuerySet, zone: tzinfo) -> tuple[ReactionRecord, .
     return tuple(reaction_record(row, zone) for row in rows)
 
 
-def read_shown_reactions(reactions: QuerySet, zone: tzinfo) -> tuple[ReactionRecord, ...]:
+def read_shown_reactions(reactions: QuerySet) -> tuple[ReactionRecord, ...]:
     """What the Relief page shows of each reaction: its kind, severity and onset."""
     rows = reactions.order_by("onset_date", "created_at").values_list(
         "kind", "severity", "onset_date"
     )
     return tuple(
-        ReactionRecord(None, None, kind, severity, onset, *NOT_SHOWN_REACTION_FIELDS)
+        ReactionRecord(kind=kind, severity=severity, onset=onset, **NOT_SHOWN_REACTION)
         for kind, severity, onset in rows
     )
 

@@ -8,6 +8,7 @@ from bisect import bisect_left
 from dataclasses import replace
 from datetime import date, timedelta
 from operator import itemgetter
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
@@ -33,19 +34,32 @@ def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
     `today`: the patient's, when the caller has read it already."""
     today = today or patient.today()  # once: a midnight between two reads would split them
     name = key("history", patient, revision=patient.history_revision, daily=False)
-    kept = cache.get(name)
-    # From the day it was kept (not before it: a patient's new time zone can turn today back,
-    # and the records of the day it was kept would be ahead) to the day before a record ahead.
-    if kept is not None and kept[3] <= today and (kept[4] is None or today < kept[4]):
-        first_recent, older, rest = kept[:3]
-        recent = patient.logs.filter(date__range=(first_recent, today)).order_by("date")
-        return replace(rest, today=today, scores=unpacked(older) + read_scores(recent))
+    kept: Kept | None = cache.get(name)
+    if kept is not None and kept.serves(today):
+        recent = patient.logs.filter(date__range=(kept.first_recent, today)).order_by("date")
+        older = unpacked(kept.older)
+        return replace(kept.rest, today=today, scores=older + read_scores(recent))
     diary = read_diary(patient, today=today, shown_only=True)
     first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
     older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
     rest, ahead = replace(diary, scores=()), first_day_ahead(patient, today)
-    cache.set(name, (first_recent, packed(older), rest, today, ahead), TIMEOUT)
+    cache.set(name, Kept(first_recent, packed(older), rest, today, ahead), TIMEOUT)
     return diary
+
+
+class Kept(NamedTuple):
+    """What read_diary_kept keeps of a diary."""
+
+    first_recent: date  # the check-ins from this day on are read afresh
+    older: tuple[bytes, bytes, dict[int, str]]  # the check-ins before it, packed
+    rest: Diary  # the diary but its check-ins
+    kept_on: date  # the patient's today when it was kept
+    first_ahead: date | None  # the first day of a record dated after kept_on
+
+    def serves(self, today: date) -> bool:
+        """From the day it was kept (not before it: a patient's new time zone can turn today
+        back, and the records of that day would be ahead) to the day before a record ahead."""
+        return self.kept_on <= today and (self.first_ahead is None or today < self.first_ahead)
 
 
 def first_day_ahead(patient: Patient, today: date) -> date | None:
