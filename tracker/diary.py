@@ -10,7 +10,9 @@ the pure page and export code takes; nothing past this module queries a diary.
 
 import dataclasses
 import zoneinfo
+from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -202,6 +204,10 @@ class Diary:
     answers: tuple[Answer, ...]
     # Every field of each check-in, for the exports: None unless read_diary was asked for it.
     logs: tuple[Log, ...] | None = None
+    # The first day after the diary's last of an injection, a reaction or a PGIC answer left
+    # out, as read_diary(shown_only=True) finds it: when the Relief page's kept diary must be
+    # read again (diary_kept.py). None otherwise.
+    first_after: date | None = None
 
     @cached_property
     def doses(self) -> list[Dose]:
@@ -307,26 +313,65 @@ def read_diary(
         scores = tuple((log.date, log.severity, log.note) for log in every_field)
     else:
         every_field, scores = None, read_scores(logged)
-    injections = patient.injections.filter(date__range=window)
-    reactions = patient.reactions.filter(onset_date__range=window)
+    if shown_only:
+        injections, reactions, answers, first_after = read_shown(patient, window)
+    else:
+        injections = read_injections(patient.injections.filter(date__range=window))
+        reactions = read_reactions(patient.reactions.filter(onset_date__range=window), patient.zone)
+        # An answer is about its injection's cycle: that injection is in the window too.
+        answered = patient.global_impressions.filter(
+            date__range=window, injection__date__range=window
+        )
+        answers = tuple(
+            Answer(*row) for row in answered.order_by("date").values_list(*ANSWER_FIELDS)
+        )
+        first_after = None
     return Diary(
         today=today,
         scores=scores,
         logs=every_field,
-        injections=read_shown_injections(injections) if shown_only else read_injections(injections),
-        reactions=read_shown_reactions(reactions)
-        if shown_only
-        else read_reactions(reactions, patient.zone),
-        answers=tuple(
-            Answer(*row)
-            # An answer is about its injection's cycle: that injection is in the window too.
-            for row in patient.global_impressions.filter(
-                date__range=window, injection__date__range=window
-            )
-            .order_by("date")
-            .values_list("id", "injection_id", "date", "timepoint", "score")
-        ),
+        injections=injections,
+        reactions=reactions,
+        answers=answers,
+        first_after=first_after,
     )
+
+
+ANSWER_FIELDS = ("id", "injection_id", "date", "timepoint", "score")
+
+
+def read_shown(patient: Patient, window: tuple[date, date]) -> tuple:
+    """The injections, reactions and PGIC answers of read_diary(shown_only=True), and its
+    first_after: what the Relief page shows of those in the window, each read with those
+    dated after it, which are left out, so that the first day of one comes without a query
+    of its own."""
+    first, last = window
+    injections, after_injections = up_to(
+        read_shown_injections(patient.injections.filter(date__gte=first)), last
+    )
+    reactions, after_reactions = up_to(
+        read_shown_reactions(patient.reactions.filter(onset_date__gte=first)), last
+    )
+    rows = (
+        patient.global_impressions.filter(date__gte=first, injection__date__gte=first)
+        .order_by("date")
+        .values_list(*ANSWER_FIELDS, "injection__date")
+    )
+    # As read_diary's: with its injection in the window.
+    answers, after_answers = up_to([Answer(*row[:-1]) for row in rows if row[-1] <= last], last)
+    afters = (after_injections, after_reactions, after_answers)
+    return injections, reactions, answers, min(filter(None, afters), default=None)
+
+
+def up_to(records: Sequence, last: date) -> tuple[tuple, date | None]:
+    """The records (in order of their day) of `last` or before, and the day of the first one
+    after it."""
+    end = bisect_right(records, last, key=record_day)
+    return tuple(records[:end]), (record_day(records[end]) if end < len(records) else None)
+
+
+def record_day(record: InjectionRecord | ReactionRecord | Answer) -> date:
+    return record.onset if isinstance(record, ReactionRecord) else record.date
 
 
 def read_injections(injections: QuerySet) -> tuple[InjectionRecord, ...]:

@@ -11,10 +11,9 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db.models import OuterRef, Subquery
 
 from tracker.diary import Diary, read_diary, read_scores
-from tracker.models import GlobalImpression, Injection, Patient, Reaction
+from tracker.models import Patient
 from tracker.relief_cache import TIMEOUT, key
 from tracker.revisions import RECENT_CHECK_IN_DAYS
 
@@ -29,7 +28,7 @@ def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
     check-in of that first recent day or before raises the revision whatever day it is
     written, and so does a write to any other record. But a record dated after today (a
     direct write; the forms refuse one) is left out until its day: what is kept is read
-    again on that day (first_day_ahead). So the page made again after the day's check-in,
+    again on that day (Diary.first_after). So the page made again after the day's check-in,
     the first view of a day included, does not read the years of check-ins before it.
     `today`: the patient's, when the caller has read it already."""
     today = today or patient.today()  # once: a midnight between two reads would split them
@@ -42,8 +41,8 @@ def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
     diary = read_diary(patient, today=today, shown_only=True)
     first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
     older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
-    rest, ahead = replace(diary, scores=()), first_day_ahead(patient, today)
-    cache.set(name, Kept(first_recent, packed(older), rest, today, ahead), TIMEOUT)
+    rest = replace(diary, scores=())
+    cache.set(name, Kept(first_recent, packed(older), rest, today, diary.first_after), TIMEOUT)
     return diary
 
 
@@ -60,24 +59,6 @@ class Kept(NamedTuple):
         """From the day it was kept (not before it: a patient's new time zone can turn today
         back, and the records of that day would be ahead) to the day before a record ahead."""
         return self.kept_on <= today and (self.first_ahead is None or today < self.first_ahead)
-
-
-def first_day_ahead(patient: Patient, today: date) -> date | None:
-    """The first day after today of an injection, a reaction or a PGIC answer: one query."""
-    firsts = [
-        Subquery(
-            model.objects.filter(patient=OuterRef("pk"), **{f"{field}__gt": today})
-            .order_by(field)
-            .values(field)[:1]
-        )
-        for model, field in (
-            (Injection, "date"),
-            (Reaction, "onset_date"),
-            (GlobalImpression, "date"),
-        )
-    ]
-    days = Patient.objects.filter(pk=patient.pk).values_list(*firsts).first() or ()
-    return min(filter(None, days), default=None)
 
 
 def packed(scores: tuple[tuple[date, int, str], ...]) -> tuple[bytes, bytes, dict[int, str]]:

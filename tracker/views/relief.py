@@ -27,7 +27,7 @@ def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
     # with their patient record): its content comes from the cache (tracker/relief_cache.py),
     # and only the frame of the page (base.html) is rendered. After a recent check-in, three:
     # the recent check-ins, the rest kept (read_diary_kept), from one day to the next. Else
-    # seven: read_diary's four and a look at the days ahead (pinned in
+    # six: read_diary's four (pinned in
     # tests/test_relief_page.py, test_speed_relief_cache.py and test_history_revision.py).
     choice = request.GET.get("range", DEFAULT_RANGE)
     choice = choice if choice in RANGES else DEFAULT_RANGE
