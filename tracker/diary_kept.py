@@ -35,9 +35,8 @@ def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
     name = key("history", patient, revision=patient.history_revision, daily=False)
     kept: Kept | None = cache.get(name)
     if kept is not None and kept.serves(today):
-        recent = patient.logs.filter(date__range=(kept.first_recent, today)).order_by("date")
-        older = unpacked(kept.older)
-        return replace(kept.rest, today=today, scores=older + read_scores(recent))
+        recent = read_scores(patient, kept.first_recent, today)
+        return replace(kept.rest, today=today, scores=unpacked(kept.older) + recent)
     diary = read_diary(patient, today=today, shown_only=True)
     first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
     older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
