@@ -98,7 +98,7 @@ PAGE_QUERY = {
     "today": ["saved"],
     "log_day": ["saved"],
     "history": ["page", "month"],
-    "relief": ["range"],
+    "relief": ["range", "cycles"],
     "sharing": ["page"],
     "share_code": ["code"],
     "onboarding": ["next"],

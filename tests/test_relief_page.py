@@ -317,3 +317,31 @@ def test_the_page_takes_six_queries_however_long_the_diary(
     assert response.status_code == 200
     assert response.context["page"].cycle_count == injections
     assert response.context["page"].timeline.logged_days == 365 * years + 1
+
+
+# Five years of cycles: the newest cards, and a link to every one.
+
+
+def test_the_newest_six_cycle_cards_show_with_a_link_to_the_earlier_ones(web, patient):
+    build_diary(patient, 5, 20, 0)
+
+    html = web.get(URL).content.decode()
+
+    assert html.count('<li class="cycle-card') == 6
+    assert 'id="cycle-20"' in html and 'id="cycle-15"' in html and 'id="cycle-14"' not in html
+    assert 'href="?range=90&amp;cycles=all#cycle-14">Show the 14 earlier injections</a>' in html
+    assert html.count('<path class="chart-median"') == 1  # the overlay still compares all 20
+
+    every = web.get(URL + "?range=90&cycles=all").content.decode()
+    assert every.count('<li class="cycle-card') == 20
+    assert 'id="cycle-1"' in every and "earlier injections" not in every
+    assert web.get(URL + "?cycles=nonsense").content.decode().count('<li class="cycle-card') == 6
+
+
+def test_six_cycles_or_fewer_show_every_card_and_no_link(web, patient):
+    build_diary(patient, 1, 6, 0)
+
+    html = web.get(URL).content.decode()
+
+    assert html.count('<li class="cycle-card') == 6
+    assert "earlier injection" not in html

@@ -18,19 +18,20 @@ from tracker.charts import (
     text_width,
 )
 from tracker.relief import Cycle, OverlayDay
+from tracker.shown import Shown
 
 DAY_STEPS = [7, 14, 28, 56, 91, 182, 364]  # between ticks of days since injection
 OVERLAY_LOW, OVERLAY_HIGH = -50, 100  # relief % drawn; lower values are drawn at the edge
 
 
 @dataclass(frozen=True)
-class CycleLine:
+class CycleLine(Shown):
     label: str  # "Cycle 3, from 3 Mar 2025"
     path: str
 
 
 @dataclass(frozen=True)
-class OverlayRow:
+class OverlayRow(Shown):
     day: int
     median: str
     middle_half: str  # "20 to 45"
@@ -39,7 +40,7 @@ class OverlayRow:
 
 
 @dataclass(frozen=True)
-class VerticalMark:
+class VerticalMark(Shown):
     x: float
     label: str
     label_x: float
@@ -149,8 +150,8 @@ def _earlier_and_current(cycles: Sequence[Cycle]) -> tuple[list[Cycle], Mapping[
 
 def _clipped(cycles: Sequence[Cycle], days: Sequence[OverlayDay]) -> bool:
     """Whether some value lies below the drawing."""
-    values = (value for cycle in cycles for value in cycle.smoothed.values())
-    return any(value < OVERLAY_LOW for value in (*values, *(day.p25 for day in days)))
+    lowest = min((min(cycle.smoothed.values()) for cycle in cycles if cycle.smoothed), default=0)
+    return lowest < OVERLAY_LOW or any(day.p25 < OVERLAY_LOW for day in days)
 
 
 def _relief_y(y: Scale, value: float) -> float:

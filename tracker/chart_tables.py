@@ -5,9 +5,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from tracker.shown import Shown
+
 
 @dataclass(frozen=True)
-class WeekRow:
+class WeekRow(Shown):
     """A week of the timeline's table, which is laid out like a calendar to stay compact."""
 
     monday: str  # "3 Mar 2025"
@@ -15,7 +17,7 @@ class WeekRow:
 
 
 @dataclass(frozen=True)
-class MonthRow:
+class MonthRow(Shown):
     """A month of a timeline longer than a year, whose table has a row a month, with that
     month's injections and reactions, rather than a row a week and a table of events: those
     were some 3,000 of the page's elements for five years."""
@@ -64,6 +66,6 @@ def _score_text(value: float) -> str:
 
 
 @dataclass(frozen=True)
-class EventRow:
+class EventRow(Shown):
     day: str  # "Mon 3 Mar 2025"
     text: str  # "Injection: Botox 200 U"

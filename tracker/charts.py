@@ -21,6 +21,7 @@ from datetime import date, timedelta
 
 from tracker.chart_tables import LONG_SPAN_DAYS, EventRow, MonthRow, WeekRow, month_rows
 from tracker.dates import short_date
+from tracker.shown import Shown
 
 WIDTH = 320
 FONT_SIZE = 14
@@ -98,14 +99,14 @@ def area_path(points: Sequence[tuple[float, float, float] | None]) -> str:
 
 
 @dataclass(frozen=True)
-class Tick:
+class Tick(Shown):
     position: float  # x or y in viewBox units
     label: str
     label_position: float = 0.0  # along the axis; kept inside the viewBox
 
 
 @dataclass(frozen=True)
-class Event:
+class Event(Shown):
     """A dated thing to mark on the timeline: an injection or a reaction."""
 
     date: date
@@ -114,7 +115,7 @@ class Event:
 
 
 @dataclass(frozen=True)
-class InjectionMark:
+class InjectionMark(Shown):
     day: str  # "3 Mar 2025"
     x: float
     lines: tuple[str, ...]  # the label, on one line or two
@@ -124,7 +125,7 @@ class InjectionMark:
 
 
 @dataclass(frozen=True)
-class Frame:
+class Frame(Shown):
     """A chart's viewBox size and the plot area's edges inside it."""
 
     width: float

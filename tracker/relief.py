@@ -20,6 +20,8 @@ from itertools import pairwise
 from math import fsum
 from typing import NamedTuple
 
+from tracker.shown import Shown
+
 
 @dataclass(frozen=True)
 class ReliefSettings:
@@ -43,7 +45,7 @@ class InjectionPoint:
 
 
 @dataclass(frozen=True)
-class Cycle:
+class Cycle(Shown):
     index: int  # 1-based, chronological
     injection_id: object  # the first of `injection_ids`
     injection_ids: tuple  # every injection on that date: same-day injections form one cycle
@@ -352,7 +354,7 @@ def _overlay_day(day: int, values: list[float]) -> OverlayDay:
 
 
 @dataclass(frozen=True)
-class Forecast:
+class Forecast(Shown):
     """When the current cycle will likely wear off: one figure, shown the same everywhere."""
 
     product: str  # the current cycle's product, as given: "Botox"
@@ -463,7 +465,7 @@ def pgic_timepoint_due(injection_date: date, expected_next: date, today: date) -
 
 
 @dataclass(frozen=True)
-class CycleStatus:
+class CycleStatus(Shown):
     """Where the current cycle stands today, for the one-line summary on Today."""
 
     day: int

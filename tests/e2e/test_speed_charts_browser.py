@@ -56,3 +56,25 @@ def test_five_years_at_360_px_with_labels_that_follow_the_text_size(
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     if SHOTS:
         page.locator(".chart-timeline").screenshot(path=f"{SHOTS}/relief-all-360-text-200.png")
+
+
+def test_five_years_of_cycles_show_the_newest_cards_then_all_on_a_tap(
+    patient, live_server, patient_page: Page
+):
+    five_years(patient)
+    page = patient_page
+    page.goto(f"{live_server.url}/relief/#cycles")
+    expect(page.locator(".cycle-card")).to_have_count(6)
+    more = page.get_by_role("link", name="Show the 14 earlier injections")
+    expect(more).to_be_visible()
+    assert more.bounding_box()["height"] >= 48
+    if SHOTS:
+        more.scroll_into_view_if_needed()
+        page.screenshot(path=f"{SHOTS}/relief-cards-360.png", full_page=False)
+
+    more.click()
+    expect(page.locator(".cycle-card")).to_have_count(20)
+    expect(page.locator("#cycle-14")).to_be_in_viewport()  # where the newest six ended
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/relief-cards-all-360.png", full_page=False)

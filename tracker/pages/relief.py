@@ -17,6 +17,7 @@ from tracker.charts import Event, EventRow, TimelineChart, WeekRow, timeline
 from tracker.dates import long_date, short_date
 from tracker.diary import Diary, Dose, ReactionRecord
 from tracker.relief import Cycle, OverlayDay
+from tracker.shown import Shown
 
 RANGES = {"30": 30, "90": 90, "365": 365, "all": None}
 
@@ -40,7 +41,7 @@ def timeline_start(choice: str, today: date, first_dates: Iterable[date | None])
 
 
 @dataclass(frozen=True)
-class Impression:
+class Impression(Shown):
     injection_id: object
     timepoint: str  # "Weeks 4 to 6"
     answer: str  # "Much improved"
@@ -50,7 +51,7 @@ DASH = "—"
 
 
 @dataclass(frozen=True)
-class CycleRow:
+class CycleRow(Shown):
     """A cycle's figures written out for the table: "—" where one is missing."""
 
     cycle: Cycle
@@ -198,7 +199,7 @@ def card_words(cycle: Cycle) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class ReliefPage:
+class ReliefPage(Shown):
     range: str  # a key of RANGES
     timeline: TimelineChart
     overlay: OverlayChart | None  # None until some cycle has a relief figure
@@ -210,10 +211,25 @@ class ReliefPage:
     # What a newcomer's charts will show, and when: "" once they show it.
     timeline_note: str = ""
     overlay_note: str = ""
+    all_cards: bool = True  # False: the newest CARDS_SHOWN cycle cards, and a link to all
 
     @property
     def patient_status(self) -> relief.CycleStatus | None:
         return in_plain_words(self.status, self.settings)
+
+    @property
+    def cards(self) -> list[CycleRow]:
+        """The cycle cards shown, newest first."""
+        return self.rows if self.all_cards else self.rows[:CARDS_SHOWN]
+
+    @property
+    def cards_left_out(self) -> list[CycleRow]:
+        return self.rows[len(self.cards) :]
+
+
+# Cycle cards shown before "Show the earlier injections": about a year and a half of cycles,
+# which a phone scrolls through; the overlay chart above them compares every cycle.
+CARDS_SHOWN = 6
 
 
 def relief_page(
@@ -221,9 +237,11 @@ def relief_page(
     choice: str,
     settings: relief.ReliefSettings = relief.DEFAULT_SETTINGS,
     start: date | None = None,
+    all_cards: bool = True,
 ) -> ReliefPage:
     """Everything the Relief page shows of this diary. The timeline starts on `start` when
-    given, else where the range `choice` starts; it always ends on the diary's today."""
+    given, else where the range `choice` starts; it always ends on the diary's today.
+    `all_cards`: every cycle's card, or the newest CARDS_SHOWN."""
     choice = choice if choice in RANGES else DEFAULT_RANGE
     today, logs = diary.today, diary.scores
     reactions = reaction_events(diary.reactions)
@@ -278,6 +296,7 @@ def relief_page(
         settings=settings,
         timeline_note=timeline_note(chart.logged_days, len(logs), settings),
         overlay_note=overlay_note(cycles, settings),
+        all_cards=all_cards,
     )
 
 

@@ -31,19 +31,21 @@ def relief(request: HttpRequest, patient: Patient) -> HttpResponse:
     # tests/test_relief_page.py, test_speed_relief_cache.py and test_history_revision.py).
     choice = request.GET.get("range", DEFAULT_RANGE)
     choice = choice if choice in RANGES else DEFAULT_RANGE
+    all_cards = request.GET.get("cycles") == "all"
 
     today = patient.today()  # once: the page is kept under the day it was made for
 
     @cache
     def model() -> ReliefPage:
-        return relief_page(read_diary_kept(patient, today), choice, relief_settings())
+        diary = read_diary_kept(patient, today)
+        return relief_page(diary, choice, relief_settings(), all_cards=all_cards)
 
     def content() -> str:
         page = model()
         context = {"page": page, "ranges": RANGE_LABELS}
         return render_to_string("tracker/partials/relief_body.html", context)
 
-    body = remembered("relief-html", patient, (choice,), content, today)
+    body = remembered("relief-html", patient, (choice, all_cards), content, today)
     # The content is our own template's, escaped when rendered, and holds nothing of the
     # request (relief_body.html has no form): safe to keep and to send again. Only the HTML
     # is kept: the model is made when something asks for it (a test; the template does
