@@ -258,3 +258,42 @@ def test_the_relief_page_reads_only_what_it_shows_and_shows_the_same(patient, cl
     assert all(r.note is None and r.handled_by is None for r in shown.reactions)
     for choice in ("30", "90", "all"):
         assert relief_page(shown, choice) == relief_page(whole, choice)
+
+
+@pytest.fixture
+def server():
+    """The app as a WSGI server calls it: the answer, then close() once it is sent. The test
+    database's transaction stays open, as Django's test client keeps it."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield WSGIHandler()
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_what_the_relief_page_keeps_is_written_once_its_answer_is_sent(web, patient, server):
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.test import RequestFactory
+
+    from tracker.models import Patient
+    from tracker.relief_cache import key
+
+    fill(patient)
+    cache.clear()
+    environ = RequestFactory().get(reverse("relief")).environ
+    session = web.cookies[settings.SESSION_COOKIE_NAME].value
+    environ["HTTP_COOKIE"] = f"{settings.SESSION_COOKIE_NAME}={session}"
+    page = key("relief-html", Patient.objects.get(pk=patient.pk), "90", False)
+
+    answer = server(environ, lambda status, headers: None)
+    assert b"<h1>Relief</h1>" in b"".join(answer)
+    assert cache.get(page) is None  # the answer is not kept waiting for the cache
+
+    answer.close()  # sent: as gunicorn does next
+    assert "<h1>Relief</h1>" in cache.get(page)
+    assert web.get(reverse("relief")).content.count(b"<h1>Relief</h1>") == 1

@@ -7,7 +7,15 @@ class TrackerConfig(AppConfig):
 
     def ready(self) -> None:
         # The change history's registrations, the session clock's login signal, the red-flag
-        # alerts, the diary revision's hooks.
-        from tracker import alerts, audit, db_blink, health, revisions, security  # noqa: F401
+        # alerts, the diary revision's hooks, the cache written once a request's answer is sent.
+        from tracker import (  # noqa: F401
+            alerts,
+            audit,
+            db_blink,
+            health,
+            relief_cache,
+            revisions,
+            security,
+        )
 
         db_blink.reconnect_sooner()  # after a database blink, within a second

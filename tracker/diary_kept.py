@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from tracker.diary import Diary, read_diary, read_scores
 from tracker.models import Patient
-from tracker.relief_cache import TIMEOUT, key
+from tracker.relief_cache import keep, key
 from tracker.revisions import RECENT_CHECK_IN_DAYS
 
 
@@ -41,7 +41,7 @@ def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
     first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
     older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
     rest = replace(diary, scores=())
-    cache.set(name, Kept(first_recent, packed(older), rest, today, diary.first_after), TIMEOUT)
+    keep(name, Kept(first_recent, packed(older), rest, today, diary.first_after))
     return diary
 
 

@@ -18,11 +18,14 @@ drawn they now cost less than the cache's round trip and unpickling (bench/READM
 
 import hashlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
@@ -88,8 +91,39 @@ def remembered(
     value = cache.get(name)
     if value is None:
         value = compute()
-        cache.set(name, value, TIMEOUT)
+        keep(name, value)
     return value
+
+
+# What a request keeps (`keep`), written once its answer is sent. Per request and thread.
+_kept_after_answer: ContextVar[dict | None] = ContextVar("kept_after_answer", default=None)
+
+
+def keep(name: str, value: object) -> None:
+    """cache.set(name, value, TIMEOUT), in a request once its answer is sent, in one round trip
+    for all it keeps: the answer waits for none (the app server sends the answer's last byte,
+    then closes it, which sends request_finished). Safe as every entry is named by what it
+    was computed from (a revision, a digest): written a moment later it is no less right,
+    and should the request fail first, it is only computed again. Outside a request (a job,
+    a shell, a test calling directly): at once. tests/test_speed_relief_cache.py checks it."""
+    waiting = _kept_after_answer.get()
+    if waiting is None:
+        cache.set(name, value, TIMEOUT)
+    else:
+        waiting[name] = value
+
+
+@receiver(request_started)
+def _collect(**kwargs) -> None:
+    _kept_after_answer.set({})
+
+
+@receiver(request_finished)
+def _write(**kwargs) -> None:
+    waiting = _kept_after_answer.get()
+    _kept_after_answer.set(None)
+    if waiting:
+        cache.set_many(waiting, TIMEOUT)
 
 
 def drawn(template: str, code: str, items: list[tuple[bytes, dict]]) -> list[SafeString]:
