@@ -135,6 +135,14 @@ class Frame(Shown):
     top: float
     bottom: float
 
+    @property
+    def grid(self) -> str:
+        """The grid's lines at the ticks of the chart (either kind has x_ticks and y_ticks),
+        as one path, as every series is."""
+        across = (f"M{num(self.left)} {num(t.position)}H{num(self.right)}" for t in self.y_ticks)
+        up = (f"M{num(t.position)} {num(self.top)}V{num(self.bottom)}" for t in self.x_ticks)
+        return "".join([*across, *up])
+
 
 @dataclass(frozen=True)
 class TimelineChart(Frame):

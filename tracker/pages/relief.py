@@ -245,9 +245,9 @@ def relief_page(
     choice = choice if choice in RANGES else DEFAULT_RANGE
     today, logs = diary.today, diary.scores
     reactions = reaction_events(diary.reactions)
-    severity_by_date = {day: severity for day, severity, _ in logs}
     points = [relief.InjectionPoint(id=i.id, date=i.date) for i in diary.injections]
-    cycles = relief.compute_cycles(points, severity_by_date.items(), today, settings)
+    scores = ((day, severity) for day, severity, _ in logs)  # one a day, as the database keeps
+    cycles = relief.compute_cycles(points, scores, today, settings)
     injection_dates = [cycle.injection_date for cycle in cycles]
     firsts = [
         injection_dates[0] if injection_dates else None,
