@@ -190,3 +190,47 @@ def test_a_changed_check_in_keeps_its_history_entry_with_who_changed_it(patient)
 
 def record_time(record: dict) -> dt.datetime:
     return dt.datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00"))
+
+
+def test_new_injections_and_reactions_cost_their_own_rows_and_no_lookups_one_by_one(patient):
+    client = client_for(patient.user)
+    sites = [
+        {"muscle": "sternocleidomastoid", "side": "left", "units": "60"},
+        {"muscle": "splenius_capitis", "side": "right", "units": "40"},
+    ]
+    injections = [
+        {"type": "injection", "key": str(uuid.uuid4()), "base_version": 0,
+         "data": {"date": day(10 + 20 * n), "product": "botox", "sites": sites}}
+        for n in range(6)
+    ]  # fmt: skip
+    reactions = [
+        {"type": "reaction", "key": str(uuid.uuid4()), "base_version": 0,
+         "data": {"kind": "headache", "severity": "mild", "onset_date": day(n)}}
+        for n in range(6)
+    ]  # fmt: skip
+    warm = [injections.pop(), reactions.pop()]  # and the change history's content types known
+    client.post(SYNC, {"items": warm}, format="json")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(SYNC, {"items": injections + reactions}, format="json")
+
+    answers = response.json()["results"]
+    assert [answer["status"] for answer in answers] == [201] * 10
+    assert [len(answer["record"]["sites"]) for answer in answers[:5]] == [2] * 5
+    shapes = Counter(shape(query["sql"]) for query in queries.captured_queries)
+    assert {key: count for key, count in shapes.items() if key.split()[0] not in TX} == {
+        "SELECT django_session": 1,
+        "SELECT tracker_user": 1,
+        "UPDATE tracker_patient": 1,  # the diary revision, once
+        # The records the batch names, locked, then whether another patient's holds an id.
+        "SELECT tracker_injection": 2,
+        "SELECT tracker_reaction": 2,
+        "SELECT tracker_tombstone": 1,
+        "INSERT tracker_injection": 5,
+        "INSERT tracker_injectionsite": 5,  # each injection's sites at once, not read again
+        "INSERT tracker_reaction": 5,
+        "INSERT auditlog_logentry": 10,
+    }
+
+
+TX = {"SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"}

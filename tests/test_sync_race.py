@@ -101,3 +101,21 @@ def test_an_id_taken_by_another_patients_entry_is_still_refused(patient, other_p
 
     assert answers[0]["status"] == 400
     assert answers[0]["errors"] == {"id": ["This id is already in use."]}
+
+
+@pytest.mark.parametrize("kind", ["injection", "reaction"])
+def test_an_id_another_patient_takes_after_the_batch_looked_is_refused_as_in_use(
+    patient, other_patient, kind
+):
+    # The batch reads the ids it names once, up front (StoredRecords.ids_taken); another
+    # patient's entry takes one before it writes: its insert fails, it looks again.
+    items = items_of(kind, patient.today() - dt.timedelta(days=1))
+    with transaction.atomic():
+        looked = StoredRecords(patient, items)
+    sync_items(other_patient, other_patient.user, items)
+
+    with transaction.atomic():
+        answer = sync_item_in_savepoint(patient, patient.user, items[0], looked)
+
+    assert answer["status"] == 400
+    assert answer["errors"] == {"id": ["This id is already in use."]}

@@ -82,8 +82,14 @@ class ClientIdSerializer(DiaryRecordSerializer):
     id = serializers.UUIDField(required=False)
 
     def validate_id(self, value: uuid.UUID) -> uuid.UUID:
-        # Says nothing about whose record it is; the owner's own retries never get here.
-        if self.instance is None and self.Meta.model.objects.filter(pk=value).exists():
+        # Says nothing about whose record it is; the owner's own retries never get here. A
+        # sync batch looks up all the ids it names at once (tracker/sync.py, StoredRecords).
+        taken = self.context.get("ids_taken")
+        if self.instance is None and (
+            str(value) in taken
+            if taken is not None
+            else self.Meta.model.objects.filter(pk=value).exists()
+        ):
             raise serializers.ValidationError(ID_IN_USE)
         return value
 
@@ -194,9 +200,13 @@ class InjectionSerializer(ClientIdSerializer):
     def create(self, validated_data: dict[str, Any]) -> Injection:
         sites = validated_data.pop("sites")
         injection = super().create(validated_data)
-        InjectionSite.objects.bulk_create(
+        made = InjectionSite.objects.bulk_create(
             InjectionSite(injection=injection, **site) for site in sites
         )
+        # The answer shows them: kept as prefetch_related keeps what it read, not read again.
+        kept = injection.sites.all()
+        kept._result_cache, kept._prefetch_done = made, True
+        injection._prefetched_objects_cache = {"sites": kept}
         return injection
 
     @transaction.atomic

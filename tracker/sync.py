@@ -205,6 +205,7 @@ class StoredRecords:
         self.patient = patient
         self.records: dict[tuple[str, str], DiaryRecord] = {}
         self.tombstones: dict[tuple[str, str], Tombstone] = {}
+        self.ids_taken: set[str] = set()  # ids the batch names of another patient's records
         named = set()
         for kind in SYNC_SERIALIZERS:
             keys = {item_key(kind, item["key"]) for item in items if item["type"] == kind}
@@ -213,12 +214,21 @@ class StoredRecords:
             if keys:
                 for record in self.locked(kind).filter(**{f"{KEY_FIELDS[kind]}__in": keys}):
                     self.records[kind, record_key(kind, record)] = record
+            # A new record's id is the client's choice: another patient's record may hold it.
+            new = {key for key in keys if (kind, key) not in self.records}
+            if new and kind != "log":
+                others = self.model(kind).objects.filter(pk__in=new).values_list("pk", flat=True)
+                self.ids_taken |= {str(pk) for pk in others}
         if named:
             for tombstone in patient.tombstones.filter(key__in=named):
                 self.tombstones[tombstone.kind, tombstone.key] = tombstone
 
+    @staticmethod
+    def model(kind: str) -> type[DiaryRecord]:
+        return SYNC_SERIALIZERS[kind].Meta.model
+
     def locked(self, kind: str) -> QuerySet:
-        records = SYNC_SERIALIZERS[kind].Meta.model.objects.filter(patient=self.patient)
+        records = self.model(kind).objects.filter(patient=self.patient)
         if kind == "injection":
             records = records.prefetch_related("sites")
         return records.select_for_update()
@@ -230,6 +240,8 @@ class StoredRecords:
         """After another request saved the same record meanwhile: read it afresh."""
         record = self.locked(kind).filter(**{KEY_FIELDS[kind]: key}).first()
         self.keep(kind, key, record)
+        if record is None and kind != "log" and self.model(kind).objects.filter(pk=key).exists():
+            self.ids_taken.add(key)
 
     def tombstone(self, kind: str, key: str) -> Tombstone | None:
         return self.tombstones.get((kind, key))
@@ -325,7 +337,8 @@ def sync_item(patient: Patient, user, item: dict, records: StoredRecords) -> dic
     if not may_recreate(kind, tombstone, base_version):
         return {"status": 410, "detail": GONE}  # the outbox drops it: deleted elsewhere
 
-    serializer = serializer_class(stored, data=data, context={"patient": patient})
+    context = {"patient": patient, "ids_taken": records.ids_taken}
+    serializer = serializer_class(stored, data=data, context=context)
     if not serializer.is_valid():
         return {"status": 400, "errors": serializer.errors}
     if stored is not None and holds(stored, serializer.validated_data):
