@@ -41,7 +41,7 @@ def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
     first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
     older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
     rest = replace(diary, scores=())
-    keep(name, Kept(first_recent, packed(older), rest, today, diary.first_after))
+    keep(name, Kept(first_recent, packed(older), rest, today))
     return diary
 
 
@@ -50,14 +50,14 @@ class Kept(NamedTuple):
 
     first_recent: date  # the check-ins from this day on are read afresh
     older: tuple[bytes, bytes, dict[int, str]]  # the check-ins before it, packed
-    rest: Diary  # the diary but its check-ins
+    rest: Diary  # the diary but its check-ins; rest.first_after: a record's day after kept_on
     kept_on: date  # the patient's today when it was kept
-    first_ahead: date | None  # the first day of a record dated after kept_on
 
     def serves(self, today: date) -> bool:
         """From the day it was kept (not before it: a patient's new time zone can turn today
         back, and the records of that day would be ahead) to the day before a record ahead."""
-        return self.kept_on <= today and (self.first_ahead is None or today < self.first_ahead)
+        ahead = self.rest.first_after
+        return self.kept_on <= today and (ahead is None or today < ahead)
 
 
 def packed(scores: tuple[tuple[date, int, str], ...]) -> tuple[bytes, bytes, dict[int, str]]:
