@@ -472,8 +472,8 @@ def measure_cold(client: APIClient, url: str) -> Result:
 
 def measure_after_check_in(client: APIClient, url: str, patient: Patient) -> Result:
     """Each request after a new score for today (the check-in not timed): the page is made
-    afresh, the finished cycles' figures and cards read from the cache, as when a patient
-    checks in and then looks at Relief (tracker/relief_cache.py)."""
+    afresh, the diary's older part read from the cache (tracker/diary_kept.py), as when a
+    patient checks in and then looks at Relief."""
     scores = itertools.cycle(range(11))
     check_in_url = f"/api/v1/logs/{patient.today().isoformat()}/"
 
