@@ -143,14 +143,14 @@ def test_the_clinic_list_keeps_its_queries_flat_in_the_number_of_patients(db, co
 
 
 def test_the_clinic_list_computes_again_only_the_patient_whose_diary_changed(db, monkeypatch):
-    from tracker import diary
+    from tracker import diary_clinic
 
     client, patients = clinic_of(5)
     view(client, reverse("clinic"))
     computed = []
-    summaries = diary.triage_summaries
+    summaries = diary_clinic.triage_summaries
     monkeypatch.setattr(
-        diary, "triage_summaries", lambda p, *a: computed.extend(p) or summaries(p, *a)
+        diary_clinic, "triage_summaries", lambda p, *a: computed.extend(p) or summaries(p, *a)
     )
     client_for(patients[2].user).put(f"/api/v1/logs/{TODAY}/", {"severity": 1}, format="json")
 

@@ -99,7 +99,8 @@ class PatientQuerySet(models.QuerySet):
     def for_dashboard(self) -> "PatientQuerySet":
         """What the clinic's list reads of every patient it sorts, as tuples: the id, when they
         joined, time zone, diary revision, first and last name, date of birth, clinic number,
-        cause of spasticity and their last check-in's date (tracker/diary.py, clinic_order)."""
+        cause of spasticity and their last check-in's date (tracker/diary_clinic.py,
+        clinic_order)."""
         last_log = DailyLog.objects.filter(patient=OuterRef("pk")).order_by("-date")
         return self.annotate(last_log_date=Subquery(last_log.values("date")[:1])).values_list(
             "pk",

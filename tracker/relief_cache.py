@@ -40,7 +40,7 @@ TIMEOUT = 7 * 24 * 3600  # seconds
 # revisions.py too: what it calls a recent check-in bounds what read_diary_kept may keep.
 _SOURCES = (
     *("relief.py", "charts.py", "chart_overlay.py", "triage.py", "diary.py", "diary_kept.py"),
-    *("revisions.py", "pages/relief.py"),
+    *("diary_clinic.py", "revisions.py", "pages/relief.py"),
 )
 
 

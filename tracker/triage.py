@@ -122,7 +122,7 @@ class CycleSummary:
 
 class Standing(NamedTuple):
     """What sorting a row on the clinic's list needs of it, kept beside it: a few values where
-    the row has many, for every patient the list sorts (tracker/diary.py, clinic_order)."""
+    the row has many, for every patient the list sorts (tracker/diary_clinic.py, clinic_order)."""
 
     attention: "Attention"
     new: bool

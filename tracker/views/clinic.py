@@ -27,7 +27,8 @@ from tracker.access import (
     is_id,
     open_patient_for_clinician,
 )
-from tracker.diary import clinic_order, clinic_page, read_diary
+from tracker.diary import read_diary
+from tracker.diary_clinic import clinic_order, clinic_page
 from tracker.exports import csv_response, download_name, fhir_response, private_download
 from tracker.forms import (
     HandledForm,
