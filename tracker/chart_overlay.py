@@ -61,8 +61,6 @@ class OverlayChart(Frame):
     threshold_y: float
     forecast_day: float | None
     forecast: VerticalMark | None
-    x_ticks: tuple[Tick, ...]
-    y_ticks: tuple[Tick, ...]
     rows: tuple[OverlayRow, ...]  # every 7th day since injection
     clipped: bool  # some value lay below the drawn range and was drawn at its edge
     font_size: int = FONT_SIZE

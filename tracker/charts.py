@@ -126,7 +126,7 @@ class InjectionMark(Shown):
 
 @dataclass(frozen=True)
 class Frame(Shown):
-    """A chart's viewBox size and the plot area's edges inside it."""
+    """A chart's viewBox size, the plot area's edges inside it, and its ticks."""
 
     width: float
     height: float
@@ -134,11 +134,12 @@ class Frame(Shown):
     right: float
     top: float
     bottom: float
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
 
     @property
     def grid(self) -> str:
-        """The grid's lines at the ticks of the chart (either kind has x_ticks and y_ticks),
-        as one path, as every series is."""
+        """The grid's lines at the ticks, as one path, as every series is."""
         across = (f"M{num(self.left)} {num(t.position)}H{num(self.right)}" for t in self.y_ticks)
         up = (f"M{num(t.position)} {num(self.top)}V{num(self.bottom)}" for t in self.x_ticks)
         return "".join([*across, *up])
@@ -151,8 +152,6 @@ class TimelineChart(Frame):
     dots: str
     dot_size: float
     line: str
-    x_ticks: tuple[Tick, ...]
-    y_ticks: tuple[Tick, ...]
     injection_lines: str
     injections: tuple[InjectionMark, ...]
     reaction_y: float

@@ -10,11 +10,12 @@ the pure page and export code takes; nothing past these modules queries a diary.
 import dataclasses
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cached_property
+from operator import attrgetter
 from typing import NamedTuple
 
 from django.db import connection
@@ -339,10 +340,10 @@ def read_shown(patient: Patient, window: tuple[date, date]) -> tuple:
     of its own."""
     first, last = window
     injections, after_injections = up_to(
-        read_shown_injections(patient.injections.filter(date__gte=first)), last
+        read_shown_injections(patient.injections.filter(date__gte=first)), last, DATE
     )
     reactions, after_reactions = up_to(
-        read_shown_reactions(patient.reactions.filter(onset_date__gte=first)), last
+        read_shown_reactions(patient.reactions.filter(onset_date__gte=first)), last, ONSET
     )
     rows = (
         patient.global_impressions.filter(date__gte=first, injection__date__gte=first)
@@ -350,20 +351,20 @@ def read_shown(patient: Patient, window: tuple[date, date]) -> tuple:
         .values_list(*ANSWER_FIELDS, "injection__date")
     )
     # As read_diary's: with its injection in the window.
-    answers, after_answers = up_to([Answer(*row[:-1]) for row in rows if row[-1] <= last], last)
+    answers = [Answer(*row[:-1]) for row in rows if row[-1] <= last]
+    answers, after_answers = up_to(answers, last, DATE)
     afters = (after_injections, after_reactions, after_answers)
     return injections, reactions, answers, min(filter(None, afters), default=None)
 
 
-def up_to(records: Sequence, last: date) -> tuple[tuple, date | None]:
-    """The records (in order of their day) of `last` or before, and the day of the first one
+def up_to(records: Sequence, last: date, day: Callable) -> tuple[tuple, date | None]:
+    """The records (in order of their `day`) of `last` or before, and the day of the first one
     after it."""
-    end = bisect_right(records, last, key=record_day)
-    return tuple(records[:end]), (record_day(records[end]) if end < len(records) else None)
+    end = bisect_right(records, last, key=day)
+    return tuple(records[:end]), (day(records[end]) if end < len(records) else None)
 
 
-def record_day(record: InjectionRecord | ReactionRecord | Answer) -> date:
-    return record.onset if isinstance(record, ReactionRecord) else record.date
+DATE, ONSET = attrgetter("date"), attrgetter("onset")
 
 
 def read_injections(injections: QuerySet) -> tuple[InjectionRecord, ...]:
@@ -416,7 +417,7 @@ def read_scores(patient: Patient, first: date, last: date) -> tuple[tuple[date, 
     (bench/README.md)."""
     with connection.cursor() as cursor:
         cursor.execute(SCORES_SQL, [patient.pk, first, last])
-        return tuple(map(tuple, cursor.fetchall()))
+        return tuple(cursor.fetchall())
 
 
 SCORES_SQL = (

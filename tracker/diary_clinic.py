@@ -16,7 +16,7 @@ from django.utils import timezone
 from tracker import catalog, triage
 from tracker.diary import HANDLED_FIELDS, REACTION_FIELDS, reaction_record
 from tracker.models import DailyLog, Injection, PatientCondition, Reaction, relief_settings
-from tracker.relief_cache import TIMEOUT, key
+from tracker.relief_cache import keep, key
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def read_rows(listed: list[Listed], ids: QuerySet | None = None) -> None:
         every = ids is not None and len(missing) == len(listed)
         computed = triage_summaries(missing, ids if every else [p.pk for p in missing])
         standings = {key("triage-standing", p): computed[p.pk].standing for p in missing}
-        cache.set_many({keys[pk]: row for pk, row in computed.items()} | standings, TIMEOUT)
+        keep({keys[pk]: row for pk, row in computed.items()} | standings)
         kept |= {keys[pk]: row for pk, row in computed.items()}
     for patient in listed:
         patient.kept = kept[keys[patient.pk]]

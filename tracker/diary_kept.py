@@ -41,7 +41,7 @@ def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
     first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
     older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
     rest = replace(diary, scores=())
-    keep(name, Kept(first_recent, packed(older), rest, today))
+    keep({name: Kept(first_recent, packed(older), rest, today)})
     return diary
 
 

@@ -91,7 +91,7 @@ def remembered(
     value = cache.get(name)
     if value is None:
         value = compute()
-        keep(name, value)
+        keep({name: value})
     return value
 
 
@@ -99,18 +99,19 @@ def remembered(
 _kept_after_answer: ContextVar[dict | None] = ContextVar("kept_after_answer", default=None)
 
 
-def keep(name: str, value: object) -> None:
-    """cache.set(name, value, TIMEOUT), in a request once its answer is sent, in one round trip
-    for all it keeps: the answer waits for none (the app server sends the answer's last byte,
-    then closes it, which sends request_finished). Safe as every entry is named by what it
-    was computed from (a revision, a digest): written a moment later it is no less right,
-    and should the request fail first, it is only computed again. Outside a request (a job,
-    a shell, a test calling directly): at once. tests/test_speed_relief_cache.py checks it."""
+def keep(values: dict[str, object]) -> None:
+    """cache.set_many(values, TIMEOUT), for all that is computed from diaries: in a request,
+    once its answer is sent, in one round trip for all it keeps, so that the answer waits for
+    none (the app server sends the answer's last byte, then closes it, which sends
+    request_finished). Safe as every entry is named by what it was computed from (a revision,
+    a digest): written a moment later it is no less right, and should the request fail first,
+    it is only computed again. Outside a request (a job, a shell, a test calling directly): at
+    once. tests/test_speed_relief_cache.py checks it."""
     waiting = _kept_after_answer.get()
     if waiting is None:
-        cache.set(name, value, TIMEOUT)
+        cache.set_many(values, TIMEOUT)
     else:
-        waiting[name] = value
+        waiting |= values
 
 
 @receiver(request_started)
@@ -142,5 +143,5 @@ def kept_or_made(keys: list[str], makers: list[Callable[[], T]]) -> list[T]:
     kept = cache.get_many(keys)
     made = {key: make() for key, make in zip(keys, makers, strict=True) if key not in kept}
     if made:
-        cache.set_many(made, TIMEOUT)
+        keep(made)
     return [kept[key] if key in kept else made[key] for key in keys]

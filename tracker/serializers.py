@@ -82,16 +82,17 @@ class ClientIdSerializer(DiaryRecordSerializer):
     id = serializers.UUIDField(required=False)
 
     def validate_id(self, value: uuid.UUID) -> uuid.UUID:
-        # Says nothing about whose record it is; the owner's own retries never get here. A
-        # sync batch looks up all the ids it names at once (tracker/sync.py, StoredRecords).
-        taken = self.context.get("ids_taken")
-        if self.instance is None and (
-            str(value) in taken
-            if taken is not None
-            else self.Meta.model.objects.filter(pk=value).exists()
-        ):
+        # Says nothing about whose record it is; the owner's own retries never get here.
+        if self.instance is None and self.id_taken(value):
             raise serializers.ValidationError(ID_IN_USE)
         return value
+
+    def id_taken(self, value: uuid.UUID) -> bool:
+        # A sync batch looks up all the ids it names at once (tracker/sync.py, StoredRecords).
+        taken = self.context.get("ids_taken")
+        if taken is not None:
+            return str(value) in taken
+        return self.Meta.model.objects.filter(pk=value).exists()
 
 
 class DailyLogSerializer(DiaryRecordSerializer):

@@ -215,10 +215,9 @@ class StoredRecords:
                 for record in self.locked(kind).filter(**{f"{KEY_FIELDS[kind]}__in": keys}):
                     self.records[kind, record_key(kind, record)] = record
             # A new record's id is the client's choice: another patient's record may hold it.
-            new = {key for key in keys if (kind, key) not in self.records}
-            if new and kind != "log":
-                others = self.model(kind).objects.filter(pk__in=new).values_list("pk", flat=True)
-                self.ids_taken |= {str(pk) for pk in others}
+            new = [key for key in keys if (kind, key) not in self.records]
+            if kind != "log" and new:
+                self.ids_taken |= self.taken(kind, new)
         if named:
             for tombstone in patient.tombstones.filter(key__in=named):
                 self.tombstones[tombstone.kind, tombstone.key] = tombstone
@@ -240,8 +239,14 @@ class StoredRecords:
         """After another request saved the same record meanwhile: read it afresh."""
         record = self.locked(kind).filter(**{KEY_FIELDS[kind]: key}).first()
         self.keep(kind, key, record)
-        if record is None and kind != "log" and self.model(kind).objects.filter(pk=key).exists():
-            self.ids_taken.add(key)
+        if record is None and kind != "log":
+            self.ids_taken |= self.taken(kind, [key])
+
+    def taken(self, kind: str, ids: list[str]) -> set[str]:
+        """Which of these ids, none of them this patient's records, a record holds: another
+        patient's."""
+        held = self.model(kind).objects.filter(pk__in=ids).values_list("pk", flat=True)
+        return {str(pk) for pk in held}
 
     def tombstone(self, kind: str, key: str) -> Tombstone | None:
         return self.tombstones.get((kind, key))
