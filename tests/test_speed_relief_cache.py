@@ -260,6 +260,34 @@ def test_the_relief_page_reads_only_what_it_shows_and_shows_the_same(patient, cl
         assert relief_page(shown, choice) == relief_page(whole, choice)
 
 
+@pytest.mark.parametrize("units", ["12.5", "200", "0.1", "99999.9"])
+def test_the_relief_read_gives_ids_units_and_dates_as_the_orm_does(patient, units):
+    """read_shown reads in SQL (tracker/diary.py): on SQLite a UUID column holds hex digits and
+    a decimal one a float, yet its records hold what the ORM gives, as the whole read's."""
+    import uuid
+    from decimal import Decimal
+
+    from tracker.diary import read_diary
+    from tracker.models import GlobalImpression
+
+    injection = factories.InjectionFactory(
+        patient=patient, date=TODAY - dt.timedelta(days=40), total_units=Decimal(units)
+    )
+    GlobalImpression.objects.create(
+        patient=patient, injection=injection, date=TODAY, timepoint="weeks_4_6", score=3
+    )
+
+    shown, whole = read_diary(patient, shown_only=True), read_diary(patient)
+
+    (read,) = shown.injections
+    assert (read.id, read.date, read.total_units) == (injection.id, injection.date, Decimal(units))
+    assert isinstance(read.id, uuid.UUID) and isinstance(read.total_units, Decimal)
+    assert str(read.total_units.normalize()) == str(whole.injections[0].total_units.normalize())
+    assert shown.answers == whole.answers
+    assert isinstance(shown.answers[0].id, uuid.UUID)
+    assert shown.answers[0].injection_id == injection.id
+
+
 @pytest.fixture
 def server():
     """The app as a WSGI server calls it: the answer, then close() once it is sent. The test
