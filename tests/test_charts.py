@@ -412,3 +412,30 @@ def test_an_unknown_range_falls_back_to_90_days():
     page = relief_pages.relief_page(empty_diary(date(2026, 6, 15)), "forever")
     assert page.range == "90"
     assert page.timeline.start == date(2026, 3, 18)
+
+
+def test_a_tables_rows_are_written_with_their_text_escaped_and_shown_as_they_are():
+    from django.template import Context, Template
+
+    from tracker.chart_tables import table_rows
+
+    rows = table_rows([("3 Mar", 4, "<b>&"), ("4 Mar", "", "")], ("", "num", "events"))
+
+    assert rows == (
+        '<tr><th scope="row">3 Mar</th><td class="num">4</td>'
+        '<td class="events">&lt;b&gt;&amp;</td></tr>\n'
+        '<tr><th scope="row">4 Mar</th><td class="num"></td><td class="events"></td></tr>'
+    )
+    # Django's templates show it once escaped, not escaped again.
+    assert Template("{{ rows }}").render(Context({"rows": rows})) == rows
+    with pytest.raises(ValueError):
+        table_rows([("3 Mar", 4)], ("", "num", "events"))  # a cell missing
+
+
+def test_the_overlay_table_has_the_current_cycles_column_only_with_its_line():
+    row = chart_overlay.OverlayRow(7, "40", "20 to 55", 5, "35")
+    chart = chart_overlay.overlay([], [], None, 30, {}, "", (row,))
+    assert chart.current_end is None
+    assert chart.rows_body == (
+        '<tr><th scope="row" class="num">7</th><td>40 (20 to 55)</td><td class="num">5</td></tr>'
+    )

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from tracker.chart_tables import Markup, table_rows
 from tracker.charts import (
     FONT_SIZE,
     WIDTH,
@@ -88,6 +89,18 @@ class OverlayChart(Frame):
     @property
     def forecast_label_y(self) -> float:
         return self.top - 16
+
+    @property
+    def rows_body(self) -> Markup:
+        """The table's body; the ongoing cycle's column only with an ongoing cycle's line."""
+        columns = ("num", "", "num", "num") if self.current_end else ("num", "", "num")
+        return table_rows(
+            (
+                (r.day, f"{r.median} ({r.middle_half})", r.cycle_count, r.current)[: len(columns)]
+                for r in self.rows
+            ),
+            columns,
+        )
 
 
 def overlay(

@@ -19,7 +19,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from tracker.chart_tables import LONG_SPAN_DAYS, EventRow, MonthRow, WeekRow, month_rows
+from tracker.chart_tables import (
+    LONG_SPAN_DAYS,
+    EventRow,
+    Markup,
+    MonthRow,
+    WeekRow,
+    month_rows,
+    table_rows,
+)
 from tracker.dates import short_date
 from tracker.shown import Shown
 
@@ -170,6 +178,26 @@ class TimelineChart(Frame):
     @property
     def x_axis_label_y(self) -> float:
         return round(self.height - 6, 1)
+
+    # The tables' bodies (the headers are the template's).
+
+    @property
+    def weeks_body(self) -> Markup:
+        return table_rows(((w.monday, *w.scores) for w in self.weeks), ("", *["num"] * 7))
+
+    @property
+    def months_body(self) -> Markup:
+        return table_rows(
+            (
+                (m.month, m.days_logged, m.average, m.lowest_to_highest, m.events)
+                for m in self.months
+            ),
+            ("", "num", "num", "", "events"),
+        )
+
+    @property
+    def events_body(self) -> Markup:
+        return table_rows(((event.day, event.text) for event in self.events), ("", ""))
 
     @property
     def y_label_x(self) -> float:
