@@ -67,14 +67,6 @@ class OverlayChart(Frame):
     font_size: int = FONT_SIZE
 
     @property
-    def y_label_x(self) -> float:
-        return self.left - 6
-
-    @property
-    def x_label_y(self) -> float:
-        return self.bottom + 18
-
-    @property
     def x_title_y(self) -> float:
         return self.bottom + 37
 

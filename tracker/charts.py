@@ -18,6 +18,7 @@ and quick (at most 1,500 elements on the page: tests/test_speed_charts.py).
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from html import escape
 
 from tracker.chart_tables import (
     LONG_SPAN_DAYS,
@@ -152,6 +153,31 @@ class Frame(Shown):
         up = (f"M{num(t.position)} {num(self.top)}V{num(self.bottom)}" for t in self.x_ticks)
         return "".join([*across, *up])
 
+    @property
+    def y_label_x(self) -> float:
+        return self.left - 6
+
+    @property
+    def x_label_y(self) -> float:
+        return self.bottom + 18
+
+    @property
+    def tick_labels(self) -> Markup:
+        """The ticks' labels, as SVG text: the y axis's right-aligned left of the plot, the x
+        axis's centred under it. Written here, as the grid is: they were a tenth of the
+        time the Relief page took to draw in its templates."""
+        y_labels = (
+            f'<text x="{self.y_label_x}" y="{tick.position}" dy="0.35em" text-anchor="end">'
+            f"{escape(tick.label)}</text>"
+            for tick in self.y_ticks
+        )
+        x_labels = (
+            f'<text x="{tick.label_position}" y="{self.x_label_y}" text-anchor="middle">'
+            f"{escape(tick.label)}</text>"
+            for tick in self.x_ticks
+        )
+        return Markup("".join([*y_labels, *x_labels]))
+
 
 @dataclass(frozen=True)
 class TimelineChart(Frame):
@@ -176,7 +202,7 @@ class TimelineChart(Frame):
     line_height: int = LINE_HEIGHT
 
     @property
-    def x_axis_label_y(self) -> float:
+    def x_label_y(self) -> float:
         return round(self.height - 6, 1)
 
     # The tables' bodies (the headers are the template's).
@@ -198,10 +224,6 @@ class TimelineChart(Frame):
     @property
     def events_body(self) -> Markup:
         return table_rows(((event.day, event.text) for event in self.events), ("", ""))
-
-    @property
-    def y_label_x(self) -> float:
-        return self.left - 6
 
 
 def timeline(
