@@ -325,6 +325,25 @@ def test_the_kept_scores_are_the_scores_read_with_their_notes(web, patient):
     assert kept == read_diary(patient, shown_only=True)
 
 
+def test_the_kept_scores_are_packed_only_when_pickled():
+    """A Kept holds its check-ins as read; the cache's pickle holds them packed, a fraction of
+    the size, and gives them back the same."""
+    import pickle
+
+    from tracker.diary import Diary
+    from tracker.diary_kept import Kept
+
+    older = tuple(
+        (TODAY - dt.timedelta(days=n), n % 11, "note" * (n % 50 == 0)) for n in range(900)
+    )
+    kept = Kept(TODAY, older, Diary(TODAY, (), (), (), ()), TODAY)
+
+    pickled = pickle.dumps(kept)
+
+    assert pickle.loads(pickled) == kept
+    assert len(pickled) * 3 < len(pickle.dumps(tuple(kept)))
+
+
 def test_a_today_turned_back_by_a_new_time_zone_shows_no_record_ahead(patient):
     """Found by review: a patient whose time zone moves west can have an earlier today than
     the day the diary's older part was kept; that day's records are then ahead of them."""

@@ -36,12 +36,12 @@ def read_diary_kept(patient: Patient, today: date | None = None) -> Diary:
     kept: Kept | None = cache.get(name)
     if kept is not None and kept.serves(today):
         recent = read_scores(patient, kept.first_recent, today)
-        return replace(kept.rest, today=today, scores=unpacked(kept.older) + recent)
+        return replace(kept.rest, today=today, scores=kept.older + recent)
     diary = read_diary(patient, today=today, shown_only=True)
     first_recent = today - timedelta(days=RECENT_CHECK_IN_DAYS)
     older = diary.scores[: bisect_left(diary.scores, first_recent, key=itemgetter(0))]
     rest = replace(diary, scores=())
-    keep({name: Kept(first_recent, packed(older), rest, today)})
+    keep({name: Kept(first_recent, older, rest, today)})
     return diary
 
 
@@ -49,9 +49,14 @@ class Kept(NamedTuple):
     """What read_diary_kept keeps of a diary."""
 
     first_recent: date  # the check-ins from this day on are read afresh
-    older: tuple[bytes, bytes, dict[int, str]]  # the check-ins before it, packed
+    older: tuple[tuple[date, int, str], ...]  # the check-ins before it
     rest: Diary  # the diary but its check-ins; rest.first_after: a record's day after kept_on
     kept_on: date  # the patient's today when it was kept
+
+    def __reduce__(self) -> tuple:
+        """Pickled with its check-ins packed, when the cache writes it: once the page that
+        read them is sent (relief_cache.keep), not while it is made."""
+        return (_unpacked_kept, (self.first_recent, packed(self.older), self.rest, self.kept_on))
 
     def serves(self, today: date) -> bool:
         """From the day it was kept (not before it: a patient's new time zone can turn today
@@ -70,6 +75,12 @@ def packed(scores: tuple[tuple[date, int, str], ...]) -> tuple[bytes, bytes, dic
         bytes(severity for _, severity, _ in scores),
         {position: note for position, (_, _, note) in enumerate(scores) if note},
     )
+
+
+def _unpacked_kept(
+    first_recent: date, older: tuple[bytes, bytes, dict[int, str]], rest: Diary, kept_on: date
+) -> Kept:
+    return Kept(first_recent, unpacked(older), rest, kept_on)
 
 
 def unpacked(kept: tuple[bytes, bytes, dict[int, str]]) -> tuple[tuple[date, int, str], ...]:
