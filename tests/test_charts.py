@@ -4,6 +4,8 @@ from decimal import Decimal
 from itertools import pairwise
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tracker import chart_overlay, charts
 from tracker.diary import Diary
@@ -439,3 +441,25 @@ def test_the_overlay_table_has_the_current_cycles_column_only_with_its_line():
     assert chart.rows_body == (
         '<tr><th scope="row" class="num">7</th><td>40 (20 to 55)</td><td class="num">5</td></tr>'
     )
+
+
+@given(st.lists(st.floats(-1000, 1000, allow_nan=False), max_size=50))
+def test_the_overlays_points_are_written_to_the_nearest_tenth_within_the_drawing(values):
+    y = charts.Scale(chart_overlay.OVERLAY_LOW, chart_overlay.OVERLAY_HIGH, 220.0, 30.0)
+    written = chart_overlay._relief_ys(y, values)
+    for value, text in zip(values, written, strict=True):
+        at = y(min(max(value, chart_overlay.OVERLAY_LOW), chart_overlay.OVERLAY_HIGH))
+        assert text == charts.num(float(text))  # as num() writes it: "143.7", "143", "30"
+        assert abs(float(text) - at) <= 0.05 + 1e-9
+        assert y.end <= float(text) <= y.start
+
+
+def test_an_overlay_line_breaks_at_days_without_a_value_and_keeps_a_lone_day_as_a_dot():
+    x = charts.Scale(0, 10, 0.0, 100.0)
+    y = charts.Scale(chart_overlay.OVERLAY_LOW, chart_overlay.OVERLAY_HIGH, 150.0, 0.0)
+    points = [(0, 100.0), (1, 50.0), (2, 0.0), (5, -50.0), (7, -80.0), (8, 25.0)]
+
+    line = chart_overlay._relief_line(x, y, points)
+
+    assert line == "M0 0L10 50 20 100M50 150h0M70 150L80 75"
+    assert chart_overlay._relief_line(x, y, []) == ""

@@ -263,7 +263,8 @@ def test_the_relief_page_reads_only_what_it_shows_and_shows_the_same(patient, cl
 @pytest.mark.parametrize("units", ["12.5", "200", "0.1", "99999.9"])
 def test_the_relief_read_gives_ids_units_and_dates_as_the_orm_does(patient, units):
     """read_shown reads in SQL (tracker/diary.py): on SQLite a UUID column holds hex digits and
-    a decimal one a float, yet its records hold what the ORM gives, as the whole read's."""
+    a decimal one a number without its places (200, not 200.0), yet its records hold what the
+    ORM gives, as the whole read's."""
     import uuid
     from decimal import Decimal
 
@@ -282,7 +283,7 @@ def test_the_relief_read_gives_ids_units_and_dates_as_the_orm_does(patient, unit
     (read,) = shown.injections
     assert (read.id, read.date, read.total_units) == (injection.id, injection.date, Decimal(units))
     assert isinstance(read.id, uuid.UUID) and isinstance(read.total_units, Decimal)
-    assert str(read.total_units.normalize()) == str(whole.injections[0].total_units.normalize())
+    assert repr(read.total_units) == repr(whole.injections[0].total_units)  # Decimal('200.0')
     assert shown.answers == whole.answers
     assert isinstance(shown.answers[0].id, uuid.UUID)
     assert shown.answers[0].injection_id == injection.id
@@ -325,3 +326,26 @@ def test_what_the_relief_page_keeps_is_written_once_its_answer_is_sent(web, pati
     answer.close()  # sent: as gunicorn does next
     assert "<h1>Relief</h1>" in cache.get(page)
     assert web.get(reverse("relief")).content.count(b"<h1>Relief</h1>") == 1
+
+
+def test_what_draws_the_kept_relief_page_is_in_the_cache_keys_code_digest():
+    """Found by review: a release that changed only a template or chart_tables.py served the
+    Relief HTML an older release had kept, for up to a week. Every template the kept body
+    includes, and the modules that write its words and tables, are in relief_cache.CODE."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from tracker import relief_cache
+
+    folder = Path(settings.BASE_DIR) / "templates"
+    drawn, waiting = set(), ["tracker/partials/relief_body.html"]
+    while waiting:
+        name = waiting.pop()
+        drawn.add(folder / name)
+        text = (folder / name).read_text()
+        waiting += [found for found in re.findall(r'{% include "([^"]+)"', text) if found]
+    assert len(drawn) > 5
+    assert drawn <= set(relief_cache._TEMPLATES.glob("*.html"))
+    assert {"chart_tables.py", "catalog.py", "dates.py"} <= set(relief_cache._SOURCES)

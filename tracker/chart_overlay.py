@@ -13,7 +13,7 @@ from tracker.charts import (
     Frame,
     Scale,
     Tick,
-    area_path,
+    area,
     num,
     polyline,
     text_width,
@@ -165,24 +165,51 @@ def _relief_y(y: Scale, value: float) -> float:
 def _relief_lines(x: Scale, y: Scale) -> Callable[[Mapping[int, float]], str]:
     """Draws lines of relief % by day since injection (the days of x), broken at days without
     a value."""
-    return lambda values: _relief_line(x, y, tuple(sorted(values.items())))
+    return lambda values: _relief_line(x, y, sorted(values.items()))
 
 
-@lru_cache(maxsize=2048)
-def _relief_line(x: Scale, y: Scale, points: tuple[tuple[int, float], ...]) -> str:
-    """A line of _relief_lines, of (day, relief %) in order of day. Kept: after a new check-in
-    the earlier cycles' lines are drawn again the same, and five years hold some 2,000
-    points. _relief_y is written out, as it runs for every point."""
-    xs = _day_xs(x)
-    y_at_zero, units_per_percent = y(0), (y.start - y.end) / (y.high - y.low)
-    coordinates, previous = [], None
-    for day, value in points:
-        if previous is not None and day != previous + 1:
-            coordinates.append(None)  # a day without a value breaks the line
-        value = max(value, OVERLAY_LOW)
-        coordinates.append(f"{xs[day]} {num(y_at_zero - value * units_per_percent)}")
-        previous = day
+def _relief_line(x: Scale, y: Scale, points: Sequence[tuple[int, float]]) -> str:
+    """A line of _relief_lines, of (day, relief %) in order of day. Drawn afresh each time,
+    not kept in the process: five years hold some 2,000 points, so each day's x is written
+    once for the scale (_day_xs) and the points' y in one go (_relief_ys)."""
+    xs, days = _day_xs(x), [day for day, _ in points]
+    ys = _relief_ys(y, [value for _, value in points])
+    coordinates: list[str | None] = [f"{xs[day]} {at}" for day, at in zip(days, ys, strict=True)]
+    if days and days[-1] - days[0] + 1 != len(days):  # a day without a value breaks the line
+        coordinates = [
+            piece
+            for n, at in enumerate(coordinates)
+            for piece in ([None, at] if n and days[n] != days[n - 1] + 1 else [at])
+        ]
     return polyline(coordinates)
+
+
+def _relief_ys(y: Scale, values: Sequence[float]) -> list[str]:
+    """Where each relief % is drawn, to the nearest tenth of a unit, as num() writes it: on
+    the drawing's edge when beyond it (relief is at most 100 %; lower values are drawn on the
+    lower edge). _relief_y written out, and each tenth written once for the scale (_tenths),
+    as they run for every point of every line: writing floats was most of the time of
+    drawing five years."""
+    y_at_zero, units_per_percent = y(0), (y.start - y.end) / (y.high - y.low)
+    tenths, low, high = _tenths(y), y.low, y.high
+    return [
+        tenths[
+            round(
+                (
+                    y_at_zero
+                    - (low if value < low else high if value > high else value) * units_per_percent
+                )
+                * 10
+            )
+        ]
+        for value in values
+    ]
+
+
+@lru_cache(maxsize=8)
+def _tenths(y: Scale) -> tuple[str, ...]:
+    """num() of every tenth of a unit from 0 to the drawing's lower edge, by tenths."""
+    return tuple(num(tenth / 10) for tenth in range(round(max(y.start, y.end) * 10) + 1))
 
 
 @lru_cache(maxsize=64)
@@ -193,15 +220,10 @@ def _day_xs(x: Scale) -> tuple[str, ...]:
 
 def _band(days: Sequence[OverlayDay], x: Scale, y: Scale) -> str:
     """The middle half of the cycles, 25th to 75th percentile, over the days of x."""
-    by_day = {day.day: day for day in days}
-    return area_path(
-        [
-            (x(d), _relief_y(y, by_day[d].p25), _relief_y(y, by_day[d].p75))
-            if d in by_day
-            else None
-            for d in range(int(x.high) + 1)
-        ]
-    )
+    xs = _day_xs(x)
+    lows, highs = _relief_ys(y, [d.p25 for d in days]), _relief_ys(y, [d.p75 for d in days])
+    by_day = {d.day: (xs[d.day], low, high) for d, low, high in zip(days, lows, highs, strict=True)}
+    return area(by_day.get(day) for day in range(int(x.high) + 1))
 
 
 def _line_end(values: Mapping[int, float], x: Scale, y: Scale) -> tuple[float, float] | None:
@@ -238,6 +260,4 @@ def day_ticks(last_day: int, x: Scale) -> list[Tick]:
     units_per_day = (x.end - x.start) / max(last_day, 1)
     label_room = text_width(str(last_day)) + 14
     step = next((s for s in DAY_STEPS if s * units_per_day >= label_room), DAY_STEPS[-1])
-    return [
-        Tick(round(x(day), 1), str(day), round(x(day), 1)) for day in range(0, last_day + 1, step)
-    ]
+    return [Tick(round(x(day), 1), str(day)) for day in range(0, last_day + 1, step)]

@@ -11,7 +11,8 @@ from tracker.shown import Shown
 
 class Markup(str):
     """HTML written here, every text in it escaped. Django's templates show what has __html__
-    as it is (django.utils.html.conditional_escape), as they do their own safe strings."""
+    as it is (django.utils.html.conditional_escape), as they do their own safe strings. (Not
+    markupsafe's Markup: nothing is escaped on joining it with text.)"""
 
     def __html__(self) -> str:
         return self
@@ -19,9 +20,10 @@ class Markup(str):
 
 def table_rows(rows: Iterable[Sequence[object]], classes: Sequence[str]) -> Markup:
     """The <tr>s of a table's body: each row's first cell is its header (scope="row"), and
-    each cell has its column's class ("": none). Written here, not looped over in a template:
-    the charts' tables are some 200 cells, which Django's template engine drew in a quarter
-    of the Relief page's drawing time (bench/README.md)."""
+    each cell has its column's class ("": none). Cells are plain text, escaped here. Written
+    here, not looped over in a template: the charts' tables are some 200 cells, which
+    Django's template engine drew in a quarter of the Relief page's drawing time
+    (bench/README.md)."""
     opening = [
         ('<th scope="row"' if column == 0 else "<td") + (f' class="{name}">' if name else ">")
         for column, name in enumerate(classes)

@@ -82,26 +82,30 @@ def line_path(points: Iterable[tuple[float, float] | None]) -> str:
 
 def polyline(coordinates: Iterable[str | None]) -> str:
     """line_path, of points already written out as "x y"."""
-    pieces, piece = [], []
-    for point in [*coordinates, None]:
-        if point is not None:
-            piece.append(point)
-        elif piece:
+    coordinates = list(coordinates)
+    pieces, start = [], 0
+    for end in [*(n for n, point in enumerate(coordinates) if point is None), len(coordinates)]:
+        piece, start = coordinates[start:end], end + 1
+        if piece:
             pieces.append(f"M{piece[0]}L{' '.join(piece[1:])}" if piece[1:] else f"M{piece[0]}h0")
-            piece = []
     return "".join(pieces)
 
 
 def area_path(points: Sequence[tuple[float, float, float] | None]) -> str:
     """The area between two lines given as (x, y_low, y_high) points; None breaks it."""
+    return area(None if point is None else tuple(map(num, point)) for point in points)
+
+
+def area(points: Iterable[tuple[str, str, str] | None]) -> str:
+    """area_path, of points already written out."""
     pieces, piece = [], []
     for point in [*points, None]:
         if point is not None:
             piece.append(point)
             continue
         if piece:
-            upper = " ".join(f"{num(x)} {num(high)}" for x, _, high in piece)
-            lower = " ".join(f"{num(x)} {num(low)}" for x, low, _ in reversed(piece))
+            upper = " ".join(f"{x} {high}" for x, _, high in piece)
+            lower = " ".join(f"{x} {low}" for x, low, _ in reversed(piece))
             pieces.append(f"M{upper}L{lower}Z")
             piece = []
     return "".join(pieces)
@@ -111,7 +115,7 @@ def area_path(points: Sequence[tuple[float, float, float] | None]) -> str:
 class Tick(Shown):
     position: float  # x or y in viewBox units
     label: str
-    label_position: float = 0.0  # along the axis; kept inside the viewBox
+    label_position: float | None = None  # along the axis, kept inside the viewBox; None: position
 
 
 @dataclass(frozen=True)
@@ -172,8 +176,8 @@ class Frame(Shown):
             for tick in self.y_ticks
         )
         x_labels = (
-            f'<text x="{tick.label_position}" y="{self.x_label_y}" text-anchor="middle">'
-            f"{escape(tick.label)}</text>"
+            f'<text x="{tick.position if tick.label_position is None else tick.label_position}"'
+            f' y="{self.x_label_y}" text-anchor="middle">{escape(tick.label)}</text>'
             for tick in self.x_ticks
         )
         return Markup("".join([*y_labels, *x_labels]))

@@ -349,7 +349,7 @@ def read_shown(patient: Patient, window: tuple[date, date]) -> tuple:
         cursor.execute(SHOWN_INJECTIONS_SQL, [patient.pk, first])
         injections, after_injections = up_to(
             [
-                InjectionRecord(as_uuid(pk), day, product, Decimal(units), **NOT_SHOWN_INJECTION)
+                InjectionRecord(as_uuid(pk), day, product, as_units(units), **NOT_SHOWN_INJECTION)
                 for pk, day, product, units in cursor.fetchall()
             ],
             last,
@@ -385,8 +385,17 @@ def as_uuid(value: object) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
+UNITS_PLACES = Decimal(1).scaleb(-Injection._meta.get_field("total_units").decimal_places)
+
+
+def as_units(text: str) -> Decimal:
+    """Units read as text, as the ORM gives them: to the field's places ("200.0"), which
+    SQLite, holding 200, does not keep."""
+    return Decimal(text).quantize(UNITS_PLACES)
+
+
 _INJECTIONS = Injection._meta.db_table
-# Units as text, read into a Decimal: SQLite would give a float, PostgreSQL a Decimal.
+# Units as text, read into a Decimal (as_units): SQLite would give a float.
 SHOWN_INJECTIONS_SQL = (
     'SELECT "id", "date", "product", CAST("total_units" AS TEXT) '
     f'FROM "{_INJECTIONS}" WHERE "patient_id" = %s AND "date" >= %s ORDER BY "date", "created_at"'

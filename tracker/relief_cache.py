@@ -35,13 +35,16 @@ T = TypeVar("T")
 
 TIMEOUT = 7 * 24 * 3600  # seconds
 
-# The modules whose classes and results are kept: a new release with other code computes
-# afresh rather than unpickle what an older one kept (in Redis, which outlives a release).
-# revisions.py too: what it calls a recent check-in bounds what read_diary_kept may keep.
+# The modules whose classes and results are kept, and the templates that draw what is kept:
+# a new release with other code computes and draws afresh rather than unpickle or send what
+# an older one kept (in Redis, which outlives a release). revisions.py too: what it calls a
+# recent check-in bounds what read_diary_kept may keep.
 _SOURCES = (
-    *("relief.py", "charts.py", "chart_overlay.py", "triage.py", "diary.py", "diary_kept.py"),
-    *("diary_clinic.py", "revisions.py", "pages/relief.py"),
+    *("relief.py", "charts.py", "chart_overlay.py", "chart_tables.py", "triage.py", "diary.py"),
+    *("diary_kept.py", "diary_clinic.py", "revisions.py", "pages/relief.py", "catalog.py"),
+    "dates.py",
 )
+_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "tracker" / "partials"
 
 
 def code_of(*paths: Path) -> str:
@@ -50,7 +53,9 @@ def code_of(*paths: Path) -> str:
     return hashlib.sha256(b"".join(path.read_bytes() for path in paths)).hexdigest()[:12]
 
 
-CODE = code_of(*(Path(__file__).parent / name for name in _SOURCES))
+CODE = code_of(
+    *(Path(__file__).parent / name for name in _SOURCES), *sorted(_TEMPLATES.glob("*.html"))
+)
 
 
 def key(
