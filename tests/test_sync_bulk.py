@@ -229,8 +229,49 @@ def test_new_injections_and_reactions_cost_their_own_rows_and_no_lookups_one_by_
         "INSERT tracker_injection": 5,
         "INSERT tracker_injectionsite": 5,  # each injection's sites at once, not read again
         "INSERT tracker_reaction": 5,
-        "INSERT auditlog_logentry": 10,
+        "INSERT auditlog_logentry": 1,  # their history entries at once, at the batch's end
     }
 
 
 TX = {"SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"}
+
+
+def test_a_batchs_new_records_have_the_entries_auditlog_writes_made_as_they_were_created(patient):
+    """Written together at the batch's end (tracker/sync.py, StoredRecords.save_new), each new
+    injection's and reaction's entry is the one auditlog writes for a record posted alone, and
+    holds what was created, even when a later item of the batch changed it."""
+    client = client_for(patient.user)
+    reaction = {"kind": "headache", "severity": "mild", "onset_date": day(3)}
+    injection = {"date": day(20), "product": "botox", "total_units": "100"}
+    key, shot = str(uuid.uuid4()), str(uuid.uuid4())
+    items = [
+        {"type": "reaction", "op": "put", "key": key, "base_version": 0, "data": reaction},
+        {"type": "injection", "op": "put", "key": shot, "base_version": 0, "data": injection},
+        {"type": "reaction", "op": "put", "key": key, "base_version": 1,
+         "data": reaction | {"severity": "moderate"}},
+    ]  # fmt: skip
+
+    answers = client.post(SYNC, {"items": items}, format="json", REMOTE_ADDR="203.0.113.9")
+    alone = {
+        "reaction": client.post("/api/v1/reactions/", reaction, format="json").json()["id"],
+        "injection": client.post("/api/v1/injections/", injection, format="json").json()["id"],
+    }
+
+    assert [answer["status"] for answer in answers.json()["results"]] == [201, 201, 200]
+
+    def created(model: str, pk: str) -> LogEntry:
+        return LogEntry.objects.get(
+            action=LogEntry.Action.CREATE, content_type__model=model, object_pk=pk
+        )
+
+    for model, pk in (("reaction", key), ("injection", shot)):
+        entry, expected = created(model, pk), created(model, alone[model])
+        assert (entry.actor, entry.remote_addr) == (patient.user, "203.0.113.9")
+        assert entry.object_repr == expected.object_repr
+        changes = {name: change for name, change in entry.changes_dict.items() if name != "id"}
+        assert changes == {
+            name: change for name, change in expected.changes_dict.items() if name != "id"
+        }
+    assert created("reaction", key).changes_dict["severity"] == ["None", "mild"]
+    changed = LogEntry.objects.get(action=LogEntry.Action.UPDATE, object_pk=key)
+    assert changed.changes_dict["severity"] == ["mild", "moderate"]
