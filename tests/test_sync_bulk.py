@@ -237,7 +237,7 @@ TX = {"SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"}
 
 
 def test_a_batchs_new_records_have_the_entries_auditlog_writes_made_as_they_were_created(patient):
-    """Written together at the batch's end (tracker/sync.py, StoredRecords.save_new), each new
+    """Written together at the batch's end (tracker/audit_bulk.py, save_audited), each new
     injection's and reaction's entry is the one auditlog writes for a record posted alone, and
     holds what was created, even when a later item of the batch changed it."""
     client = client_for(patient.user)

@@ -123,14 +123,21 @@ def write_entries(entries: Iterable[LogEntry | None]) -> None:
     LogEntry.objects.bulk_create([entry for entry in entries if entry is not None])
 
 
-def save_audited(serializer: BaseSerializer, **extra) -> models.Model:
-    """serializer.save(**extra), its change-history entry made from the stored copy the caller
-    read (and locked) as serializer.instance, rather than from the row read once more."""
+def save_audited(
+    serializer: BaseSerializer, history: list[LogEntry | None] | None = None, **extra
+) -> models.Model:
+    """serializer.save(**extra), its change-history entry made as auditlog's receivers make
+    it, but from the stored copy the caller read (and locked) as serializer.instance, rather
+    than from the row read once more; for a new record, from what was saved. Written at once,
+    or added to `history` for the caller to write with others in one query (a sync batch,
+    tracker/sync.py)."""
     stored = serializer.instance
-    if stored is None or stored._state.adding:
-        return serializer.save(**extra)  # auditlog's receiver: a creation reads nothing
-    before = copy.copy(stored)
+    before = None if stored is None or stored._state.adding else copy.copy(stored)
     with disable_auditlog():
         saved = serializer.save(**extra)
-    write_entries([change_entry(UPDATE, before, saved)])
+    entries = creation_entries([saved]) if before is None else [change_entry(UPDATE, before, saved)]
+    if history is None:
+        write_entries(entries)
+    else:
+        history += entries
     return saved

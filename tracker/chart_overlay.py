@@ -15,7 +15,7 @@ from tracker.charts import (
     Tick,
     area,
     num,
-    polyline,
+    piece_path,
     text_width,
 )
 from tracker.relief import Cycle, OverlayDay
@@ -157,11 +157,6 @@ def _clipped(cycles: Sequence[Cycle], days: Sequence[OverlayDay]) -> bool:
     return lowest < OVERLAY_LOW or any(day.p25 < OVERLAY_LOW for day in days)
 
 
-def _relief_y(y: Scale, value: float) -> float:
-    """Where a relief % is drawn: on the lower edge, when below the drawing."""
-    return y(max(value, OVERLAY_LOW))
-
-
 def _relief_lines(x: Scale, y: Scale) -> Callable[[Mapping[int, float]], str]:
     """Draws lines of relief % by day since injection (the days of x), broken at days without
     a value."""
@@ -174,20 +169,20 @@ def _relief_line(x: Scale, y: Scale, points: Sequence[tuple[int, float]]) -> str
     once for the scale (_day_xs) and the points' y in one go (_relief_ys)."""
     xs, days = _day_xs(x), [day for day, _ in points]
     ys = _relief_ys(y, [value for _, value in points])
-    coordinates: list[str | None] = [f"{xs[day]} {at}" for day, at in zip(days, ys, strict=True)]
-    if days and days[-1] - days[0] + 1 != len(days):  # a day without a value breaks the line
-        coordinates = [
-            piece
-            for n, at in enumerate(coordinates)
-            for piece in ([None, at] if n and days[n] != days[n - 1] + 1 else [at])
-        ]
-    return polyline(coordinates)
+    coordinates = [f"{xs[day]} {at}" for day, at in zip(days, ys, strict=True)]
+    # A day without a value breaks the line.
+    breaks = [n for n in range(1, len(days)) if days[n] != days[n - 1] + 1]
+    return "".join(
+        piece_path(coordinates[start:end])
+        for start, end in zip([0, *breaks], [*breaks, len(days)], strict=True)
+        if end > start
+    )
 
 
 def _relief_ys(y: Scale, values: Sequence[float]) -> list[str]:
     """Where each relief % is drawn, to the nearest tenth of a unit, as num() writes it: on
     the drawing's edge when beyond it (relief is at most 100 %; lower values are drawn on the
-    lower edge). _relief_y written out, and each tenth written once for the scale (_tenths),
+    lower edge). The scale written out, and each tenth written once for the scale (_tenths),
     as they run for every point of every line: writing floats was most of the time of
     drawing five years."""
     y_at_zero, units_per_percent = y(0), (y.start - y.end) / (y.high - y.low)
@@ -231,7 +226,7 @@ def _line_end(values: Mapping[int, float], x: Scale, y: Scale) -> tuple[float, f
     if not values:
         return None
     day = max(values)
-    return round(x(day), 1), round(_relief_y(y, values[day]), 1)
+    return round(x(day), 1), float(_relief_ys(y, [values[day]])[0])  # where the line ends
 
 
 def _forecast(x: Scale, day: float, label: str) -> VerticalMark:

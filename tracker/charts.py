@@ -77,18 +77,22 @@ def dots_path(points: Iterable[tuple[float, float]]) -> str:
 def line_path(points: Iterable[tuple[float, float] | None]) -> str:
     """A line through the points; None lifts the pen. A piece of a single point is drawn as a
     dot, so that no value disappears."""
-    return polyline(None if p is None else f"{num(p[0])} {num(p[1])}" for p in points)
+    written = [None if p is None else f"{num(p[0])} {num(p[1])}" for p in points]
+    return "".join(map(piece_path, runs(written)))
 
 
-def polyline(coordinates: Iterable[str | None]) -> str:
-    """line_path, of points already written out as "x y"."""
-    coordinates = list(coordinates)
-    pieces, start = [], 0
-    for end in [*(n for n, point in enumerate(coordinates) if point is None), len(coordinates)]:
-        piece, start = coordinates[start:end], end + 1
-        if piece:
-            pieces.append(f"M{piece[0]}L{' '.join(piece[1:])}" if piece[1:] else f"M{piece[0]}h0")
-    return "".join(pieces)
+def piece_path(piece: Sequence[str]) -> str:
+    """A run of a line's points, written out: a lone point is drawn as a dot."""
+    return f"M{piece[0]}L{' '.join(piece[1:])}" if piece[1:] else f"M{piece[0]}h0"
+
+
+def runs(points: Sequence[object | None]) -> Iterator[Sequence[object]]:
+    """The runs of points between the Nones."""
+    start = 0
+    for end in [*(n for n, point in enumerate(points) if point is None), len(points)]:
+        if end > start:
+            yield points[start:end]
+        start = end + 1
 
 
 def area_path(points: Sequence[tuple[float, float, float] | None]) -> str:
@@ -97,18 +101,12 @@ def area_path(points: Sequence[tuple[float, float, float] | None]) -> str:
 
 
 def area(points: Iterable[tuple[str, str, str] | None]) -> str:
-    """area_path, of points already written out."""
-    pieces, piece = [], []
-    for point in [*points, None]:
-        if point is not None:
-            piece.append(point)
-            continue
-        if piece:
-            upper = " ".join(f"{x} {high}" for x, _, high in piece)
-            lower = " ".join(f"{x} {low}" for x, low, _ in reversed(piece))
-            pieces.append(f"M{upper}L{lower}Z")
-            piece = []
-    return "".join(pieces)
+    """area_path, of points already written out: along the top, then back along the bottom."""
+    return "".join(
+        f"M{' '.join(f'{x} {high}' for x, _, high in run)}"
+        f"L{' '.join(f'{x} {low}' for x, low, _ in reversed(run))}Z"
+        for run in runs(list(points))
+    )
 
 
 @dataclass(frozen=True)

@@ -345,36 +345,24 @@ def read_shown(patient: Patient, window: tuple[date, date]) -> tuple:
     half the time of these three reads (bench/README.md). Ids come as UUIDs and units as
     Decimals on SQLite and PostgreSQL alike, as the ORM gives them."""
     first, last = window
-    with connection.cursor() as cursor:
-        cursor.execute(SHOWN_INJECTIONS_SQL, [patient.pk, first])
-        injections, after_injections = up_to(
-            [
-                InjectionRecord(as_uuid(pk), day, product, as_units(units), **NOT_SHOWN_INJECTION)
-                for pk, day, product, units in cursor.fetchall()
-            ],
-            last,
-            DATE,
+    injections = [
+        InjectionRecord(as_uuid(pk), day, product, as_units(units), **NOT_SHOWN_INJECTION)
+        for pk, day, product, units in fetched(SHOWN_INJECTIONS_SQL, patient.pk, first)
+    ]
+    reactions = [
+        ReactionRecord(kind=kind, severity=severity, onset=onset, **NOT_SHOWN_REACTION)
+        for kind, severity, onset in fetched(SHOWN_REACTIONS_SQL, patient.pk, first)
+    ]
+    answers = [
+        Answer(as_uuid(pk), as_uuid(injection), day, timepoint, score)
+        for pk, injection, day, timepoint, score, injected in fetched(
+            SHOWN_ANSWERS_SQL, patient.pk, first, first
         )
-        cursor.execute(SHOWN_REACTIONS_SQL, [patient.pk, first])
-        reactions, after_reactions = up_to(
-            [
-                ReactionRecord(kind=kind, severity=severity, onset=onset, **NOT_SHOWN_REACTION)
-                for kind, severity, onset in cursor.fetchall()
-            ],
-            last,
-            ONSET,
-        )
-        cursor.execute(SHOWN_ANSWERS_SQL, [patient.pk, first, first])
-        # As read_diary's: with its injection in the window.
-        answers, after_answers = up_to(
-            [
-                Answer(as_uuid(pk), as_uuid(injection), day, timepoint, score)
-                for pk, injection, day, timepoint, score, injected in cursor.fetchall()
-                if injected <= last
-            ],
-            last,
-            DATE,
-        )
+        if injected <= last  # as read_diary's: with its injection in the window
+    ]
+    injections, after_injections = up_to(injections, last, DATE)
+    reactions, after_reactions = up_to(reactions, last, ONSET)
+    answers, after_answers = up_to(answers, last, DATE)
     afters = (after_injections, after_reactions, after_answers)
     return injections, reactions, answers, min(filter(None, afters), default=None)
 
@@ -453,9 +441,14 @@ def read_scores(patient: Patient, first: date, last: date) -> tuple[tuple[date, 
     the ORM compiles a query afresh each time and converts each date once more after the
     driver (SQLite's converter, PostgreSQL's own type): a third of the time of this read
     (bench/README.md)."""
+    return tuple(fetched(SCORES_SQL, patient.pk, first, last))
+
+
+def fetched(sql: str, *params: object) -> list[tuple]:
+    """The rows of a query of this module's own SQL, as the driver gives them."""
     with connection.cursor() as cursor:
-        cursor.execute(SCORES_SQL, [patient.pk, first, last])
-        return tuple(cursor.fetchall())
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 SCORES_SQL = (

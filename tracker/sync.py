@@ -10,7 +10,6 @@ import copy
 import uuid
 from collections import Counter
 
-from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -19,7 +18,13 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.serializers import Serializer
 
-from tracker.audit_bulk import UPDATE, change_entry, creation_entries, write_entries
+from tracker.audit_bulk import (
+    UPDATE,
+    change_entry,
+    creation_entries,
+    save_audited,
+    write_entries,
+)
 from tracker.dates import DIARY_DATE_ERROR, NOT_A_DAY, NotADay, api_day, parse_day
 from tracker.models import (
     DailyLog,
@@ -81,7 +86,7 @@ def sync_items(patient: Patient, user, items: list) -> list[dict]:
             results[index] = answer | sync_item_in_savepoint(patient, user, data, stored)
         else:
             results[index] = answer | check_ins.answer(results[index])
-    stored.write_history()
+    write_entries(stored.history)  # in one query, not one a record (audit_bulk.save_audited)
     return results
 
 
@@ -209,7 +214,8 @@ class StoredRecords:
         self.records: dict[tuple[str, str], DiaryRecord] = {}
         self.tombstones: dict[tuple[str, str], Tombstone] = {}
         self.ids_taken: set[str] = set()  # ids the batch names of another patient's records
-        self.history: list[LogEntry | None] = []  # entries of save_new's records, to write
+        # The change-history entries of the records saved one by one, written at the end.
+        self.history: list[LogEntry | None] = []
         named = set()
         for kind in SYNC_SERIALIZERS:
             keys = {item_key(kind, item["key"]) for item in items if item["type"] == kind}
@@ -260,20 +266,6 @@ class StoredRecords:
             self.records.pop((kind, key), None)
         else:
             self.records[kind, key] = record
-
-    def save_new(self, serializer: Serializer, **extra) -> DiaryRecord:
-        """serializer.save(**extra) of a new record, its change-history entry made now, as
-        auditlog's receiver makes it, and written with the others of the batch at its end
-        (write_history) rather than a query each: a phone's weeks offline bring tens of
-        injections and reactions."""
-        with disable_auditlog():
-            record = serializer.save(**extra)
-        self.history += creation_entries([record])
-        return record
-
-    def write_history(self) -> None:
-        write_entries(self.history)
-        self.history = []
 
 
 KEY_FIELDS = {"log": "date", "injection": "pk", "reaction": "pk"}
@@ -380,10 +372,7 @@ def sync_item(patient: Patient, user, item: dict, records: StoredRecords) -> dic
             records.tombstones.pop((kind, key), None)
     elif kind == "injection" and stored is None:
         extra["entered_by"] = user
-    new = serializer.instance is None or serializer.instance._state.adding
-    records.keep(
-        kind, key, records.save_new(serializer, **extra) if new else serializer.save(**extra)
-    )
+    records.keep(kind, key, save_audited(serializer, records.history, **extra))
     return {"status": 201 if stored is None else 200, "record": serializer.data}
 
 
